@@ -1,0 +1,7 @@
+import time
+
+
+def handler(event):
+    seconds = event.get("sleep", 0)
+    time.sleep(seconds)
+    return {"result": seconds}
