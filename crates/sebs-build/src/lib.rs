@@ -1,1 +1,310 @@
-//! placeholder
+//! Code packages for `sebs`, built without Docker.
+//!
+//! A Python package is laid out as AWS Lambda's managed runtime expects it, and our local
+//! platform runs it unchanged:
+//!
+//! ```text
+//! handler.py            the SeBS wrapper from runtimes/python: handler(event, context)
+//! function/             the benchmark's sources (function.py, templates, ...) as a package
+//! <dependencies>        installed with `pip install --target`
+//! ```
+//!
+//! An MD5 over the sources, the shim, the dependency list and the interpreter version keys the
+//! cache: a package is rebuilt only when that hash changes or when a rebuild is forced.
+#![warn(missing_docs, rust_2018_idioms)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use md5::{Digest, Md5};
+use sebs_core::cache::{Cache, PackageKey};
+use sebs_core::catalogue::Benchmark;
+use sebs_core::config::{Architecture, Language};
+use sebs_core::fsutil::{copy_dir, dir_size};
+use sebs_core::python::PythonInterpreter;
+
+/// The SeBS wrapper copied into every Python package.
+pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
+
+/// Bumped when the package layout or build steps change, so old cached packages are rebuilt.
+const BUILDER_VERSION: &str = "sebs-build/1";
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest<'a> {
+    /// The benchmark.
+    pub benchmark: &'a Benchmark,
+    /// Its language.
+    pub language: Language,
+    /// The interpreter the package targets (dependencies are installed for it).
+    pub python: &'a PythonInterpreter,
+    /// Platform the package is for (`local`).
+    pub platform: &'a str,
+    /// Target architecture.
+    pub architecture: Architecture,
+    /// Rebuild even if the cached package is current (`--update-code`).
+    pub force: bool,
+}
+
+/// A built (or reused) package.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The package directory.
+    pub dir: PathBuf,
+    /// Content hash.
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whether the cached package was reused.
+    pub reused: bool,
+}
+
+/// Build the package for `req`, or reuse the cached one.
+pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
+    if req.language != Language::Python {
+        bail!(
+            "benchmark {}: building {} packages is not supported by this version of sebs; use --language python",
+            req.benchmark.id,
+            req.language
+        );
+    }
+    let source = req.benchmark.language_dir(req.language)?;
+    let key = PackageKey {
+        benchmark: req.benchmark.id.clone(),
+        platform: req.platform.to_owned(),
+        language: req.language.to_string(),
+        variant: "default".into(),
+        version: req.python.version.clone(),
+        arch: req.architecture.as_str().into(),
+    };
+    let hash = content_hash(req.benchmark, &source, req.python)?;
+    let dir = cache.package_dir(&key);
+    if !req.force
+        && let Some(entry) = cache.code_package(&key)?
+        && entry.hash == hash
+    {
+        return Ok(Package {
+            size: dir_size(&dir),
+            dir,
+            hash,
+            reused: true,
+        });
+    }
+
+    let parent = dir.parent().expect("package dir has a parent");
+    std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    // Build next to the final location, then swap it in: an interrupted build never leaves a
+    // half-built package where the cache points.
+    let staging = tempfile::Builder::new()
+        .prefix(".build-")
+        .tempdir_in(parent)
+        .with_context(|| format!("failed to create a build directory in {}", parent.display()))?;
+    let root = staging.path();
+    assemble_python(req.benchmark, &source, root)?;
+    install_requirements(req.python, &source, root)?;
+    compile(req.python, root)?;
+
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("failed to remove the old package {}", dir.display()))?;
+    }
+    let built = staging.keep();
+    std::fs::rename(&built, &dir)
+        .with_context(|| format!("failed to move the package into {}", dir.display()))?;
+    let size = dir_size(&dir);
+    cache.store_code_package(&key, &hash, size)?;
+    Ok(Package {
+        dir,
+        hash,
+        size,
+        reused: false,
+    })
+}
+
+/// The requirements file for this interpreter: `requirements.txt.<version>` if present (SeBS).
+fn requirements_file(source: &Path, python: &PythonInterpreter) -> Option<PathBuf> {
+    let versioned = source.join(format!("requirements.txt.{}", python.version));
+    if versioned.is_file() {
+        return Some(versioned);
+    }
+    let plain = source.join("requirements.txt");
+    plain.is_file().then_some(plain)
+}
+
+/// MD5 over every source file (path and content), `init.sh`, the shim and the interpreter version.
+pub fn content_hash(benchmark: &Benchmark, source: &Path, python: &PythonInterpreter) -> Result<String> {
+    let mut files = Vec::new();
+    collect_files(source, source, &mut files)?;
+    files.sort();
+    let mut md5 = Md5::new();
+    md5.update(BUILDER_VERSION.as_bytes());
+    md5.update(python.version.as_bytes());
+    for rel in files {
+        md5.update(rel.to_string_lossy().as_bytes());
+        md5.update([0]);
+        md5.update(std::fs::read(source.join(&rel)).with_context(|| format!("failed to read {}", rel.display()))?);
+    }
+    let init = benchmark.dir.join("init.sh");
+    if init.is_file() {
+        md5.update(std::fs::read(&init)?);
+    }
+    md5.update(PYTHON_HANDLER.as_bytes());
+    Ok(format!("{:x}", md5.finalize()))
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("failed to read {}", dir.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "__pycache__" || name.to_string_lossy().ends_with(".pyc") {
+            continue;
+        }
+        if path.is_dir() {
+            collect_files(root, &path, out)?;
+        } else {
+            out.push(path.strip_prefix(root).expect("under root").to_owned());
+        }
+    }
+    Ok(())
+}
+
+fn assemble_python(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<()> {
+    let function = root.join("function");
+    copy_dir(source, &function)?;
+    let init = function.join("__init__.py");
+    if !init.exists() {
+        std::fs::write(&init, b"")?;
+    }
+    std::fs::write(root.join("handler.py"), PYTHON_HANDLER)?;
+    // SeBS's optional resource hook: `bash init.sh <output dir> false <arch>`.
+    for script in [benchmark.dir.join("init.sh"), source.join("init.sh")] {
+        if script.is_file() {
+            let out = Command::new("bash")
+                .arg(&script)
+                .arg(&function)
+                .arg("false")
+                .arg("x64")
+                .current_dir(script.parent().expect("script has a parent"))
+                .output()
+                .with_context(|| format!("failed to run {}", script.display()))?;
+            if !out.status.success() {
+                bail!(
+                    "{} failed ({}):\n{}",
+                    script.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim_end()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn install_requirements(python: &PythonInterpreter, source: &Path, root: &Path) -> Result<()> {
+    let Some(requirements) = requirements_file(source, python) else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&requirements)?;
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Ok(());
+    }
+    tracing::info!("installing dependencies from {} with pip", requirements.display());
+    let out = Command::new(&python.path)
+        .args(["-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--no-input", "--quiet"])
+        .arg("--target")
+        .arg(root)
+        .arg("-r")
+        .arg(&requirements)
+        .env_remove("PYTHONPATH")
+        .output()
+        .with_context(|| format!("failed to start pip with {}", python.path.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("No module named pip") {
+            bail!(
+                "pip is not available for Python {} ({}); install it with `{} -m ensurepip`",
+                python.version,
+                python.path.display(),
+                python.path.display()
+            );
+        }
+        bail!(
+            "pip could not install {} for Python {}:\n{}\nfix the requirements file (or the network/proxy settings) and run again",
+            requirements.display(),
+            python.version,
+            tail(&stderr, 20)
+        );
+    }
+    Ok(())
+}
+
+fn compile(python: &PythonInterpreter, root: &Path) -> Result<()> {
+    let out = Command::new(&python.path)
+        .args(["-m", "compileall", "-q", "-j", "0"])
+        .arg(root)
+        .output()
+        .with_context(|| format!("failed to start {}", python.path.display()))?;
+    if !out.status.success() {
+        bail!(
+            "byte-compiling the package failed (a syntax error in the sources?):\n{}",
+            tail(&String::from_utf8_lossy(&out.stdout), 20)
+        );
+    }
+    Ok(())
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sebs_core::catalogue::Catalogue;
+
+    fn bench(root: &Path) -> Benchmark {
+        let dir = root.join("g/1.x");
+        std::fs::create_dir_all(dir.join("python/sub")).unwrap();
+        std::fs::write(dir.join("config.json"), r#"{"timeout": 5, "memory": 128, "languages": ["python"]}"#).unwrap();
+        std::fs::write(dir.join("input.py"), "").unwrap();
+        std::fs::write(dir.join("python/function.py"), "def handler(event):\n    return {'result': 1}\n").unwrap();
+        std::fs::write(dir.join("python/sub/data.txt"), "x").unwrap();
+        Catalogue::open(root).unwrap().find("1.x").unwrap()
+    }
+
+    #[test]
+    fn builds_reuses_and_rebuilds_on_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let benchmark = bench(&tmp.path().join("benchmarks"));
+        let python = sebs_core::python::find(None).unwrap();
+        let cache = Cache::new(tmp.path().join("cache"));
+        let req = BuildRequest {
+            benchmark: &benchmark,
+            language: Language::Python,
+            python: &python,
+            platform: "local",
+            architecture: Architecture::X64,
+            force: false,
+        };
+        let first = build(&cache, &req).unwrap();
+        assert!(!first.reused);
+        assert!(first.dir.join("handler.py").is_file());
+        assert!(first.dir.join("function/__init__.py").is_file());
+        assert!(first.dir.join("function/sub/data.txt").is_file());
+        assert!(first.dir.join("function/__pycache__").is_dir(), "package is byte-compiled");
+
+        let second = build(&cache, &req).unwrap();
+        assert!(second.reused);
+        assert_eq!(second.hash, first.hash);
+
+        std::fs::write(benchmark.dir.join("python/function.py"), "def handler(event):\n    return 2\n").unwrap();
+        let third = build(&cache, &req).unwrap();
+        assert!(!third.reused);
+        assert_ne!(third.hash, first.hash);
+
+        let forced = build(&cache, &BuildRequest { force: true, ..req }).unwrap();
+        assert!(!forced.reused);
+    }
+}
