@@ -34,12 +34,14 @@ def _request(method, path, body=None, headers=None):
                 raise
 
 
-def _error_body(exc):
+def _error_body(exc, skip=0):
+    # Like Lambda's runtime: the frames of the function, without the runtime's own.
+    frames = traceback.extract_tb(exc.__traceback__)[skip:]
     return json.dumps(
         {
             "errorMessage": str(exc),
             "errorType": type(exc).__name__,
-            "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+            "stackTrace": [line.rstrip("\n") for line in traceback.format_list(frames)],
         }
     ).encode()
 
@@ -97,7 +99,7 @@ def main():
             path = "/invocation/%s/response" % request_id
             headers = {"Content-Type": "application/json"}
         except Exception as exc:  # noqa: BLE001 - handler errors are data, not crashes
-            payload = _error_body(exc)
+            payload = _error_body(exc, skip=1)
             path = "/invocation/%s/error" % request_id
             headers = {
                 "Content-Type": "application/json",

@@ -93,7 +93,8 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     }
 
     let parent = dir.parent().expect("package dir has a parent");
-    std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
     // Build next to the final location, then swap it in: an interrupted build never leaves a
     // half-built package where the cache points.
     let staging = tempfile::Builder::new()
@@ -106,11 +107,25 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     compile(req.python, root)?;
 
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("failed to remove the old package {}", dir.display()))?;
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("failed to remove the old package {}", dir.display()))?;
     }
-    let built = staging.keep();
-    std::fs::rename(&built, &dir)
-        .with_context(|| format!("failed to move the package into {}", dir.display()))?;
+    if let Err(e) = std::fs::rename(staging.path(), &dir) {
+        // Another sebs process may have built the same package at the same time.
+        if let Some(entry) = cache.code_package(&key)?
+            && entry.hash == hash
+        {
+            return Ok(Package {
+                size: dir_size(&dir),
+                dir,
+                hash,
+                reused: true,
+            });
+        }
+        return Err(e)
+            .with_context(|| format!("failed to move the package into {}", dir.display()));
+    }
+    let _ = staging.keep();
     let size = dir_size(&dir);
     cache.store_code_package(&key, &hash, size)?;
     Ok(Package {
@@ -132,7 +147,11 @@ fn requirements_file(source: &Path, python: &PythonInterpreter) -> Option<PathBu
 }
 
 /// MD5 over every source file (path and content), `init.sh`, the shim and the interpreter version.
-pub fn content_hash(benchmark: &Benchmark, source: &Path, python: &PythonInterpreter) -> Result<String> {
+pub fn content_hash(
+    benchmark: &Benchmark,
+    source: &Path,
+    python: &PythonInterpreter,
+) -> Result<String> {
     let mut files = Vec::new();
     collect_files(source, source, &mut files)?;
     files.sort();
@@ -142,7 +161,10 @@ pub fn content_hash(benchmark: &Benchmark, source: &Path, python: &PythonInterpr
     for rel in files {
         md5.update(rel.to_string_lossy().as_bytes());
         md5.update([0]);
-        md5.update(std::fs::read(source.join(&rel)).with_context(|| format!("failed to read {}", rel.display()))?);
+        md5.update(
+            std::fs::read(source.join(&rel))
+                .with_context(|| format!("failed to read {}", rel.display()))?,
+        );
     }
     let init = benchmark.dir.join("init.sh");
     if init.is_file() {
@@ -153,7 +175,9 @@ pub fn content_hash(benchmark: &Benchmark, source: &Path, python: &PythonInterpr
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("failed to read {}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("failed to read {}", dir.display()))?
+    {
         let entry = entry?;
         let path = entry.path();
         let name = entry.file_name();
@@ -206,12 +230,26 @@ fn install_requirements(python: &PythonInterpreter, source: &Path, root: &Path) 
         return Ok(());
     };
     let text = std::fs::read_to_string(&requirements)?;
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(());
     }
-    tracing::info!("installing dependencies from {} with pip", requirements.display());
+    tracing::info!(
+        "installing dependencies from {} with pip",
+        requirements.display()
+    );
     let out = Command::new(&python.path)
-        .args(["-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--no-input", "--quiet"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-compile",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+        ])
         .arg("--target")
         .arg(root)
         .arg("-r")
@@ -267,9 +305,17 @@ mod tests {
     fn bench(root: &Path) -> Benchmark {
         let dir = root.join("g/1.x");
         std::fs::create_dir_all(dir.join("python/sub")).unwrap();
-        std::fs::write(dir.join("config.json"), r#"{"timeout": 5, "memory": 128, "languages": ["python"]}"#).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            r#"{"timeout": 5, "memory": 128, "languages": ["python"]}"#,
+        )
+        .unwrap();
         std::fs::write(dir.join("input.py"), "").unwrap();
-        std::fs::write(dir.join("python/function.py"), "def handler(event):\n    return {'result': 1}\n").unwrap();
+        std::fs::write(
+            dir.join("python/function.py"),
+            "def handler(event):\n    return {'result': 1}\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("python/sub/data.txt"), "x").unwrap();
         Catalogue::open(root).unwrap().find("1.x").unwrap()
     }
@@ -293,13 +339,20 @@ mod tests {
         assert!(first.dir.join("handler.py").is_file());
         assert!(first.dir.join("function/__init__.py").is_file());
         assert!(first.dir.join("function/sub/data.txt").is_file());
-        assert!(first.dir.join("function/__pycache__").is_dir(), "package is byte-compiled");
+        assert!(
+            first.dir.join("function/__pycache__").is_dir(),
+            "package is byte-compiled"
+        );
 
         let second = build(&cache, &req).unwrap();
         assert!(second.reused);
         assert_eq!(second.hash, first.hash);
 
-        std::fs::write(benchmark.dir.join("python/function.py"), "def handler(event):\n    return 2\n").unwrap();
+        std::fs::write(
+            benchmark.dir.join("python/function.py"),
+            "def handler(event):\n    return 2\n",
+        )
+        .unwrap();
         let third = build(&cache, &req).unwrap();
         assert!(!third.reused);
         assert_ne!(third.hash, first.hash);

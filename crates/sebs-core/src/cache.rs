@@ -128,9 +128,16 @@ impl Cache {
     }
 
     /// Record a freshly built package for `key`; returns the stored entry.
-    pub fn store_code_package(&self, key: &PackageKey, hash: &str, size_bytes: u64) -> Result<CodePackageEntry> {
+    pub fn store_code_package(
+        &self,
+        key: &PackageKey,
+        hash: &str,
+        size_bytes: u64,
+    ) -> Result<CodePackageEntry> {
         let mut config = self.read_config(&key.benchmark)?;
-        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        let now = chrono::Local::now()
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string();
         let created = self
             .code_package(key)?
             .map(|e| e.date.created)

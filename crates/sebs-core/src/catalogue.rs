@@ -197,6 +197,9 @@ impl Catalogue {
         if !root.is_dir() {
             return Err(CatalogueError::MissingRoot(root.to_owned()));
         }
+        // Absolute, so benchmark directories stay valid whatever the current directory.
+        let root =
+            &std::path::absolute(root).map_err(|_| CatalogueError::MissingRoot(root.to_owned()))?;
         let mut entries = Vec::new();
         let mut groups: Vec<_> = std::fs::read_dir(root)
             .map_err(|_| CatalogueError::MissingRoot(root.to_owned()))?
@@ -280,7 +283,11 @@ impl Catalogue {
             .filter(|(score, _)| *score >= 0.75)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored.into_iter().take(3).map(|(_, id)| id.clone()).collect()
+        scored
+            .into_iter()
+            .take(3)
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 }
 
@@ -387,7 +394,11 @@ impl InputScript<'_> {
     }
 
     /// Call `generate_input` for `size`, with `bucket` as the benchmarks bucket name.
-    pub fn generate(&self, size: Size, bucket: Option<&str>) -> Result<GeneratedInput, CatalogueError> {
+    pub fn generate(
+        &self,
+        size: Size,
+        bucket: Option<&str>,
+    ) -> Result<GeneratedInput, CatalogueError> {
         let reply = self.run(
             "generate_input",
             serde_json::json!({
@@ -474,8 +485,16 @@ mod tests {
     #[test]
     fn bad_config_names_the_field() {
         let tmp = tempfile::tempdir().unwrap();
-        write_bench(tmp.path(), "g", "1.x", r#"{"timeout": "ten", "memory": 1, "languages": []}"#);
-        let err = Catalogue::open(tmp.path()).unwrap().find("1.x").unwrap_err();
+        write_bench(
+            tmp.path(),
+            "g",
+            "1.x",
+            r#"{"timeout": "ten", "memory": 1, "languages": []}"#,
+        );
+        let err = Catalogue::open(tmp.path())
+            .unwrap()
+            .find("1.x")
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("`timeout`"), "{text}");
     }
@@ -496,9 +515,16 @@ mod tests {
         assert_eq!(generated.buckets_count, (1, 2));
         assert_eq!(generated.output_paths, vec!["1.x-0-output", "1.x-1-output"]);
         assert_eq!(generated.uploads.len(), 1);
-        assert_eq!(script.validate(&Value::Null, &1.into(), Language::Python).unwrap(), None);
         assert_eq!(
-            script.validate(&Value::Null, &2.into(), Language::Python).unwrap(),
+            script
+                .validate(&Value::Null, &1.into(), Language::Python)
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            script
+                .validate(&Value::Null, &2.into(), Language::Python)
+                .unwrap(),
             Some("wanted 1".into())
         );
     }
@@ -507,13 +533,24 @@ mod tests {
     fn input_script_exception_carries_traceback() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = write_bench(tmp.path(), "g", "1.x", CONFIG);
-        std::fs::write(dir.join("input.py"), "def generate_input(*a):\n    raise KeyError('nope')\n").unwrap();
+        std::fs::write(
+            dir.join("input.py"),
+            "def generate_input(*a):\n    raise KeyError('nope')\n",
+        )
+        .unwrap();
         let bench = Catalogue::open(tmp.path()).unwrap().find("1.x").unwrap();
         let python = crate::python::find(None).unwrap();
-        let err = InputScript { benchmark: &bench, python: &python, data_dir: None }
-            .generate(Size::Test, None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("KeyError") && err.contains("Traceback"), "{err}");
+        let err = InputScript {
+            benchmark: &bench,
+            python: &python,
+            data_dir: None,
+        }
+        .generate(Size::Test, None)
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("KeyError") && err.contains("Traceback"),
+            "{err}"
+        );
     }
 }

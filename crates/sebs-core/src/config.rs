@@ -47,7 +47,9 @@ impl FromStr for Language {
         match s {
             "python" => Ok(Language::Python),
             "nodejs" => Ok(Language::Nodejs),
-            other => Err(format!("unknown language `{other}`: expected `python` or `nodejs`")),
+            other => Err(format!(
+                "unknown language `{other}`: expected `python` or `nodejs`"
+            )),
         }
     }
 }
@@ -242,7 +244,10 @@ pub struct ExperimentsConfig {
     #[serde(rename = "network-ping-pong", skip_serializing_if = "Option::is_none")]
     pub network_ping_pong: Option<NetworkPingPongConfig>,
     /// invocation-overhead settings.
-    #[serde(rename = "invocation-overhead", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "invocation-overhead",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub invocation_overhead: Option<InvocationOverheadConfig>,
     /// eviction-model settings.
     #[serde(rename = "eviction-model", skip_serializing_if = "Option::is_none")]
@@ -505,9 +510,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_reported_not_fatal() {
-        let loaded =
-            parse(r#"{"experiments": {"runtime": {"language": "python", "flavour": 1}}, "extra": 2}"#)
-                .unwrap();
+        let loaded = parse(
+            r#"{"experiments": {"runtime": {"language": "python", "flavour": 1}}, "extra": 2}"#,
+        )
+        .unwrap();
         assert_eq!(
             loaded.unknown_keys,
             vec!["experiments.runtime.flavour".to_owned(), "extra".to_owned()]

@@ -107,12 +107,14 @@ pub enum PythonError {
     #[error("no Python 3 interpreter found on PATH; install Python >= 3.9 with pip")]
     NoneFound,
     /// The requested version is not installed.
-    #[error("Python {requested} is not installed on this machine (found: {}); install it or pass --language-version {}", found_list(.found), .found.first().map(|f| f.0.as_str()).unwrap_or("X.Y"))]
+    #[error("Python {requested} is not installed on this machine (found: {}); install it or pass --language-version {}", found_list(.found), .suggested.as_deref().unwrap_or("X.Y"))]
     VersionNotFound {
         /// The requested `X.Y`.
         requested: String,
-        /// Installed versions and paths.
+        /// Installed versions and paths, newest first.
         found: Vec<(String, PathBuf)>,
+        /// The version to suggest (the host default, else the newest).
+        suggested: Option<String>,
     },
     /// The version string is malformed.
     #[error("invalid Python version `{0}`: expected MAJOR.MINOR, e.g. 3.11")]
@@ -125,7 +127,7 @@ fn found_list(found: &[(String, PathBuf)]) -> String {
     }
     found
         .iter()
-        .map(|(v, p)| format!("{v} at {}", p.display()))
+        .map(|(v, _)| v.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }

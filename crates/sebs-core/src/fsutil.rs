@@ -35,7 +35,9 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
 /// Copy a directory tree (files and directories; symlinks are followed).
 pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("failed to create {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))?
+    {
         let entry = entry?;
         let name = entry.file_name();
         if name == "__pycache__" || name == "node_modules" {
@@ -46,8 +48,9 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if src.is_dir() {
             copy_dir(&src, &dst)?;
         } else {
-            std::fs::copy(&src, &dst)
-                .with_context(|| format!("failed to copy {} to {}", src.display(), dst.display()))?;
+            std::fs::copy(&src, &dst).with_context(|| {
+                format!("failed to copy {} to {}", src.display(), dst.display())
+            })?;
         }
     }
     Ok(())

@@ -59,6 +59,12 @@ fn check_version(v: &str) -> Result<(), PythonError> {
     }
 }
 
+/// `3.10` sorts after `3.9`.
+fn version_key(v: &str) -> (u32, u32) {
+    let (a, b) = v.split_once('.').unwrap_or((v, "0"));
+    (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
+}
+
 /// Directories that hold real interpreters (not shims), most specific first.
 fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
@@ -123,10 +129,11 @@ pub fn find(requested: Option<&str>) -> Result<PythonInterpreter, PythonError> {
         Some(version) => {
             check_version(version)?;
             // The default python3 is the common case and the cheapest to confirm.
-            if let Some(default) = probe(Path::new("python3"))
+            let default = probe(Path::new("python3"));
+            if let Some(default) = &default
                 && default.version == version
             {
-                return Ok(default);
+                return Ok(default.clone());
             }
             let installed = installed();
             if let Some(path) = installed.get(version)
@@ -135,9 +142,15 @@ pub fn find(requested: Option<&str>) -> Result<PythonInterpreter, PythonError> {
             {
                 return Ok(found);
             }
+            let mut found: Vec<(String, PathBuf)> = installed.into_iter().collect();
+            found.sort_by_key(|(v, _)| std::cmp::Reverse(version_key(v)));
+            let suggested = default
+                .map(|d| d.version)
+                .or_else(|| found.first().map(|(v, _)| v.clone()));
             Err(PythonError::VersionNotFound {
                 requested: version.to_owned(),
-                found: installed.into_iter().rev().collect(),
+                found,
+                suggested,
             })
         }
     }
@@ -167,6 +180,9 @@ mod tests {
 
     #[test]
     fn malformed_version_is_rejected() {
-        assert!(matches!(find(Some("three")), Err(PythonError::BadVersion(_))));
+        assert!(matches!(
+            find(Some("three")),
+            Err(PythonError::BadVersion(_))
+        ));
     }
 }

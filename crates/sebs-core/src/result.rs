@@ -198,10 +198,13 @@ mod tests {
     #[test]
     fn serializes_with_sebs_field_names() {
         let mut exp = ExperimentResult::default();
-        exp.add("f", ExecutionResult {
-            request_id: "r1".into(),
-            ..Default::default()
-        });
+        exp.add(
+            "f",
+            ExecutionResult {
+                request_id: "r1".into(),
+                ..Default::default()
+            },
+        );
         exp.add("f", ExecutionResult::default());
         let v = serde_json::to_value(&exp).unwrap();
         let inv = &v["_invocations"]["f"];
@@ -217,7 +220,10 @@ mod tests {
     fn success_accounts_for_validation() {
         let mut r = ExecutionResult::default();
         assert!(r.succeeded());
-        r.validation = Some(Validation { passed: false, message: Some("x".into()) });
+        r.validation = Some(Validation {
+            passed: false,
+            message: Some("x".into()),
+        });
         assert!(!r.succeeded());
     }
 }

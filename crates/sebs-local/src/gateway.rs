@@ -19,7 +19,10 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route("/2015-03-31/functions/{name}/invocations", post(invoke_api))
         .route("/function/{name}", any(http_trigger))
         .route("/function/{name}/{*rest}", any(http_trigger_path))
-        .route("/instances/{id}/2018-06-01/runtime/invocation/next", get(runtime_next))
+        .route(
+            "/instances/{id}/2018-06-01/runtime/invocation/next",
+            get(runtime_next),
+        )
         .route(
             "/instances/{id}/2018-06-01/runtime/invocation/{request}/response",
             post(runtime_response),
@@ -28,7 +31,10 @@ pub(crate) fn router(shared: AppState) -> Router {
             "/instances/{id}/2018-06-01/runtime/invocation/{request}/error",
             post(runtime_error),
         )
-        .route("/instances/{id}/2018-06-01/runtime/init/error", post(runtime_init_error))
+        .route(
+            "/instances/{id}/2018-06-01/runtime/init/error",
+            post(runtime_init_error),
+        )
         // Bodies are checked against Lambda's 6 MB limit by hand so the error names the limit.
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD + 64 * 1024))
         .with_state(shared)
@@ -98,7 +104,9 @@ async fn invoke_api(
             return aws_error(
                 StatusCode::BAD_REQUEST,
                 "InvalidParameterValueException",
-                format!("X-Amz-Invocation-Type `{other}` is invalid: expected RequestResponse, Event or DryRun"),
+                format!(
+                    "X-Amz-Invocation-Type `{other}` is invalid: expected RequestResponse, Event or DryRun"
+                ),
             );
         }
     }
@@ -109,7 +117,11 @@ async fn invoke_api(
             "Could not parse request body into json: send a JSON document as the payload".into(),
         );
     }
-    let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
+    let payload = if body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        body
+    };
     let invocation = match crate::invoke(&shared, &name, payload).await {
         Ok(inv) => inv,
         Err(e) => return platform_error(&name, e),
@@ -117,16 +129,26 @@ async fn invoke_api(
     let (body, function_error) = match invocation.outcome {
         Outcome::Response(body) => (body, None),
         Outcome::FunctionError(body) => (body, Some("Unhandled")),
-        Outcome::Failed { kind, message } => (Outcome::error_body(&kind, &message), Some("Unhandled")),
+        Outcome::Failed { kind, message } => {
+            (Outcome::error_body(&kind, &message), Some("Unhandled"))
+        }
     };
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    h.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+    h.insert(
+        "x-amz-executed-version",
+        HeaderValue::from_static("$LATEST"),
+    );
     if let Some(kind) = function_error {
         h.insert("x-amz-function-error", HeaderValue::from_static(kind));
     }
-    sebs_headers(h, &invocation.request_id, &invocation.instance_id, invocation.cold);
+    sebs_headers(
+        h,
+        &invocation.request_id,
+        &invocation.instance_id,
+        invocation.cold,
+    );
     response
 }
 
@@ -212,7 +234,12 @@ async fn trigger(
                 json!({"message": format!("function `{name}` is not deployed on this platform")}),
             );
         }
-        Err(e) => return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"message": e.to_string()})),
+        Err(e) => {
+            return json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"message": e.to_string()}),
+            );
+        }
     };
     let mut response = match &invocation.outcome {
         Outcome::Response(body) => proxy_response(body),
@@ -220,16 +247,21 @@ async fn trigger(
             let mut r = (StatusCode::BAD_GATEWAY, body.clone()).into_response();
             r.headers_mut()
                 .insert("content-type", HeaderValue::from_static("application/json"));
-            r.headers_mut()
-                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            r.headers_mut().insert(
+                "x-amz-function-error",
+                HeaderValue::from_static("Unhandled"),
+            );
             r
         }
         Outcome::Failed { kind, message } => {
-            let mut r = (StatusCode::BAD_GATEWAY, Outcome::error_body(kind, message)).into_response();
+            let mut r =
+                (StatusCode::BAD_GATEWAY, Outcome::error_body(kind, message)).into_response();
             r.headers_mut()
                 .insert("content-type", HeaderValue::from_static("application/json"));
-            r.headers_mut()
-                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            r.headers_mut().insert(
+                "x-amz-function-error",
+                HeaderValue::from_static("Unhandled"),
+            );
             r
         }
     };
@@ -245,7 +277,12 @@ async fn trigger(
 fn function_url_event(method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value {
     let header_map: serde_json::Map<String, Value> = headers
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), Value::String(v.to_str().ok()?.to_owned()))))
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str().to_owned(),
+                Value::String(v.to_str().ok()?.to_owned()),
+            ))
+        })
         .collect();
     let (body, base64) = match std::str::from_utf8(body) {
         Ok(text) => (text.to_owned(), false),
@@ -274,7 +311,11 @@ fn base64_encode(data: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -348,7 +389,11 @@ async fn runtime_next(State(shared): State<AppState>, Path(id): Path<String>) ->
         next.recv().await
     };
     let Some(pending) = pending else {
-        return runtime_error_response(StatusCode::GONE, "InstanceStopped", "the instance was retired".into());
+        return runtime_error_response(
+            StatusCode::GONE,
+            "InstanceStopped",
+            "the instance was retired".into(),
+        );
     };
     {
         let mut inflight = instance.inflight.lock().expect("lock");
@@ -372,7 +417,10 @@ async fn runtime_next(State(shared): State<AppState>, Path(id): Path<String>) ->
     if let Ok(v) = HeaderValue::from_str(&pending.request_id) {
         h.insert("lambda-runtime-aws-request-id", v);
     }
-    h.insert("lambda-runtime-deadline-ms", HeaderValue::from(pending.deadline_ms));
+    h.insert(
+        "lambda-runtime-deadline-ms",
+        HeaderValue::from(pending.deadline_ms),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!(
         "arn:aws:lambda:local:000000000000:function:{}",
         instance.function
@@ -382,7 +430,12 @@ async fn runtime_next(State(shared): State<AppState>, Path(id): Path<String>) ->
     response
 }
 
-async fn complete(shared: AppState, id: String, request: String, outcome: impl FnOnce() -> Outcome) -> Response {
+async fn complete(
+    shared: AppState,
+    id: String,
+    request: String,
+    outcome: impl FnOnce() -> Outcome,
+) -> Response {
     let Some(instance) = shared.instances.lock().expect("lock").get(&id).cloned() else {
         return unknown_instance(&id);
     };
@@ -447,7 +500,11 @@ async fn runtime_error(
 }
 
 /// `POST .../runtime/init/error`: the runtime could not load the handler.
-async fn runtime_init_error(State(shared): State<AppState>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn runtime_init_error(
+    State(shared): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let Some(instance) = shared.instances.lock().expect("lock").get(&id).cloned() else {
         return unknown_instance(&id);
     };

@@ -79,7 +79,12 @@ impl Instance {
 }
 
 /// Environment variables passed through from the host: none that change interpreter behaviour.
-fn base_env(shared: &Shared, function: &FunctionState, id: &str, dir: &std::path::Path) -> Vec<(String, String)> {
+fn base_env(
+    shared: &Shared,
+    function: &FunctionState,
+    id: &str,
+    dir: &std::path::Path,
+) -> Vec<(String, String)> {
     let spec = &function.spec;
     let tmp = dir.join("tmp");
     let mut env: Vec<(String, String)> = vec![
@@ -87,7 +92,10 @@ fn base_env(shared: &Shared, function: &FunctionState, id: &str, dir: &std::path
         ("LANG".into(), "C.UTF-8".into()),
         ("HOME".into(), dir.display().to_string()),
         ("TMPDIR".into(), tmp.display().to_string()),
-        ("TZ".into(), std::env::var("TZ").unwrap_or_else(|_| ":/etc/localtime".into())),
+        (
+            "TZ".into(),
+            std::env::var("TZ").unwrap_or_else(|_| ":/etc/localtime".into()),
+        ),
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
         ("PYTHONUNBUFFERED".into(), "1".into()),
         (
@@ -96,10 +104,16 @@ fn base_env(shared: &Shared, function: &FunctionState, id: &str, dir: &std::path
         ),
         ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            spec.memory_mb.to_string(),
+        ),
         ("AWS_LAMBDA_LOG_STREAM_NAME".into(), id.to_owned()),
         ("AWS_REGION".into(), "local".into()),
-        ("LAMBDA_TASK_ROOT".into(), spec.code_dir.display().to_string()),
+        (
+            "LAMBDA_TASK_ROOT".into(),
+            spec.code_dir.display().to_string(),
+        ),
         ("_HANDLER".into(), spec.handler.clone()),
     ];
     env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -107,7 +121,10 @@ fn base_env(shared: &Shared, function: &FunctionState, id: &str, dir: &std::path
 }
 
 /// Start a new instance of `function` and register it with the gateway.
-pub(crate) fn spawn(shared: &Arc<Shared>, function: &Arc<FunctionState>) -> std::io::Result<Arc<Instance>> {
+pub(crate) fn spawn(
+    shared: &Arc<Shared>,
+    function: &Arc<FunctionState>,
+) -> std::io::Result<Arc<Instance>> {
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     let dir = shared.work_dir.path().join("instances").join(&id);
     std::fs::create_dir_all(dir.join("tmp"))?;
@@ -193,10 +210,18 @@ fn describe_exit(instance: &Instance, status: std::io::Result<ExitStatus>) -> (S
     if let Some(body) = instance.init_error.lock().expect("lock").take() {
         let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let kind = parsed["errorType"].as_str().unwrap_or("Runtime.InitError");
-        let message = parsed["errorMessage"].as_str().unwrap_or("initialization failed");
+        let message = parsed["errorMessage"]
+            .as_str()
+            .unwrap_or("initialization failed");
         let trace = parsed["stackTrace"]
             .as_array()
-            .map(|lines| lines.iter().filter_map(|l| l.as_str()).collect::<String>())
+            .map(|lines| {
+                lines
+                    .iter()
+                    .filter_map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
             .unwrap_or_default();
         return (
             "Runtime.InitError".into(),

@@ -196,7 +196,10 @@ impl LocalPlatform {
 
     /// The Lambda Invoke API URL of a function.
     pub fn invoke_url(&self, name: &str) -> String {
-        format!("http://{}/2015-03-31/functions/{name}/invocations", self.shared.addr)
+        format!(
+            "http://{}/2015-03-31/functions/{name}/invocations",
+            self.shared.addr
+        )
     }
 
     /// Create or update a function. Updating the code retires its instances.
@@ -258,7 +261,14 @@ impl LocalPlatform {
     }
 
     fn kill_all(&self) {
-        let all: Vec<_> = self.shared.instances.lock().expect("lock").values().cloned().collect();
+        let all: Vec<_> = self
+            .shared
+            .instances
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
         for instance in all {
             instance.kill();
         }
@@ -282,7 +292,11 @@ fn retire(function: &FunctionState) {
     }
 }
 
-pub(crate) async fn invoke(shared: &Arc<Shared>, name: &str, payload: Bytes) -> Result<Invocation, PlatformError> {
+pub(crate) async fn invoke(
+    shared: &Arc<Shared>,
+    name: &str,
+    payload: Bytes,
+) -> Result<Invocation, PlatformError> {
     let function = shared
         .functions
         .lock()

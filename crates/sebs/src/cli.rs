@@ -1,0 +1,211 @@
+//! The command-line interface (clap derive). Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sebs_core::config::Language;
+
+const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).";
+
+/// sebs: the Serverless Benchmark Suite. Build, deploy and invoke representative FaaS
+/// benchmarks on a local platform or in the cloud, and turn the measurements into statistics.
+#[derive(Debug, Parser)]
+#[command(name = "sebs", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// More logging on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
+    #[arg(short, long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Less logging on stderr: only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// When to use colours on stderr.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colours when stderr is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build, deploy, invoke and analyse single benchmarks.
+    #[command(subcommand)]
+    Benchmark(BenchmarkCommand),
+}
+
+/// `sebs benchmark ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchmarkCommand {
+    /// Generate the input, build and deploy the function, invoke it N times, and write
+    /// `<output-dir>/experiments.json`.
+    #[command(
+        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 3 some invocations failed or did not validate, 130 interrupted (results so far are written)."
+    )]
+    Invoke(Box<InvokeArgs>),
+    /// Build a benchmark's code package without deploying it; prints its path and size.
+    #[command(after_help = "Docs: docs/benchmark-package.md")]
+    Package(PackageArgs),
+    /// List the benchmarks of the catalogue.
+    #[command(after_help = "Docs: docs/benchmark-list.md")]
+    List(ListArgs),
+    /// Cold vs warm statistics (mean, median, std, CV) of a result file.
+    #[command(after_help = "Docs: docs/benchmark-statistics.md")]
+    Statistics(StatisticsArgs),
+}
+
+/// Options shared by commands that build or deploy (SeBS's "common" options).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// SeBS user config JSON (optional: without it, deployment `local`, language `python` and
+    /// the host's Python version are used).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory for results (created).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+
+    /// Cache directory for code packages and deployments.
+    #[arg(long, value_name = "DIR", default_value = "cache")]
+    pub cache: PathBuf,
+
+    /// Benchmark language (overrides `experiments.runtime.language`).
+    #[arg(long, value_parser = parse_language)]
+    pub language: Option<Language>,
+
+    /// Language version, e.g. 3.11 (overrides `experiments.runtime.version`).
+    #[arg(long, value_name = "VERSION")]
+    pub language_version: Option<String>,
+
+    /// Platform to deploy to (overrides `deployment.name`).
+    #[arg(long, value_name = "NAME")]
+    pub deployment: Option<String>,
+
+    /// Rebuild the code package even if the cached one is current.
+    #[arg(long)]
+    pub update_code: bool,
+
+    /// Benchmark catalogue directory (overrides `experiments.benchmarks_dir`; default
+    /// ./benchmarks, else the catalogue sebs was built with).
+    #[arg(long, value_name = "DIR")]
+    pub benchmarks_dir: Option<PathBuf>,
+}
+
+fn parse_language(s: &str) -> Result<Language, String> {
+    s.parse()
+}
+
+/// How to invoke the function.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Trigger {
+    /// An HTTP POST to the function's URL.
+    Http,
+    /// The provider's invoke API (AWS Lambda Invoke).
+    Library,
+}
+
+impl Trigger {
+    /// The name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Http => "http",
+            Trigger::Library => "library",
+        }
+    }
+}
+
+/// `sebs benchmark invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Benchmark id, e.g. 110.dynamic-html (or its name or number alone).
+    pub benchmark: String,
+    /// Input size: test, small or large.
+    pub size: String,
+
+    /// Number of invocations.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub repetitions: u64,
+
+    /// Trigger to invoke through.
+    #[arg(long, value_enum, default_value_t = Trigger::Http)]
+    pub trigger: Trigger,
+
+    /// Function memory in MB (overrides the benchmark's config.json).
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
+    pub memory: Option<u64>,
+
+    /// Function timeout in seconds (overrides the benchmark's config.json).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    pub timeout: Option<u64>,
+
+    /// Function name (default: sebs-local-<benchmark>-<language>-<version>).
+    #[arg(long)]
+    pub function_name: Option<String>,
+
+    /// Check every successful invocation with the benchmark's validate_output().
+    #[arg(long)]
+    pub validate: bool,
+
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sebs benchmark package`.
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// Benchmark id.
+    pub benchmark: String,
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Output format for listings and statistics.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// A table for people.
+    #[default]
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
+/// `sebs benchmark list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Benchmark catalogue directory.
+    #[arg(long, value_name = "DIR")]
+    pub benchmarks_dir: Option<PathBuf>,
+    /// SeBS user config (for `experiments.benchmarks_dir`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output_format: OutputFormat,
+}
+
+/// `sebs benchmark statistics`.
+#[derive(Debug, Args)]
+pub struct StatisticsArgs {
+    /// A result file (experiments.json or results.json).
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output_format: OutputFormat,
+}

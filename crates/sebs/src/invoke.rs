@@ -1,0 +1,305 @@
+//! `sebs benchmark invoke`: input → package → deploy → invoke N times → `experiments.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sebs_build::BuildRequest;
+use sebs_core::cache::Cache;
+use sebs_core::catalogue::{Benchmark, Catalogue, InputScript, Size};
+use sebs_core::fsutil::{human_size, write_json_atomic};
+use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
+use sebs_local::{FunctionSpec, LocalPlatform, Runtime};
+use serde_json::{Value, json};
+
+use crate::cli::{InvokeArgs, PackageArgs, Trigger};
+use crate::settings::Settings;
+use crate::summary;
+use crate::trigger::{self, Via};
+
+/// Exit status when some invocations failed or did not validate.
+pub const EXIT_FAILED_INVOCATIONS: i32 = 3;
+/// Exit status after Ctrl-C (results so far are written).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// The benchmark, its input and its package: everything prepared before deploying.
+struct Prepared {
+    settings: Settings,
+    benchmark: Benchmark,
+    package: sebs_build::Package,
+}
+
+fn build_package(settings: &Settings, benchmark: &Benchmark) -> Result<sebs_build::Package> {
+    let cache = Cache::new(&settings.cache_dir);
+    let package = sebs_build::build(
+        &cache,
+        &BuildRequest {
+            benchmark,
+            language: settings.language,
+            python: &settings.python,
+            platform: "local",
+            architecture: settings.config.experiments.architecture,
+            force: settings.config.experiments.update_code,
+        },
+    )
+    .with_context(|| format!("failed to build the code package of {}", benchmark.id))?;
+    if package.reused {
+        tracing::info!(
+            "reusing the cached code package of {} (hash {}, {}): sources unchanged; pass --update-code to rebuild",
+            benchmark.id,
+            &package.hash[..8],
+            human_size(package.size)
+        );
+    } else {
+        tracing::info!(
+            "built the code package of {} (hash {}, {}) in {}",
+            benchmark.id,
+            &package.hash[..8],
+            human_size(package.size),
+            package.dir.display()
+        );
+    }
+    Ok(package)
+}
+
+fn find_benchmark(settings: &Settings, name: &str) -> Result<Benchmark> {
+    let catalogue = Catalogue::open(&settings.benchmarks_dir)?;
+    let benchmark = catalogue.find(name)?;
+    benchmark.language_dir(settings.language)?;
+    Ok(benchmark)
+}
+
+/// `sebs benchmark package`.
+pub fn package(args: &PackageArgs) -> Result<i32> {
+    let settings = Settings::resolve(&args.common)?;
+    let benchmark = find_benchmark(&settings, &args.benchmark)?;
+    let package = build_package(&settings, &benchmark)?;
+    println!("{}\t{}", package.dir.display(), human_size(package.size));
+    Ok(0)
+}
+
+/// Default function name on the local platform (SeBS: `sebs-<rid>-<benchmark>-<lang>-<ver>`).
+fn function_name(prepared: &Prepared) -> String {
+    format!(
+        "sebs-local-{}-{}-{}",
+        prepared.benchmark.id, prepared.settings.language, prepared.settings.python.version
+    )
+}
+
+/// `sebs benchmark invoke`.
+pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
+    // Everything that can be wrong with the request is checked before anything is written.
+    let settings = Settings::resolve(&args.common)?;
+    let size: Size = args.size.parse()?;
+    let benchmark = find_benchmark(&settings, &args.benchmark)?;
+    let memory = args.memory.unwrap_or(benchmark.config.memory);
+    let timeout = args.timeout.unwrap_or(benchmark.config.timeout);
+    if let Some(name) = &args.function_name
+        && (name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    {
+        anyhow::bail!(
+            "invalid --function-name `{name}`: use letters, digits, `-`, `_` and `.` only"
+        );
+    }
+
+    let generated = InputScript {
+        benchmark: &benchmark,
+        python: &settings.python,
+        data_dir: None,
+    }
+    .generate(size, None)?;
+    if !generated.uploads.is_empty() || !generated.nosql_writes.is_empty() {
+        anyhow::bail!(
+            "benchmark {} needs object storage or NoSQL (modules: {}), which this version of sebs does not provide yet",
+            benchmark.id,
+            benchmark.config.modules.join(", ")
+        );
+    }
+    let package = build_package(&settings, &benchmark)?;
+    let prepared = Prepared {
+        settings,
+        benchmark,
+        package,
+    };
+    let name = args
+        .function_name
+        .clone()
+        .unwrap_or_else(|| function_name(&prepared));
+
+    let platform = LocalPlatform::start()
+        .await
+        .context("failed to start the local platform")?;
+    platform.deploy(FunctionSpec {
+        name: name.clone(),
+        code_dir: std::path::absolute(&prepared.package.dir)?,
+        runtime: Runtime::Python {
+            interpreter: prepared.settings.python.path.clone(),
+        },
+        handler: "handler.handler".into(),
+        memory_mb: memory,
+        timeout: Duration::from_secs(timeout),
+        env: BTreeMap::new(),
+        code_hash: prepared.package.hash.clone(),
+    });
+    let (url, via) = match args.trigger {
+        Trigger::Http => (platform.function_url(&name), Via::Http),
+        Trigger::Library => (platform.invoke_url(&name), Via::Library),
+    };
+    tracing::info!(
+        "deployed {name} ({memory} MB, {timeout} s timeout) on the local platform; invoking {} times through the {} trigger",
+        args.repetitions,
+        args.trigger.as_str()
+    );
+
+    let mut experiment = ExperimentResult {
+        begin_time: epoch_now(),
+        config: result_config(&prepared.settings, &platform),
+        ..Default::default()
+    };
+    let validator = InputScript {
+        benchmark: &prepared.benchmark,
+        python: &prepared.settings.python,
+        data_dir: None,
+    };
+    let mut interrupted = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    for i in 0..args.repetitions {
+        let mut result = tokio::select! {
+            r = trigger::invoke(&url, via, &generated.input) => r,
+            _ = &mut ctrl_c => { interrupted = true; break; }
+        };
+        if args.validate && !result.stats.failure {
+            result.validation = Some(validate(
+                &validator,
+                &generated.input,
+                &result,
+                prepared.settings.language,
+            ));
+        }
+        log_invocation(i + 1, args.repetitions, &result);
+        experiment.add(&name, result);
+    }
+    experiment.end_time = epoch_now();
+    platform.shutdown().await;
+
+    let path = write_results(&prepared.settings.output_dir, &experiment)?;
+    let title = format!(
+        "{} ({size}) on local, {} {}, {} trigger",
+        prepared.benchmark.id,
+        prepared.settings.language,
+        prepared.settings.python.full_version,
+        args.trigger.as_str()
+    );
+    print!("{}", summary::invocation_summary(&title, &experiment));
+    println!("results: {}", path.display());
+    if interrupted {
+        tracing::warn!(
+            "interrupted: the invocations completed so far are saved in {}",
+            path.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    let failed = experiment
+        .ordered()
+        .iter()
+        .filter(|(_, r)| !r.succeeded())
+        .count();
+    if failed > 0 {
+        tracing::warn!(
+            "{failed} of {} invocations failed; see `error` in {}",
+            args.repetitions,
+            path.display()
+        );
+        return Ok(EXIT_FAILED_INVOCATIONS);
+    }
+    Ok(0)
+}
+
+fn validate(
+    validator: &InputScript<'_>,
+    input: &Value,
+    result: &ExecutionResult,
+    language: sebs_core::config::Language,
+) -> Validation {
+    match validator.validate(input, &result.output, language) {
+        Ok(None) => Validation {
+            passed: true,
+            message: None,
+        },
+        Ok(Some(reason)) => Validation {
+            passed: false,
+            message: Some(reason),
+        },
+        Err(e) => Validation {
+            passed: false,
+            message: Some(e.to_string()),
+        },
+    }
+}
+
+fn log_invocation(i: u64, n: u64, r: &ExecutionResult) {
+    let client = summary::format_us(r.times.client as f64);
+    if let Some(error) = &r.error {
+        let first = error.message.lines().next().unwrap_or("");
+        tracing::warn!(
+            "invocation {i}/{n} failed after {client}: {}: {first}",
+            error.kind
+        );
+        return;
+    }
+    let kind = if r.stats.cold_start { "cold" } else { "warm" };
+    let validation = match &r.validation {
+        Some(v) if v.passed => ", valid".to_owned(),
+        Some(v) => format!(", INVALID: {}", v.message.as_deref().unwrap_or("")),
+        None => String::new(),
+    };
+    tracing::info!(
+        "invocation {i}/{n}: {kind}, client {client}, function {}{validation}",
+        summary::format_us(r.times.benchmark as f64)
+    );
+}
+
+fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The `config` recorded in results: experiments settings and the non-secret deployment.
+fn result_config(settings: &Settings, platform: &LocalPlatform) -> Value {
+    let mut experiments = serde_json::to_value(&settings.config.experiments).unwrap_or(Value::Null);
+    if let Some(obj) = experiments.as_object_mut() {
+        obj.insert(
+            "runtime".into(),
+            json!({
+                "language": settings.language.as_str(),
+                "version": settings.python.version,
+                "language-variant": "default",
+            }),
+        );
+    }
+    json!({
+        "experiments": experiments,
+        "deployment": {
+            "name": "local",
+            "region": "",
+            "credentials": {},
+            "resources": {"endpoint": platform.endpoint(), "interpreter": settings.python.path},
+        },
+    })
+}
+
+fn write_results(dir: &Path, experiment: &ExperimentResult) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create the output directory {}", dir.display()))?;
+    let path = dir.join("experiments.json");
+    write_json_atomic(&path, experiment)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(path)
+}

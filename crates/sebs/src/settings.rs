@@ -1,0 +1,105 @@
+//! The effective settings of a run: the SeBS config file (if any) with command-line overrides.
+//!
+//! Precedence: built-in defaults, then the config file, then flags. Everything is checked here,
+//! before anything is built or written.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use sebs_core::config::{DeploymentName, Language, UserConfig};
+use sebs_core::python::PythonInterpreter;
+
+use crate::cli::CommonArgs;
+
+/// Resolved settings.
+#[derive(Debug)]
+pub struct Settings {
+    /// The merged user config (what results record).
+    pub config: UserConfig,
+    /// Results directory.
+    pub output_dir: PathBuf,
+    /// Cache directory.
+    pub cache_dir: PathBuf,
+    /// Benchmark catalogue.
+    pub benchmarks_dir: PathBuf,
+    /// Language.
+    pub language: Language,
+    /// The interpreter functions run with.
+    pub python: PythonInterpreter,
+}
+
+/// Load the config named by `--config` (or defaults) and warn about unknown keys.
+pub fn load_config(path: Option<&std::path::Path>) -> Result<UserConfig> {
+    let Some(path) = path else {
+        return Ok(UserConfig::default());
+    };
+    let loaded = UserConfig::load(path)?;
+    for key in &loaded.unknown_keys {
+        tracing::warn!(
+            "config file {}: unknown key `{key}` is ignored",
+            path.display()
+        );
+    }
+    Ok(loaded.config)
+}
+
+impl Settings {
+    /// Merge `common` into the config and check the result.
+    pub fn resolve(common: &CommonArgs) -> Result<Settings> {
+        let mut config = load_config(common.config.as_deref())?;
+        if let Some(name) = &common.deployment {
+            config.deployment.name = serde_json::from_value(serde_json::Value::String(
+                name.clone(),
+            ))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "unknown deployment `{name}`: expected one of local, aws, azure, gcp, openwhisk"
+                )
+            })?;
+        }
+        if config.deployment.name != DeploymentName::Local {
+            bail!(
+                "deployment `{}` is not available in this version of sebs, which deploys to the local platform only; pass --deployment local (or set deployment.name to \"local\")",
+                config.deployment.name
+            );
+        }
+        if let Some(language) = common.language {
+            config.experiments.runtime.language = Some(language);
+        }
+        if let Some(version) = &common.language_version {
+            config.experiments.runtime.version = Some(version.clone());
+        }
+        if common.update_code {
+            config.experiments.update_code = true;
+        }
+        if let Some(dir) = &common.benchmarks_dir {
+            config.experiments.benchmarks_dir = Some(dir.clone());
+        }
+        let language = config
+            .experiments
+            .runtime
+            .language
+            .unwrap_or(Language::Python);
+        config.experiments.runtime.language = Some(language);
+        if language != Language::Python {
+            bail!(
+                "language `{language}` is not available in this version of sebs, which runs Python functions only; pass --language python"
+            );
+        }
+        let python = sebs_core::python::find(config.experiments.runtime.version.as_deref())?;
+        config.experiments.runtime.version = Some(python.version.clone());
+        let benchmarks_dir = config
+            .experiments
+            .benchmarks_dir
+            .clone()
+            .unwrap_or_else(sebs_core::catalogue::default_root);
+        Ok(Settings {
+            config,
+            output_dir: common.output_dir.clone(),
+            cache_dir: common.cache.clone(),
+            benchmarks_dir,
+            language,
+            python,
+        })
+    }
+}

@@ -1,0 +1,343 @@
+//! End-to-end tests: the real `sebs` binary, the real local platform, real Python functions.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A cache shared by tests that do not test caching, so dependencies are installed once.
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
+}
+
+fn sebs(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("sebs").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn invocations(path: &Path) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let functions = doc["_invocations"].as_object().unwrap();
+    assert_eq!(functions.len(), 1);
+    let mut all: Vec<Value> = functions
+        .values()
+        .next()
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .values()
+        .cloned()
+        .collect();
+    all.sort_by(|a, b| {
+        a["times"]["client_begin"]
+            .as_str()
+            .cmp(&b["times"]["client_begin"].as_str())
+    });
+    all
+}
+
+/// A copy of one benchmark in a private catalogue, to edit or break.
+fn private_catalogue(tmp: &Path, group: &str, id: &str) -> PathBuf {
+    let root = tmp.join("benchmarks");
+    copy(
+        &repo().join("benchmarks").join(group).join(id),
+        &root.join(group).join(id),
+    );
+    root
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        if entry.path().is_dir() {
+            copy(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn check_dynamic_html(path: &Path, n: usize) {
+    let all = invocations(path);
+    assert_eq!(all.len(), n);
+    for (i, inv) in all.iter().enumerate() {
+        assert_eq!(inv["stats"]["failure"], false, "{inv}");
+        assert_eq!(
+            inv["stats"]["cold_start"],
+            i == 0,
+            "only the first invocation is cold: {inv}"
+        );
+        let page = inv["output"]["result"]["result"].as_str().unwrap();
+        assert!(page.contains("testname"), "{page}");
+        assert_eq!(page.matches("<li>").count(), 10, "{page}");
+        let client = inv["times"]["client"].as_u64().unwrap();
+        let benchmark = inv["times"]["benchmark"].as_u64().unwrap();
+        assert!(
+            benchmark > 0 && client >= benchmark,
+            "client {client} benchmark {benchmark}"
+        );
+        assert!(!inv["output"]["container_id"].as_str().unwrap().is_empty());
+    }
+    // One warm instance served every warm invocation.
+    let ids: std::collections::HashSet<_> = all
+        .iter()
+        .map(|i| i["output"]["container_id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 1);
+}
+
+#[test]
+fn dynamic_html_end_to_end_both_triggers_then_statistics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    sebs(&repo())
+        .args([
+            "benchmark",
+            "invoke",
+            "110.dynamic-html",
+            "test",
+            "--repetitions",
+            "5",
+        ])
+        .arg("--output-dir")
+        .arg(&out)
+        .arg("--cache")
+        .arg(shared_cache())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "invocations: 5   failures: 0   cold: 1   warm: 4",
+        ));
+    check_dynamic_html(&out.join("experiments.json"), 5);
+
+    let lib = tmp.path().join("lib");
+    sebs(&repo())
+        .args([
+            "benchmark",
+            "invoke",
+            "110.dynamic-html",
+            "test",
+            "--trigger",
+            "library",
+            "--validate",
+        ])
+        .arg("--output-dir")
+        .arg(&lib)
+        .arg("--cache")
+        .arg(shared_cache())
+        .assert()
+        .success();
+    check_dynamic_html(&lib.join("experiments.json"), 5);
+    for inv in invocations(&lib.join("experiments.json")) {
+        assert_eq!(inv["validation"]["passed"], true, "{inv}");
+    }
+
+    let stats = sebs(&repo())
+        .args(["benchmark", "statistics"])
+        .arg(out.join("experiments.json"))
+        .args(["--output-format", "json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_slice(&stats.get_output().stdout).unwrap();
+    let function = report.as_object().unwrap().values().next().unwrap();
+    assert_eq!(function["invocations"], 5);
+    assert_eq!(function["groups"]["warm"]["client_exec"]["n"], 4);
+    assert_eq!(function["groups"]["cold"]["function_exec"]["n"], 1);
+}
+
+#[test]
+fn package_is_reused_and_rebuilt_after_an_edit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogue = private_catalogue(tmp.path(), "000.microbenchmarks", "010.sleep");
+    let run = || {
+        sebs(tmp.path())
+            .args(["benchmark", "package", "010.sleep", "--benchmarks-dir"])
+            .arg(&catalogue)
+            .assert()
+            .success()
+    };
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.get_output().stderr).into_owned();
+    assert!(stderr.contains("built the code package"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&first.get_output().stdout).into_owned();
+    assert!(
+        stdout.starts_with("cache/010.sleep/local/python/code_package/default/"),
+        "{stdout}"
+    );
+
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("reusing the cached code package"),
+        "{stderr}"
+    );
+
+    let function = catalogue.join("000.microbenchmarks/010.sleep/python/function.py");
+    let source = std::fs::read_to_string(&function).unwrap();
+    std::fs::write(&function, format!("{source}\n# edited\n")).unwrap();
+    let third = run();
+    let stderr = String::from_utf8_lossy(&third.get_output().stderr).into_owned();
+    assert!(stderr.contains("built the code package"), "{stderr}");
+}
+
+#[test]
+fn sleep_reports_about_one_second() {
+    let tmp = tempfile::tempdir().unwrap();
+    sebs(&repo())
+        .args([
+            "benchmark",
+            "invoke",
+            "010.sleep",
+            "test",
+            "--repetitions",
+            "2",
+            "--output-dir",
+        ])
+        .arg(tmp.path())
+        .arg("--cache")
+        .arg(shared_cache())
+        .assert()
+        .success();
+    for inv in invocations(&tmp.path().join("experiments.json")) {
+        let benchmark = inv["times"]["benchmark"].as_u64().unwrap();
+        assert!(
+            (1_000_000..1_200_000).contains(&benchmark),
+            "times.benchmark = {benchmark} µs"
+        );
+        assert_eq!(inv["output"]["result"]["result"], 1);
+    }
+}
+
+#[test]
+fn a_raising_handler_is_a_recorded_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogue = private_catalogue(tmp.path(), "000.microbenchmarks", "010.sleep");
+    std::fs::write(
+        catalogue.join("000.microbenchmarks/010.sleep/python/function.py"),
+        "def handler(event):\n    if event['sleep'] == 1:\n        raise RuntimeError('sleep refused')\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let run = sebs(tmp.path())
+        .args([
+            "benchmark",
+            "invoke",
+            "010.sleep",
+            "test",
+            "--repetitions",
+            "3",
+            "--benchmarks-dir",
+        ])
+        .arg(&catalogue)
+        .arg("--output-dir")
+        .arg(&out)
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(stdout.contains("failures: 3"), "{stdout}");
+    let all = invocations(&out.join("experiments.json"));
+    assert_eq!(all.len(), 3);
+    for inv in &all {
+        assert_eq!(inv["stats"]["failure"], true);
+        assert_eq!(inv["error"]["type"], "RuntimeError");
+        assert_eq!(inv["error"]["message"], "sleep refused");
+        let trace = inv["error"]["traceback"].to_string();
+        assert!(trace.contains("function.py"), "{trace}");
+    }
+    // The instance survives a handler exception: the first is cold, the rest warm.
+    assert_eq!(all[0]["stats"]["cold_start"], true);
+    assert_eq!(all[1]["stats"]["cold_start"], false);
+}
+
+fn assert_one_line_error(assert: assert_cmd::assert::Assert, expected: &str) {
+    let output = assert.code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("Error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains(expected),
+        "expected `{expected}` in: {stderr}"
+    );
+}
+
+#[test]
+fn bad_requests_fail_cleanly_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let invoke = |args: &[&str]| {
+        let mut cmd = sebs(&repo());
+        cmd.args(["benchmark", "invoke"])
+            .args(args)
+            .arg("--output-dir")
+            .arg(&out);
+        cmd.arg("--cache").arg(tmp.path().join("cache"));
+        cmd.assert()
+    };
+    assert_one_line_error(
+        invoke(&["110.dynamic-htm", "test"]),
+        "did you mean `110.dynamic-html`?",
+    );
+    assert_one_line_error(
+        invoke(&["110.dynamic-html", "huge"]),
+        "unknown input size `huge`",
+    );
+    let config = tmp.path().join("bad.json");
+    std::fs::write(
+        &config,
+        "{\n  \"experiments\": {\n    \"update_code\": false,,\n  }\n}\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        invoke(&[
+            "110.dynamic-html",
+            "test",
+            "--config",
+            config.to_str().unwrap(),
+        ]),
+        "line 3, column 26",
+    );
+    std::fs::write(
+        &config,
+        r#"{"experiments": {"runtime": {"language": "python", "version": 3.11}}}"#,
+    )
+    .unwrap();
+    assert_one_line_error(
+        invoke(&[
+            "110.dynamic-html",
+            "test",
+            "--config",
+            config.to_str().unwrap(),
+        ]),
+        "`experiments.runtime.version`",
+    );
+    assert_one_line_error(
+        invoke(&["110.dynamic-html", "test", "--language-version", "3.1"]),
+        "Python 3.1 is not installed",
+    );
+    assert!(!out.exists(), "nothing is written for a rejected request");
+    assert!(
+        !tmp.path().join("cache").exists(),
+        "nothing is built for a rejected request"
+    );
+}
+
+#[test]
+fn list_shows_the_catalogue() {
+    let list = sebs(&repo()).args(["benchmark", "list"]).assert().success();
+    let stdout = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("110.dynamic-html"))
+        .unwrap();
+    assert!(
+        line.contains("python") && line.contains("128 MB") && line.contains("10 s"),
+        "{line}"
+    );
+}
