@@ -1,40 +1,31 @@
-"""Lambda Runtime API client for Python functions on the sebs local platform.
+"""Runtime client for Python functions on the sebs local platform.
 
 It does what AWS Lambda's managed Python runtime does: import the handler named by ``_HANDLER``
-from ``LAMBDA_TASK_ROOT``, then loop forever: fetch the next event from
-``http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next``, call the handler, and post
-the result (or a Lambda-style error) back. ``AWS_LAMBDA_RUNTIME_API`` may carry a base path
-(``host:port/base``); the platform gives every instance its own.
+from ``LAMBDA_TASK_ROOT``, then serve invocations one at a time. Three ways to reach the platform:
+
+* the Lambda Runtime API over HTTP (``AWS_LAMBDA_RUNTIME_API`` = ``host:port[/base]``): the
+  compatible path, the same protocol any Lambda custom runtime speaks;
+* a private channel (``SEBS_CHANNEL_FD``): length-prefixed frames on an inherited socket, which
+  spares HTTP parsing on both sides of every invocation;
+* fork server (``SEBS_ZYGOTE_FD``): this process imports the handler once and forks a new instance
+  for every request of the platform; each child then talks on its own channel.
+
+Frames are ``[u32 length LE][u8 kind][u8 id length][id][body]``. Platform to instance:
+``INVOKE`` with ``body = u64 deadline-ms LE + payload``. Instance to platform: ``READY``,
+``RESPONSE``, ``ERROR`` (Lambda error JSON), ``INIT_ERROR``, ``OOM``.
 """
 import json
 import os
 import sys
 import time
-import traceback
-from http.client import HTTPConnection
 
-_API = os.environ["AWS_LAMBDA_RUNTIME_API"]
-_HOST, _, _BASE = _API.partition("/")
-_PREFIX = ("/" + _BASE if _BASE else "") + "/2018-06-01/runtime"
-_conn = HTTPConnection(_HOST)
-
-
-def _request(method, path, body=None, headers=None):
-    global _conn
-    for attempt in (0, 1):
-        try:
-            _conn.request(method, _PREFIX + path, body=body, headers=headers or {})
-            response = _conn.getresponse()
-            return response, response.read()
-        except (ConnectionError, OSError):
-            # The gateway closed the keep-alive connection: reconnect once, then give up.
-            _conn.close()
-            _conn = HTTPConnection(_HOST)
-            if attempt:
-                raise
+INVOKE, READY, RESPONSE, ERROR, INIT_ERROR, OOM = 1, 2, 3, 4, 5, 6
+FORK, FORKED, EXITED, HELLO = 10, 11, 12, 13
 
 
 def _error_body(exc, skip=0):
+    import traceback
+
     # Like Lambda's runtime: the frames of the function, without the runtime's own.
     frames = traceback.extract_tb(exc.__traceback__)[skip:]
     return json.dumps(
@@ -49,12 +40,14 @@ def _error_body(exc, skip=0):
 class Context:
     """The subset of Lambda's context object that functions use."""
 
-    def __init__(self, request_id, deadline_ms, arn):
+    def __init__(self, request_id, deadline_ms, arn=""):
         self.aws_request_id = request_id
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-        self.invoked_function_arn = arn
+        self.invoked_function_arn = arn or (
+            "arn:aws:lambda:local:000000000000:function:" + self.function_name
+        )
         self.log_group_name = "/aws/lambda/" + self.function_name
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self._deadline_ms = deadline_ms
@@ -72,11 +65,170 @@ def _load_handler():
     return getattr(module, function_name)
 
 
-def main():
+# --- framed channel -----------------------------------------------------------------------
+
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+def _read_frame(fd):
+    header = _read_exact(fd, 4)
+    frame = _read_exact(fd, int.from_bytes(header, "little"))
+    id_len = frame[1]
+    return frame[0], frame[2 : 2 + id_len].decode(), frame[2 + id_len :]
+
+
+def _write_frame(fd, kind, ident=b"", body=b""):
+    data = b"".join(
+        ((2 + len(ident) + len(body)).to_bytes(4, "little"), bytes((kind, len(ident))), ident, body)
+    )
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _serve_channel(fd, handler):
+    """Serve invocations on a channel until the platform closes it."""
+    while True:
+        try:
+            kind, request_id, body = _read_frame(fd)
+        except EOFError:
+            return
+        if kind != INVOKE:
+            continue
+        deadline = int.from_bytes(body[:8], "little")
+        rid = request_id.encode()
+        try:
+            result = handler(json.loads(body[8:]) if len(body) > 8 else {}, Context(request_id, deadline))
+            out = json.dumps(result).encode()
+            reply = RESPONSE
+        except MemoryError as exc:
+            # Lambda ends a sandbox that ran out of memory; so do we.
+            _write_frame(fd, OOM, rid, _error_body(exc, skip=1))
+            os._exit(137)
+        except Exception as exc:  # noqa: BLE001 - handler errors are data, not crashes
+            out = _error_body(exc, skip=1)
+            reply = ERROR
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _write_frame(fd, reply, rid, out)
+
+
+def _channel_main(fd):
     try:
         handler = _load_handler()
     except Exception as exc:  # noqa: BLE001 - every init failure is reported to the platform
-        _request(
+        _write_frame(fd, INIT_ERROR, b"", _error_body(exc))
+        sys.exit(1)
+    _write_frame(fd, READY)
+    _serve_channel(fd, handler)
+
+
+# --- fork server ----------------------------------------------------------------------------
+
+
+def _zygote_main(control):
+    import signal
+    import socket
+
+    try:
+        handler = _load_handler()
+    except Exception as exc:  # noqa: BLE001
+        _write_frame(control, INIT_ERROR, b"", _error_body(exc))
+        sys.exit(1)
+    if "resource" not in sys.modules:
+        import resource  # noqa: F401 - preloaded for the children's rlimits
+
+    def reap(signum, frame):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            _write_frame(control, EXITED, b"", json.dumps({"pid": pid, "status": status}).encode())
+
+    signal.signal(signal.SIGCHLD, reap)
+    _write_frame(control, READY)
+    gateway = os.environ["SEBS_GATEWAY_SOCKET"]
+    while True:
+        try:
+            kind, _, body = _read_frame(control)
+        except EOFError:
+            os._exit(0)
+        if kind != FORK:
+            continue
+        spec = json.loads(body)
+        pid = os.fork()
+        if pid:
+            _write_frame(control, FORKED, b"", json.dumps({"id": spec["id"], "pid": pid}).encode())
+            continue
+        # The child: become an instance.
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setpgid(0, 0)
+            mypid = str(os.getpid())
+            for procs in spec.get("cgroups", ()):
+                with open(procs, "w") as f:
+                    f.write(mypid)
+            if spec.get("rlimit_as"):
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_AS, (spec["rlimit_as"], spec["rlimit_as"]))
+            os.close(control)
+            os.chdir(spec["dir"])
+            os.environ.update(spec.get("env", {}))
+            if "tempfile" in sys.modules:
+                sys.modules["tempfile"].tempdir = None
+            log = os.open(os.path.join(spec["dir"], "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.close(log)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(gateway)
+            fd = sock.detach()
+            _write_frame(fd, HELLO, spec["id"].encode())
+            _serve_channel(fd, handler)
+        finally:
+            os._exit(0)
+
+
+# --- Lambda Runtime API (HTTP) --------------------------------------------------------------
+
+
+def _runtime_api_main():
+    from http.client import HTTPConnection
+
+    host, _, base = os.environ["AWS_LAMBDA_RUNTIME_API"].partition("/")
+    prefix = ("/" + base if base else "") + "/2018-06-01/runtime"
+    state = {"conn": HTTPConnection(host)}
+
+    def request(method, path, body=None, headers=None):
+        for attempt in (0, 1):
+            try:
+                state["conn"].request(method, prefix + path, body=body, headers=headers or {})
+                response = state["conn"].getresponse()
+                return response, response.read()
+            except (ConnectionError, OSError):
+                # The gateway closed the keep-alive connection: reconnect once, then give up.
+                state["conn"].close()
+                state["conn"] = HTTPConnection(host)
+                if attempt:
+                    raise
+
+    try:
+        handler = _load_handler()
+    except Exception as exc:  # noqa: BLE001
+        request(
             "POST",
             "/init/error",
             _error_body(exc),
@@ -85,29 +237,34 @@ def main():
         sys.exit(1)
 
     while True:
-        response, body = _request("GET", "/invocation/next")
+        response, body = request("GET", "/invocation/next")
         if response.status != 200:
             sys.stderr.write("runtime API refused /next: %d %r\n" % (response.status, body))
             sys.exit(1)
         request_id = response.getheader("Lambda-Runtime-Aws-Request-Id")
         deadline = int(response.getheader("Lambda-Runtime-Deadline-Ms") or 0)
         arn = response.getheader("Lambda-Runtime-Invoked-Function-Arn") or ""
+        headers = {"Content-Type": "application/json"}
         try:
             event = json.loads(body) if body else {}
-            result = handler(event, Context(request_id, deadline, arn))
-            payload = json.dumps(result).encode()
+            payload = json.dumps(handler(event, Context(request_id, deadline, arn))).encode()
             path = "/invocation/%s/response" % request_id
-            headers = {"Content-Type": "application/json"}
-        except Exception as exc:  # noqa: BLE001 - handler errors are data, not crashes
+        except Exception as exc:  # noqa: BLE001
             payload = _error_body(exc, skip=1)
             path = "/invocation/%s/error" % request_id
-            headers = {
-                "Content-Type": "application/json",
-                "Lambda-Runtime-Function-Error-Type": "Unhandled",
-            }
+            headers["Lambda-Runtime-Function-Error-Type"] = "Unhandled"
         sys.stdout.flush()
         sys.stderr.flush()
-        _request("POST", path, payload, headers)
+        request("POST", path, payload, headers)
+
+
+def main():
+    if "SEBS_CHANNEL_FD" in os.environ:
+        _channel_main(int(os.environ.pop("SEBS_CHANNEL_FD")))
+    elif "SEBS_ZYGOTE_FD" in os.environ:
+        _zygote_main(int(os.environ.pop("SEBS_ZYGOTE_FD")))
+    else:
+        _runtime_api_main()
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ import time
 
 from function import function
 
-_TMP = os.environ.get("TMPDIR") or "/tmp"
-_MARKER = os.path.join(_TMP, "cold_run")
+# Resolved on first use, not at import: under the fork server the module is imported once by
+# the zygote and each instance gets its own TMPDIR afterwards.
+_container_state = None
 
 
 def _payload(event):
@@ -34,15 +35,27 @@ def _payload(event):
 
 
 def _container():
-    """Return (is_cold, container_id) for this sandbox."""
+    """Return (is_cold, container_id) for this sandbox.
+
+    The first invocation in a sandbox finds no marker file in its temporary directory, creates one
+    holding a fresh container id and reports a cold start; later ones read it. The result is kept
+    in memory after the first call (one process is one sandbox), sparing a file read per call.
+    """
+    global _container_state
+    if _container_state is not None:
+        return False, _container_state
+    marker = os.path.join(os.environ.get("TMPDIR") or "/tmp", "cold_run")
     try:
-        with open(_MARKER) as marker:
-            return False, marker.read()
+        with open(marker) as f:
+            container_id = f.read()
+        is_cold = False
     except OSError:
         container_id = os.urandom(4).hex()
-        with open(_MARKER, "w") as marker:
-            marker.write(container_id)
-        return True, container_id
+        with open(marker, "w") as f:
+            f.write(container_id)
+        is_cold = True
+    _container_state = container_id
+    return is_cold, container_id
 
 
 def handler(event, context):

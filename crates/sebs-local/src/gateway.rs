@@ -149,6 +149,19 @@ async fn invoke_api(
         &invocation.instance_id,
         invocation.cold,
     );
+    if headers
+        .get("x-amz-log-type")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tail"))
+    {
+        let log = format!(
+            "START RequestId: {id} Version: $LATEST\nEND RequestId: {id}\n{}\n",
+            invocation.report.report_line(),
+            id = invocation.request_id
+        );
+        if let Ok(v) = HeaderValue::from_str(&base64_encode(log.as_bytes())) {
+            h.insert("x-amz-log-result", v);
+        }
+    }
     response
 }
 
@@ -176,6 +189,17 @@ fn not_found(name: &str) -> Response {
 fn platform_error(name: &str, e: PlatformError) -> Response {
     match e {
         PlatformError::NotFound(_) => not_found(name),
+        PlatformError::Throttled(_) | PlatformError::QueueTimeout(_) => {
+            let mut response = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": format!("Rate Exceeded: {e}")}),
+            );
+            response.headers_mut().insert(
+                "x-amzn-ErrorType",
+                HeaderValue::from_static("TooManyRequestsException"),
+            );
+            response
+        }
         PlatformError::Spawn { .. } => aws_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ServiceException",
@@ -232,6 +256,12 @@ async fn trigger(
             return json_response(
                 StatusCode::NOT_FOUND,
                 json!({"message": format!("function `{name}` is not deployed on this platform")}),
+            );
+        }
+        Err(e @ (PlatformError::Throttled(_) | PlatformError::QueueTimeout(_))) => {
+            return json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"message": e.to_string()}),
             );
         }
         Err(e) => {
@@ -384,8 +414,16 @@ async fn runtime_next(State(shared): State<AppState>, Path(id): Path<String>) ->
     let Some(instance) = shared.instances.lock().expect("lock").get(&id).cloned() else {
         return unknown_instance(&id);
     };
+    let crate::instance::Link::RuntimeApi(link) = &instance.link else {
+        return runtime_error_response(
+            StatusCode::BAD_REQUEST,
+            "InvalidInstance",
+            format!("instance `{id}` does not use the Runtime API"),
+        );
+    };
+    instance.mark_ready();
     let pending = {
-        let mut next = instance.next.lock().await;
+        let mut next = link.next.lock().await;
         next.recv().await
     };
     let Some(pending) = pending else {
@@ -396,7 +434,7 @@ async fn runtime_next(State(shared): State<AppState>, Path(id): Path<String>) ->
         );
     };
     {
-        let mut inflight = instance.inflight.lock().expect("lock");
+        let mut inflight = link.inflight.lock().expect("lock");
         if let Some(previous) = inflight.take() {
             let _ = previous.reply.send(Outcome::Failed {
                 kind: "Runtime.InvalidState".into(),
@@ -508,8 +546,17 @@ async fn runtime_init_error(
     let Some(instance) = shared.instances.lock().expect("lock").get(&id).cloned() else {
         return unknown_instance(&id);
     };
-    *instance.init_error.lock().expect("lock") = Some(body);
-    json_response(StatusCode::ACCEPTED, json!({"status": "OK"}))
+    match &instance.link {
+        crate::instance::Link::RuntimeApi(link) => {
+            *link.init_error.lock().expect("lock") = Some(body);
+            json_response(StatusCode::ACCEPTED, json!({"status": "OK"}))
+        }
+        crate::instance::Link::Channel(_) => runtime_error_response(
+            StatusCode::BAD_REQUEST,
+            "InvalidInstance",
+            format!("instance `{id}` does not use the Runtime API"),
+        ),
+    }
 }
 
 #[cfg(test)]

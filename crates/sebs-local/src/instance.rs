@@ -1,17 +1,99 @@
-//! Function instances: one OS process each, talking to the gateway over the Lambda Runtime API.
+//! Function instances: one OS process each. Our shims talk to the platform over a private framed
+//! channel; any other Lambda runtime over the HTTP Runtime API.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{FunctionState, Outcome, Runtime, Shared};
+use crate::limits::InstanceCgroup;
+use crate::{ColdStartMode, MAX_PAYLOAD, Outcome, Protocol, Shared};
 
-/// An invocation handed to an instance.
+/// Frame kinds of the private channel (see runtimes/python/bootstrap.py).
+pub(crate) mod frame {
+    pub const INVOKE: u8 = 1;
+    pub const READY: u8 = 2;
+    pub const RESPONSE: u8 = 3;
+    pub const ERROR: u8 = 4;
+    pub const INIT_ERROR: u8 = 5;
+    pub const OOM: u8 = 6;
+    pub const FORK: u8 = 10;
+    pub const FORKED: u8 = 11;
+    pub const EXITED: u8 = 12;
+    pub const HELLO: u8 = 13;
+}
+
+/// A frame larger than this is a protocol violation (payload limit plus headroom).
+const MAX_FRAME: usize = MAX_PAYLOAD + 1024 * 1024;
+
+/// Encode `[u32 len][kind][id len][id][body...]`.
+pub(crate) fn encode(kind: u8, id: &[u8], body: &[&[u8]]) -> Vec<u8> {
+    let len = 2 + id.len() + body.iter().map(|b| b.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(4 + len);
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.push(kind);
+    out.push(id.len() as u8);
+    out.extend_from_slice(id);
+    for b in body {
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// Read one frame: `(kind, id, body)`.
+pub(crate) async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut R,
+) -> std::io::Result<(u8, String, Bytes)> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await?;
+    let len = u32::from_le_bytes(len) as usize;
+    if !(2..=MAX_FRAME).contains(&len) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("malformed frame of {len} bytes"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf).await?;
+    let id_len = buf[1] as usize;
+    if 2 + id_len > len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "malformed frame header",
+        ));
+    }
+    let id = String::from_utf8_lossy(&buf[2..2 + id_len]).into_owned();
+    let kind = buf[0];
+    let body = Bytes::from(buf).slice(2 + id_len..);
+    Ok((kind, id, body))
+}
+
+/// The private channel of an instance.
+pub(crate) struct Channel {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Channel {
+    pub(crate) fn new(stream: UnixStream) -> Channel {
+        let (r, w) = stream.into_split();
+        Channel {
+            reader: BufReader::with_capacity(64 * 1024, r),
+            writer: w,
+        }
+    }
+}
+
+/// An invocation handed to a Runtime API instance.
 pub(crate) struct Pending {
     pub(crate) request_id: String,
     pub(crate) payload: Bytes,
@@ -19,58 +101,348 @@ pub(crate) struct Pending {
     pub(crate) reply: oneshot::Sender<Outcome>,
 }
 
-/// The invocation an instance has taken with `/next` and not answered yet.
+/// The invocation a Runtime API instance has taken with `/next` and not answered yet.
 pub(crate) struct Inflight {
     pub(crate) request_id: String,
     pub(crate) reply: oneshot::Sender<Outcome>,
 }
 
-pub(crate) struct Instance {
-    pub(crate) id: String,
-    pub(crate) function: String,
+/// State of a Runtime API instance.
+pub(crate) struct RuntimeApiLink {
     queue: mpsc::UnboundedSender<Pending>,
     pub(crate) next: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
     pub(crate) inflight: Mutex<Option<Inflight>>,
     pub(crate) init_error: Mutex<Option<Bytes>>,
-    exit: Mutex<Option<String>>,
+}
+
+/// How the platform talks to an instance.
+pub(crate) enum Link {
+    Channel(tokio::sync::Mutex<Option<Channel>>),
+    RuntimeApi(RuntimeApiLink),
+}
+
+/// Why an instance stopped.
+#[derive(Debug, Clone)]
+pub(crate) struct ExitInfo {
+    pub(crate) kind: String,
+    pub(crate) message: String,
+}
+
+pub(crate) struct Instance {
+    pub(crate) id: String,
+    pub(crate) function: String,
+    pid: AtomicI32,
+    pub(crate) link: Link,
     alive: AtomicBool,
-    pid: u32,
-    dir: PathBuf,
+    killed: AtomicBool,
+    exit: watch::Sender<Option<ExitInfo>>,
+    pub(crate) dir: PathBuf,
+    pub(crate) cgroup: InstanceCgroup,
+    pub(crate) memory_mb: u64,
+    pub(crate) spawned: Instant,
+    /// When the runtime finished importing the handler.
+    ready: Mutex<Option<Instant>>,
+    pub(crate) mode: ColdStartMode,
 }
 
 impl Instance {
+    pub(crate) fn new(
+        id: String,
+        dir: PathBuf,
+        cgroup: InstanceCgroup,
+        function: &str,
+        memory_mb: u64,
+        protocol: Protocol,
+        mode: ColdStartMode,
+    ) -> Arc<Instance> {
+        let link = match protocol {
+            Protocol::Channel => Link::Channel(tokio::sync::Mutex::new(None)),
+            Protocol::RuntimeApi => {
+                let (queue, next) = mpsc::unbounded_channel();
+                Link::RuntimeApi(RuntimeApiLink {
+                    queue,
+                    next: tokio::sync::Mutex::new(next),
+                    inflight: Mutex::new(None),
+                    init_error: Mutex::new(None),
+                })
+            }
+        };
+        Arc::new(Instance {
+            id,
+            function: function.to_owned(),
+            pid: AtomicI32::new(0),
+            link,
+            alive: AtomicBool::new(true),
+            killed: AtomicBool::new(false),
+            exit: watch::channel(None).0,
+            dir,
+            cgroup,
+            memory_mb,
+            spawned: Instant::now(),
+            ready: Mutex::new(None),
+            mode,
+        })
+    }
+
+    pub(crate) fn set_pid(&self, pid: i32) {
+        self.pid.store(pid, Ordering::Release);
+    }
+
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid.load(Ordering::Acquire)
+    }
+
     pub(crate) fn is_alive(&self) -> bool {
         self.alive.load(Ordering::Acquire)
     }
 
-    /// Queue an invocation; if the instance is gone the reply channel is dropped at once.
-    pub(crate) fn dispatch(&self, pending: Pending) {
-        let _ = self.queue.send(pending);
+    /// Init duration, once the runtime reported ready.
+    pub(crate) fn init_duration(&self) -> Option<Duration> {
+        self.ready.lock().expect("lock").map(|r| r - self.spawned)
     }
 
-    /// Kill the instance's process group. Its watcher reports the exit.
+    pub(crate) fn mark_ready(&self) {
+        let mut ready = self.ready.lock().expect("lock");
+        if ready.is_none() {
+            *ready = Some(Instant::now());
+        }
+    }
+
+    /// Kill the instance's process group; its exit is reported by whoever waits for it.
     pub(crate) fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
         if self.alive.swap(false, Ordering::AcqRel) {
-            // The instance leads its own process group (setpgid in pre_exec), so this also
-            // reaches anything the function forked.
-            unsafe {
-                libc::kill(-(self.pid as i32), libc::SIGKILL);
+            let pid = self.pid();
+            if pid > 0 {
+                // Each instance leads its own process group, so this reaches its children too.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
             }
         }
     }
 
-    /// Why the instance stopped, for invocations that lost it.
-    pub(crate) fn exit_cause(&self) -> String {
-        self.exit
-            .lock()
-            .expect("lock")
-            .clone()
-            .unwrap_or_else(|| "the instance stopped before answering".into())
+    /// Wait (bounded) for the instance's exit to be reported and return why it stopped.
+    pub(crate) async fn exit_info(&self) -> ExitInfo {
+        let mut rx = self.exit.subscribe();
+        let waited =
+            tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|e| e.is_some())).await;
+        match waited {
+            Ok(Ok(info)) => info.clone().expect("some"),
+            _ => ExitInfo {
+                kind: "Runtime.ExitError".into(),
+                message: "the instance stopped answering".into(),
+            },
+        }
     }
 
-    /// Take the in-flight invocation if `request_id` matches it.
+    /// Record the process's exit (`status` as returned by waitpid) and clean up.
+    pub(crate) fn on_exit(self: &Arc<Self>, shared: &Shared, status: i32) {
+        self.alive.store(false, Ordering::Release);
+        shared.instances.lock().expect("lock").remove(&self.id);
+        let info = self.describe_exit(status);
+        tracing::debug!(instance = %self.id, "instance exited: {}", info.message);
+        // Runtime API instances: fail what they held.
+        if let Link::RuntimeApi(link) = &self.link {
+            let failed = || Outcome::Failed {
+                kind: info.kind.clone(),
+                message: info.message.clone(),
+            };
+            if let Some(inflight) = link.inflight.lock().expect("lock").take() {
+                let _ = inflight.reply.send(failed());
+            }
+            if let Ok(mut next) = link.next.try_lock() {
+                next.close();
+                while let Ok(pending) = next.try_recv() {
+                    let _ = pending.reply.send(failed());
+                }
+            }
+        }
+        let _ = self.exit.send(Some(info));
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            this.cgroup.remove();
+            let _ = std::fs::remove_dir_all(&this.dir);
+        });
+    }
+
+    fn describe_exit(&self, status: i32) -> ExitInfo {
+        if let Link::RuntimeApi(link) = &self.link
+            && let Some(body) = link.init_error.lock().expect("lock").take()
+        {
+            return init_error(&body);
+        }
+        let status = std::process::ExitStatus::from_raw(status);
+        let oom = ExitInfo {
+            kind: "Runtime.OutOfMemory".into(),
+            message: format!("out of memory (limit {} MB)", self.memory_mb),
+        };
+        let how = match (status.code(), status.signal()) {
+            (Some(137), _) if !self.cgroup.is_cgroup() => return oom,
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(libc::SIGKILL)) if self.cgroup.oom_killed() => return oom,
+            (None, Some(_)) if self.killed.load(Ordering::Acquire) => {
+                "was stopped by the platform".to_owned()
+            }
+            (None, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
+            _ => "exited".to_owned(),
+        };
+        let log = std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.trim_end().lines().rev().take(20).collect();
+        let mut message = format!("the instance {how}");
+        if !tail.is_empty() {
+            message.push_str("; its last output:\n");
+            message.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
+        ExitInfo {
+            kind: "Runtime.ExitError".into(),
+            message,
+        }
+    }
+
+    /// Run one invocation on this instance.
+    pub(crate) async fn call(
+        &self,
+        request_id: &str,
+        payload: Bytes,
+        deadline_ms: u64,
+        timeout: Duration,
+    ) -> Outcome {
+        let started = Instant::now();
+        let outcome = match &self.link {
+            Link::Channel(channel) => {
+                let mut guard = channel.lock().await;
+                match guard.as_mut() {
+                    Some(ch) => {
+                        match tokio::time::timeout(
+                            timeout,
+                            self.call_channel(ch, request_id, &payload, deadline_ms),
+                        )
+                        .await
+                        {
+                            Ok(Ok(outcome)) => Ok(outcome),
+                            Ok(Err(e)) => Err(Some(e)),
+                            Err(_) => Err(None),
+                        }
+                    }
+                    None => Ok(Outcome::Failed {
+                        kind: "Runtime.ExitError".into(),
+                        message: "the instance has no channel to the platform".into(),
+                    }),
+                }
+            }
+            Link::RuntimeApi(link) => {
+                let (reply, replied) = oneshot::channel();
+                let _ = link.queue.send(Pending {
+                    request_id: request_id.to_owned(),
+                    payload,
+                    deadline_ms,
+                    reply,
+                });
+                match tokio::time::timeout(timeout, replied).await {
+                    Ok(Ok(outcome)) => Ok(outcome),
+                    Ok(Err(_)) => Err(Some(std::io::Error::other("instance gone"))),
+                    Err(_) => Err(None),
+                }
+            }
+        };
+        match outcome {
+            Ok(outcome) => outcome,
+            Err(None) => {
+                self.kill();
+                Outcome::Failed {
+                    kind: "Sandbox.Timedout".into(),
+                    message: format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+                }
+            }
+            Err(Some(e)) => {
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    // A runtime that breaks the protocol cannot be trusted with more requests.
+                    self.kill();
+                    return Outcome::Failed {
+                        kind: "Runtime.InvalidResponse".into(),
+                        message: format!("the runtime broke the protocol: {e}"),
+                    };
+                }
+                let info = self.exit_info().await;
+                tracing::trace!(elapsed = ?started.elapsed(), "instance lost during invocation");
+                Outcome::Failed {
+                    kind: info.kind,
+                    message: info.message,
+                }
+            }
+        }
+    }
+
+    async fn call_channel(
+        &self,
+        ch: &mut Channel,
+        request_id: &str,
+        payload: &[u8],
+        deadline_ms: u64,
+    ) -> std::io::Result<Outcome> {
+        let frame = encode(
+            frame::INVOKE,
+            request_id.as_bytes(),
+            &[&deadline_ms.to_le_bytes(), payload],
+        );
+        ch.writer.write_all(&frame).await?;
+        loop {
+            let (kind, id, body) = read_frame(&mut ch.reader).await?;
+            match kind {
+                frame::READY => self.mark_ready(),
+                frame::INIT_ERROR => {
+                    return Ok(Outcome::Failed {
+                        kind: "Runtime.InitError".into(),
+                        message: init_error(&body).message,
+                    });
+                }
+                _ if id != request_id => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("reply for request `{id}` while `{request_id}` is in flight"),
+                    ));
+                }
+                frame::RESPONSE if body.len() > MAX_PAYLOAD => {
+                    return Ok(Outcome::Failed {
+                        kind: "Function.ResponseSizeTooLarge".into(),
+                        message: format!(
+                            "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)",
+                            body.len()
+                        ),
+                    });
+                }
+                frame::RESPONSE => return Ok(Outcome::Response(body)),
+                frame::ERROR => return Ok(Outcome::FunctionError(body)),
+                frame::OOM => {
+                    return Ok(Outcome::Failed {
+                        kind: "Runtime.OutOfMemory".into(),
+                        message: format!("out of memory (limit {} MB)", self.memory_mb),
+                    });
+                }
+                other => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("unexpected frame kind {other}"),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Attach the channel of a forked instance once it said hello.
+    pub(crate) async fn attach(&self, stream: UnixStream) {
+        if let Link::Channel(channel) = &self.link {
+            *channel.lock().await = Some(Channel::new(stream));
+        }
+    }
+
+    /// Take the in-flight Runtime API invocation if `request_id` matches it.
     pub(crate) fn take_inflight(&self, request_id: &str) -> Option<oneshot::Sender<Outcome>> {
-        let mut inflight = self.inflight.lock().expect("lock");
+        let Link::RuntimeApi(link) = &self.link else {
+            return None;
+        };
+        let mut inflight = link.inflight.lock().expect("lock");
         match inflight.as_ref() {
             Some(current) if current.request_id == request_id => inflight.take().map(|i| i.reply),
             _ => None,
@@ -78,172 +450,26 @@ impl Instance {
     }
 }
 
-/// Environment variables passed through from the host: none that change interpreter behaviour.
-fn base_env(
-    shared: &Shared,
-    function: &FunctionState,
-    id: &str,
-    dir: &std::path::Path,
-) -> Vec<(String, String)> {
-    let spec = &function.spec;
-    let tmp = dir.join("tmp");
-    let mut env: Vec<(String, String)> = vec![
-        ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
-        ("LANG".into(), "C.UTF-8".into()),
-        ("HOME".into(), dir.display().to_string()),
-        ("TMPDIR".into(), tmp.display().to_string()),
-        (
-            "TZ".into(),
-            std::env::var("TZ").unwrap_or_else(|_| ":/etc/localtime".into()),
-        ),
-        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-        ("PYTHONUNBUFFERED".into(), "1".into()),
-        (
-            "AWS_LAMBDA_RUNTIME_API".into(),
-            format!("{}/instances/{id}", shared.addr),
-        ),
-        ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
-        (
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
-            spec.memory_mb.to_string(),
-        ),
-        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), id.to_owned()),
-        ("AWS_REGION".into(), "local".into()),
-        (
-            "LAMBDA_TASK_ROOT".into(),
-            spec.code_dir.display().to_string(),
-        ),
-        ("_HANDLER".into(), spec.handler.clone()),
-    ];
-    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    env
-}
-
-/// Start a new instance of `function` and register it with the gateway.
-pub(crate) fn spawn(
-    shared: &Arc<Shared>,
-    function: &Arc<FunctionState>,
-) -> std::io::Result<Arc<Instance>> {
-    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let dir = shared.work_dir.path().join("instances").join(&id);
-    std::fs::create_dir_all(dir.join("tmp"))?;
-    let log = std::fs::File::create(dir.join("output.log"))?;
-
-    let mut command = match &function.spec.runtime {
-        Runtime::Python { interpreter } => {
-            let mut c = tokio::process::Command::new(interpreter);
-            // -S: packages are self-contained (as on Lambda), and skipping `site` keeps the
-            // host's site-packages and .pth hooks out of the function and its cold start.
-            c.arg("-S").arg(&shared.bootstrap);
-            c
-        }
-    };
-    command
-        .env_clear()
-        .envs(base_env(shared, function, &id, &dir))
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-    unsafe {
-        command.pre_exec(|| {
-            // Own process group, so a kill reaches the function's children too; and die with
-            // the platform even if it is killed without a chance to clean up.
-            libc::setpgid(0, 0);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
+fn init_error(body: &[u8]) -> ExitInfo {
+    let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let kind = parsed["errorType"].as_str().unwrap_or("Runtime.InitError");
+    let message = parsed["errorMessage"]
+        .as_str()
+        .unwrap_or("initialization failed");
+    let trace = parsed["stackTrace"]
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    ExitInfo {
+        kind: "Runtime.InitError".into(),
+        message: format!("init error: {kind}: {message}\n{}", trace.trim_end()),
     }
-
-    let (queue, next) = mpsc::unbounded_channel();
-    let mut child = command.spawn()?;
-    let pid = child.id().unwrap_or(0);
-    let instance = Arc::new(Instance {
-        id: id.clone(),
-        function: function.spec.name.clone(),
-        queue,
-        next: tokio::sync::Mutex::new(next),
-        inflight: Mutex::new(None),
-        init_error: Mutex::new(None),
-        exit: Mutex::new(None),
-        alive: AtomicBool::new(true),
-        pid,
-        dir,
-    });
-    shared
-        .instances
-        .lock()
-        .expect("lock")
-        .insert(id.clone(), instance.clone());
-    tracing::debug!(function = %function.spec.name, instance = %id, pid, "instance started");
-
-    let watched = instance.clone();
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        let status = child.wait().await;
-        watched.alive.store(false, Ordering::Release);
-        shared.instances.lock().expect("lock").remove(&watched.id);
-        let (kind, cause) = describe_exit(&watched, status);
-        tracing::debug!(instance = %watched.id, "instance exited: {cause}");
-        *watched.exit.lock().expect("lock") = Some(cause.clone());
-        let failed = || Outcome::Failed {
-            kind: kind.clone(),
-            message: cause.clone(),
-        };
-        if let Some(inflight) = watched.inflight.lock().expect("lock").take() {
-            let _ = inflight.reply.send(failed());
-        }
-        // An invocation queued but never fetched (the instance died during init).
-        let mut next = watched.next.lock().await;
-        next.close();
-        while let Ok(pending) = next.try_recv() {
-            let _ = pending.reply.send(failed());
-        }
-        let _ = std::fs::remove_dir_all(&watched.dir);
-    });
-    Ok(instance)
-}
-
-fn describe_exit(instance: &Instance, status: std::io::Result<ExitStatus>) -> (String, String) {
-    if let Some(body) = instance.init_error.lock().expect("lock").take() {
-        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let kind = parsed["errorType"].as_str().unwrap_or("Runtime.InitError");
-        let message = parsed["errorMessage"]
-            .as_str()
-            .unwrap_or("initialization failed");
-        let trace = parsed["stackTrace"]
-            .as_array()
-            .map(|lines| {
-                lines
-                    .iter()
-                    .filter_map(|l| l.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
-        return (
-            "Runtime.InitError".into(),
-            format!("init error: {kind}: {message}\n{}", trace.trim_end()),
-        );
-    }
-    let how = match status {
-        Ok(s) => match (s.code(), s.signal()) {
-            (Some(code), _) => format!("exited with status {code}"),
-            (None, Some(sig)) => format!("killed by signal {sig} ({})", signal_name(sig)),
-            _ => "exited".to_owned(),
-        },
-        Err(e) => format!("could not be waited for: {e}"),
-    };
-    let log = std::fs::read_to_string(instance.dir.join("output.log")).unwrap_or_default();
-    let tail: Vec<&str> = log.trim_end().lines().rev().take(20).collect();
-    let mut cause = format!("the instance {how}");
-    if !tail.is_empty() {
-        cause.push_str("; its last output:\n");
-        cause.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-    }
-    ("Runtime.ExitError".into(), cause)
 }
 
 fn signal_name(sig: i32) -> &'static str {
@@ -257,4 +483,91 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGILL => "SIGILL",
         _ => "signal",
     }
+}
+
+/// Start an instance as a fresh process (`exec` cold start).
+pub(crate) fn spawn_exec(
+    shared: &Arc<Shared>,
+    program: &std::path::Path,
+    args: &[std::ffi::OsString],
+    instance: &Arc<Instance>,
+    env: &[(String, String)],
+) -> std::io::Result<()> {
+    let log = std::fs::File::create(instance.dir.join("output.log"))?;
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&instance.dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+
+    // The instance's end of the channel becomes its fd 3.
+    let mut platform_end = None;
+    let mut child_fd = -1;
+    if let Link::Channel(_) = &instance.link {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        child_fd = theirs.as_raw_fd();
+        platform_end = Some((ours, OwnedFd::from(theirs)));
+        command.env("SEBS_CHANNEL_FD", "3");
+    }
+    let procs: Vec<std::ffi::CString> = instance
+        .cgroup
+        .procs
+        .iter()
+        .filter_map(|p| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok())
+        .collect();
+    let rlimit = instance.cgroup.rlimit_as;
+    unsafe {
+        command.pre_exec(move || {
+            // Own process group (kills reach the function's children too); die with the
+            // platform even if it is killed without a chance to clean up.
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // Join the instance's cgroups ("0" means the writing process).
+            for path in &procs {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                    libc::close(fd);
+                }
+            }
+            if let Some(bytes) = rlimit {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &limit);
+            }
+            if child_fd >= 0 && libc::dup2(child_fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
+    let pid = child.id().map(|p| p as i32).unwrap_or(0);
+    instance.set_pid(pid);
+    if let Some((ours, theirs)) = platform_end {
+        drop(theirs);
+        ours.set_nonblocking(true)?;
+        let stream = UnixStream::from_std(ours)?;
+        if let Link::Channel(channel) = &instance.link {
+            // Not contended: nobody has seen this instance yet.
+            *channel.try_lock().expect("fresh instance") = Some(Channel::new(stream));
+        }
+    }
+    let watched = instance.clone();
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let status = child
+            .wait()
+            .await
+            .map(|s| s.into_raw())
+            .unwrap_or(libc::SIGKILL);
+        watched.on_exit(&shared, status);
+    });
+    Ok(())
 }

@@ -2,26 +2,46 @@
 //!
 //! A gateway on 127.0.0.1 serves the AWS Lambda Invoke API
 //! (`POST /2015-03-31/functions/{name}/invocations`, the "library" trigger), an HTTP trigger per
-//! function (`/function/{name}`, Lambda Function URL semantics), and the Lambda Runtime API that
-//! function instances poll (`/instances/{id}/2018-06-01/runtime/...`). Every instance is one OS
-//! process started with the real interpreter and a scrubbed environment; it serves one request
-//! at a time, idle instances are reused (warm) and new ones start cold. No instance outlives the
-//! platform: they are killed on shutdown, on drop, and by the kernel if the process dies.
+//! function (`/function/{name}`, Lambda Function URL semantics), and the Lambda Runtime API
+//! (`/instances/{id}/2018-06-01/runtime/...`) for any Lambda runtime.
+//!
+//! It behaves like a cloud platform: every instance is one OS process with a scrubbed
+//! environment, its own working directory and `TMPDIR`, a memory limit (cgroups, else an
+//! rlimit) and optionally a CPU share; it serves one request at a time; idle instances are reused
+//! (warm) until the keep-alive evicts them; new ones start cold up to the concurrency limit, then
+//! requests queue, then they are throttled. Cold starts either exec a fresh interpreter or fork
+//! from a per-function zygote. Every invocation leaves a record with the fields of Lambda's
+//! `REPORT` line. No instance outlives the platform.
 #![warn(missing_docs, rust_2018_idioms)]
 
 mod gateway;
 mod instance;
+pub mod limits;
+pub mod metrics;
+mod pool;
+mod zygote;
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 
 use instance::Instance;
+pub use limits::Backend as LimitBackend;
+use limits::{InstanceLimits, Limits};
+use metrics::Metrics;
+pub use metrics::Report;
+pub use pool::{EvictionPolicy, FixedKeepAlive};
+use pool::{Pool, Rejected, Slot};
+use zygote::Zygote;
 
 /// The Python runtime client instances run (the local stand-in for Lambda's managed runtime).
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootstrap.py");
@@ -29,13 +49,68 @@ pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootst
 /// Lambda's limit on synchronous request and response payloads.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
+/// How a cold start creates an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColdStartMode {
+    /// A fresh interpreter per instance: what a cloud cold start is.
+    #[default]
+    Exec,
+    /// Fork from a per-function zygote that has imported the function.
+    Fork,
+}
+
+impl ColdStartMode {
+    /// `exec` or `fork`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColdStartMode::Exec => "exec",
+            ColdStartMode::Fork => "fork",
+        }
+    }
+}
+
+impl fmt::Display for ColdStartMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ColdStartMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "exec" => Ok(ColdStartMode::Exec),
+            "fork" => Ok(ColdStartMode::Fork),
+            other => Err(format!(
+                "unknown cold-start mode `{other}`: expected `exec` or `fork`"
+            )),
+        }
+    }
+}
+
+/// How the platform talks to instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Framed messages on a private socket (our shims; fastest).
+    #[default]
+    Channel,
+    /// The HTTP Lambda Runtime API (any Lambda custom runtime).
+    RuntimeApi,
+}
+
 /// How instances of a function are started.
 #[derive(Debug, Clone)]
 pub enum Runtime {
-    /// CPython, started as `<interpreter> -S bootstrap.py`.
+    /// CPython with the sebs bootstrap: `<interpreter> -S bootstrap.py`.
     Python {
         /// The real interpreter binary (not a shim).
         interpreter: PathBuf,
+    },
+    /// A Lambda custom runtime: an executable `bootstrap` speaking the Runtime API.
+    Custom {
+        /// The bootstrap executable.
+        bootstrap: PathBuf,
     },
 }
 
@@ -50,14 +125,84 @@ pub struct FunctionSpec {
     pub runtime: Runtime,
     /// Handler as `module.function`.
     pub handler: String,
-    /// Memory size in MB (reported to the function).
+    /// Memory size in MB (the instance's memory limit).
     pub memory_mb: u64,
     /// Invocation timeout.
     pub timeout: Duration,
     /// Extra environment variables for the function.
     pub env: BTreeMap<String, String>,
-    /// Content hash of the code (a new hash retires running instances).
+    /// Content hash of the code.
     pub code_hash: String,
+    /// Protocol (Python functions use the channel unless told otherwise).
+    pub protocol: Protocol,
+    /// Cold-start mode; the platform default if `None`.
+    pub cold_start: Option<ColdStartMode>,
+    /// Keep-alive; the platform default if `None`.
+    pub keep_alive: Option<Duration>,
+    /// Concurrency limit; the platform default if `None`.
+    pub concurrency: Option<usize>,
+}
+
+impl FunctionSpec {
+    /// A Python function with the platform's defaults.
+    pub fn python(
+        name: &str,
+        code_dir: PathBuf,
+        interpreter: PathBuf,
+        memory_mb: u64,
+        timeout: Duration,
+    ) -> FunctionSpec {
+        FunctionSpec {
+            name: name.to_owned(),
+            code_dir,
+            runtime: Runtime::Python { interpreter },
+            handler: "handler.handler".into(),
+            memory_mb,
+            timeout,
+            env: BTreeMap::new(),
+            code_hash: String::new(),
+            protocol: Protocol::Channel,
+            cold_start: None,
+            keep_alive: None,
+            concurrency: None,
+        }
+    }
+}
+
+/// Platform-wide settings.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    /// Address of the gateway (127.0.0.1 with an ephemeral port by default).
+    pub bind: SocketAddr,
+    /// Default keep-alive of idle instances (0: never reuse).
+    pub keep_alive: Duration,
+    /// Default concurrency limit per function.
+    pub concurrency: usize,
+    /// Requests that may wait beyond the concurrency limit before throttling.
+    pub queue: usize,
+    /// Default cold-start mode.
+    pub cold_start: ColdStartMode,
+    /// Give instances a CPU share proportional to memory (1 vCPU at 1769 MB).
+    pub cpu_share: bool,
+    /// Maximum processes/threads per instance.
+    pub pids: Option<u64>,
+    /// Append invocation records to this JSON-lines file.
+    pub metrics_log: Option<PathBuf>,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            keep_alive: Duration::from_secs(600),
+            concurrency: 1000,
+            queue: 100,
+            cold_start: ColdStartMode::Exec,
+            cpu_share: false,
+            pids: Some(1024),
+            metrics_log: None,
+        }
+    }
 }
 
 /// What an invocation produced.
@@ -67,9 +212,9 @@ pub enum Outcome {
     Response(Bytes),
     /// The handler raised: a Lambda error JSON (`errorMessage`, `errorType`, `stackTrace`).
     FunctionError(Bytes),
-    /// The platform could not complete the invocation (timeout, crash, init error).
+    /// The platform could not complete the invocation (timeout, crash, OOM, init error).
     Failed {
-        /// Error class: `Runtime.ExitError`, `Sandbox.Timedout`, `Runtime.ImportModuleError`, ...
+        /// Error class: `Sandbox.Timedout`, `Runtime.OutOfMemory`, `Runtime.ExitError`, ...
         kind: String,
         /// Human-readable cause.
         message: String,
@@ -84,6 +229,19 @@ impl Outcome {
                 .expect("serializes"),
         )
     }
+
+    fn status(&self) -> &'static str {
+        match self {
+            Outcome::Response(_) => "success",
+            Outcome::FunctionError(_) => "error",
+            Outcome::Failed { kind, .. } => match kind.as_str() {
+                "Sandbox.Timedout" => "timeout",
+                "Runtime.OutOfMemory" => "oom",
+                "Runtime.InitError" => "init_error",
+                _ => "crash",
+            },
+        }
+    }
 }
 
 /// The result of one invocation on the platform.
@@ -97,8 +255,8 @@ pub struct Invocation {
     pub cold: bool,
     /// What happened.
     pub outcome: Outcome,
-    /// Time from dispatch to outcome, as the platform saw it.
-    pub duration: Duration,
+    /// The platform's record (duration, billing, memory, init).
+    pub report: Report,
 }
 
 /// Errors of the platform's API (not of functions).
@@ -107,6 +265,12 @@ pub enum PlatformError {
     /// No function of that name is deployed.
     #[error("function `{0}` is not deployed on the local platform")]
     NotFound(String),
+    /// Concurrency limit reached and the queue is full.
+    #[error("function `{0}` is throttled: its concurrency limit is reached and the queue is full")]
+    Throttled(String),
+    /// Waited in the queue longer than the function's timeout.
+    #[error("function `{0}`: the request waited in the queue longer than the function timeout")]
+    QueueTimeout(String),
     /// An instance could not be started.
     #[error("cannot start an instance of `{function}`: {message}")]
     Spawn {
@@ -119,34 +283,45 @@ pub enum PlatformError {
 
 pub(crate) struct FunctionState {
     pub(crate) spec: FunctionSpec,
-    /// Idle instances, most recently used last (reused first: keeps the pool small and warm).
-    pub(crate) idle: Mutex<Vec<Arc<Instance>>>,
+    pub(crate) pool: Pool,
+    zygote: Mutex<Option<Arc<Zygote>>>,
 }
 
 pub(crate) struct Shared {
     pub(crate) functions: Mutex<HashMap<String, Arc<FunctionState>>>,
     pub(crate) instances: Mutex<HashMap<String, Arc<Instance>>>,
+    pub(crate) hellos: Mutex<HashMap<String, oneshot::Sender<UnixStream>>>,
     pub(crate) work_dir: tempfile::TempDir,
     pub(crate) bootstrap: PathBuf,
+    pub(crate) socket_path: PathBuf,
     pub(crate) addr: SocketAddr,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Metrics,
+    pub(crate) config: PlatformConfig,
 }
 
 /// A running local platform.
 pub struct LocalPlatform {
     shared: Arc<Shared>,
-    server: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     stop: Option<oneshot::Sender<()>>,
 }
 
+fn epoch_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 impl LocalPlatform {
-    /// Start the gateway on `127.0.0.1` with an ephemeral port.
+    /// Start a platform with default settings on 127.0.0.1 and an ephemeral port.
     pub async fn start() -> std::io::Result<LocalPlatform> {
-        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Self::with_config(PlatformConfig::default()).await
     }
 
-    /// Start the gateway on `addr`.
-    pub async fn bind(addr: SocketAddr) -> std::io::Result<LocalPlatform> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+    /// Start a platform with `config`.
+    pub async fn with_config(config: PlatformConfig) -> std::io::Result<LocalPlatform> {
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let work_dir = tempfile::Builder::new().prefix("sebs-local-").tempdir()?;
         let runtime_dir = work_dir.path().join("runtime/python");
@@ -154,12 +329,25 @@ impl LocalPlatform {
         let bootstrap = runtime_dir.join("bootstrap.py");
         std::fs::write(&bootstrap, PYTHON_BOOTSTRAP)?;
         std::fs::create_dir_all(work_dir.path().join("instances"))?;
+        let socket_path = work_dir.path().join("gateway.sock");
+        let unix = tokio::net::UnixListener::bind(&socket_path)?;
+        let name = format!("sebs-{}-{}", std::process::id(), addr.port());
+        let limits = tokio::task::spawn_blocking(move || Limits::detect(&name))
+            .await
+            .map_err(std::io::Error::other)?;
+        tracing::debug!("local platform limits: {}", limits.backend().describe());
+        let metrics = Metrics::new(config.metrics_log.as_deref())?;
         let shared = Arc::new(Shared {
             functions: Mutex::new(HashMap::new()),
             instances: Mutex::new(HashMap::new()),
+            hellos: Mutex::new(HashMap::new()),
             work_dir,
             bootstrap,
+            socket_path,
             addr,
+            limits,
+            metrics,
+            config,
         });
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
@@ -171,10 +359,12 @@ impl LocalPlatform {
                 tracing::error!("local platform gateway failed: {e}");
             }
         });
+        let accept = tokio::spawn(zygote::accept_loop(shared.clone(), unix));
+        let sweeper = tokio::spawn(sweep(Arc::downgrade(&shared)));
         tracing::debug!("local platform listening on http://{addr}");
         Ok(LocalPlatform {
             shared,
-            server,
+            tasks: vec![server, accept, sweeper],
             stop: Some(stop),
         })
     }
@@ -202,27 +392,83 @@ impl LocalPlatform {
         )
     }
 
-    /// Create or update a function. Updating the code retires its instances.
-    pub fn deploy(&self, spec: FunctionSpec) {
+    /// How limits are enforced on this host.
+    pub fn limits(&self) -> &LimitBackend {
+        self.shared.limits.backend()
+    }
+
+    /// The platform's settings.
+    pub fn config(&self) -> &PlatformConfig {
+        &self.shared.config
+    }
+
+    /// The metrics log, if configured.
+    pub fn metrics_log(&self) -> Option<PathBuf> {
+        self.shared.metrics.log_path().map(|p| p.to_owned())
+    }
+
+    /// The platform's record of an invocation.
+    pub fn report(&self, request_id: &str) -> Option<Report> {
+        self.shared.metrics.get(request_id)
+    }
+
+    /// Create or update a function. Updating retires its instances. In `fork` mode this starts
+    /// the function's zygote; if the function cannot be imported, instances fall back to `exec`
+    /// so the init error reaches every invocation as on Lambda.
+    pub async fn deploy(&self, spec: FunctionSpec) {
         let name = spec.name.clone();
-        let old = {
-            let mut functions = self.shared.functions.lock().expect("lock");
-            let state = Arc::new(FunctionState {
-                spec,
-                idle: Mutex::new(Vec::new()),
-            });
-            functions.insert(name.clone(), state)
+        let mode = match spec.runtime {
+            Runtime::Custom { .. } => ColdStartMode::Exec,
+            Runtime::Python { .. } if spec.protocol == Protocol::RuntimeApi => ColdStartMode::Exec,
+            Runtime::Python { .. } => spec.cold_start.unwrap_or(self.shared.config.cold_start),
         };
+        let policy: Arc<dyn EvictionPolicy> = Arc::new(FixedKeepAlive(
+            spec.keep_alive.unwrap_or(self.shared.config.keep_alive),
+        ));
+        let pool = Pool::new(
+            spec.concurrency.unwrap_or(self.shared.config.concurrency),
+            self.shared.config.queue,
+            policy,
+        );
+        let state = Arc::new(FunctionState {
+            spec,
+            pool,
+            zygote: Mutex::new(None),
+        });
+        if mode == ColdStartMode::Fork {
+            let (program, args) = command_of(&self.shared, &state.spec);
+            let env = function_env(
+                &self.shared,
+                &state.spec,
+                "zygote",
+                &self.shared.work_dir.path().join("zygotes").join(&name),
+            );
+            let dir = self.shared.work_dir.path().join("zygotes").join(&name);
+            let wait = state.spec.timeout.max(Duration::from_secs(30));
+            match Zygote::start(&self.shared, &program, &args, &env, &dir, wait).await {
+                Ok(z) => *state.zygote.lock().expect("lock") = Some(z),
+                Err(e) => tracing::warn!(
+                    "fork server of {name} failed to start ({}); its instances start with exec",
+                    e.lines().next().unwrap_or("")
+                ),
+            }
+        }
+        let old = self
+            .shared
+            .functions
+            .lock()
+            .expect("lock")
+            .insert(name, state);
         if let Some(old) = old {
             retire(&old);
         }
     }
 
-    /// Retire every instance of `name` so the next invocation starts cold.
-    pub fn enforce_cold_start(&self, name: &str) -> Result<(), PlatformError> {
+    /// Retire every idle instance of `name` so the next invocation starts cold. Returns how many
+    /// were retired.
+    pub fn enforce_cold_start(&self, name: &str) -> Result<usize, PlatformError> {
         let function = self.function(name)?;
-        retire(&function);
-        Ok(())
+        Ok(function.pool.retire_idle())
     }
 
     fn function(&self, name: &str) -> Result<Arc<FunctionState>, PlatformError> {
@@ -240,15 +486,26 @@ impl LocalPlatform {
         invoke(&self.shared, name, payload).await
     }
 
-    /// Number of live instances of `name`.
-    pub fn instance_count(&self, name: &str) -> usize {
+    /// `(busy, idle, queued)` of a function.
+    pub fn counts(&self, name: &str) -> Result<(usize, usize, usize), PlatformError> {
+        Ok(self.function(name)?.pool.counts())
+    }
+
+    /// Live instances of `name` with their pids and memory cgroups' current use (bytes).
+    pub fn instances(&self, name: &str) -> Vec<(String, i32, Option<u64>)> {
         self.shared
             .instances
             .lock()
             .expect("lock")
             .values()
-            .filter(|i| i.function == name)
-            .count()
+            .filter(|i| i.function == name && i.is_alive())
+            .map(|i| (i.id.clone(), i.pid(), memory_now(i)))
+            .collect()
+    }
+
+    /// Number of live instances of `name`.
+    pub fn instance_count(&self, name: &str) -> usize {
+        self.instances(name).len()
     }
 
     /// Stop the gateway and kill every instance.
@@ -257,10 +514,35 @@ impl LocalPlatform {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.server).await;
+        // Let the exit watchers clean up cgroups and directories.
+        for _ in 0..50 {
+            if self.shared.instances.lock().expect("lock").is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.limits.cleanup()).await;
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
     }
 
     fn kill_all(&self) {
+        let functions: Vec<_> = self
+            .shared
+            .functions
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        for f in functions {
+            if let Some(z) = f.zygote.lock().expect("lock").take() {
+                z.kill();
+            }
+        }
         let all: Vec<_> = self
             .shared
             .instances
@@ -281,15 +563,195 @@ impl Drop for LocalPlatform {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.server.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
 fn retire(function: &FunctionState) {
-    let idle: Vec<_> = function.idle.lock().expect("lock").drain(..).collect();
-    for instance in idle {
-        instance.kill();
+    function.pool.retire_idle();
+    if let Some(z) = function.zygote.lock().expect("lock").take() {
+        z.kill();
     }
+}
+
+/// Background eviction of idle instances past their keep-alive.
+async fn sweep(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let functions: Vec<_> = shared
+            .functions
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        for f in functions {
+            let n = f.pool.sweep();
+            if n > 0 {
+                tracing::debug!(
+                    "evicted {n} idle instance(s) of {} ({})",
+                    f.spec.name,
+                    f.pool.policy.describe()
+                );
+            }
+        }
+    }
+}
+
+/// Program and arguments that start an instance of `spec`.
+fn command_of(shared: &Shared, spec: &FunctionSpec) -> (PathBuf, Vec<OsString>) {
+    match &spec.runtime {
+        // -S: packages are self-contained (as on Lambda), and skipping `site` keeps the host's
+        // site-packages and .pth hooks out of the function and its cold start.
+        Runtime::Python { interpreter } => (
+            interpreter.clone(),
+            vec!["-S".into(), shared.bootstrap.clone().into_os_string()],
+        ),
+        Runtime::Custom { bootstrap } => (bootstrap.clone(), Vec::new()),
+    }
+}
+
+/// The scrubbed environment of an instance: nothing from the host but an explicit allow-list.
+fn function_env(
+    shared: &Shared,
+    spec: &FunctionSpec,
+    id: &str,
+    dir: &std::path::Path,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("HOME".into(), dir.display().to_string()),
+        ("TMPDIR".into(), dir.join("tmp").display().to_string()),
+        ("TZ".into(), ":/etc/localtime".into()),
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+        ("PYTHONUNBUFFERED".into(), "1".into()),
+        (
+            "AWS_LAMBDA_RUNTIME_API".into(),
+            format!("{}/instances/{id}", shared.addr),
+        ),
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            spec.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), id.to_owned()),
+        ("AWS_REGION".into(), "local".into()),
+        (
+            "LAMBDA_TASK_ROOT".into(),
+            spec.code_dir.display().to_string(),
+        ),
+        ("_HANDLER".into(), spec.handler.clone()),
+    ];
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
+
+async fn start_instance(
+    shared: &Arc<Shared>,
+    function: &Arc<FunctionState>,
+) -> std::io::Result<Arc<Instance>> {
+    let spec = &function.spec;
+    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let dir = shared.work_dir.path().join("instances").join(&id);
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    let cgroup = shared.limits.create(
+        &id,
+        InstanceLimits {
+            memory_mb: spec.memory_mb,
+            cpus: shared
+                .config
+                .cpu_share
+                .then(|| spec.memory_mb as f64 / limits::MB_PER_VCPU),
+            pids: shared.config.pids,
+        },
+    );
+    let zygote = function
+        .zygote
+        .lock()
+        .expect("lock")
+        .clone()
+        .filter(|z| z.is_alive());
+    let mode = if zygote.is_some() {
+        ColdStartMode::Fork
+    } else {
+        ColdStartMode::Exec
+    };
+    let instance = Instance::new(
+        id.clone(),
+        dir.clone(),
+        cgroup,
+        &spec.name,
+        spec.memory_mb,
+        spec.protocol,
+        mode,
+    );
+    shared
+        .instances
+        .lock()
+        .expect("lock")
+        .insert(id.clone(), instance.clone());
+    let env = function_env(shared, spec, &id, &dir);
+    let started = match zygote {
+        Some(z) => {
+            // The zygote's environment is the function's; only the per-instance parts change.
+            let own: Vec<(String, String)> = env
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        "HOME" | "TMPDIR" | "AWS_LAMBDA_RUNTIME_API" | "AWS_LAMBDA_LOG_STREAM_NAME"
+                    )
+                })
+                .cloned()
+                .collect();
+            z.fork(shared, &instance, &own).await
+        }
+        None => {
+            let (program, args) = command_of(shared, spec);
+            instance::spawn_exec(shared, &program, &args, &instance, &env)
+        }
+    };
+    if let Err(e) = started {
+        shared.instances.lock().expect("lock").remove(&id);
+        instance.kill();
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    Ok(instance)
+}
+
+fn memory_now(instance: &Instance) -> Option<u64> {
+    instance
+        .cgroup
+        .current_bytes()
+        .or_else(|| proc_status_kb(instance.pid(), "VmRSS:").map(|kb| kb * 1024))
+}
+
+fn memory_peak(instance: &Instance) -> Option<u64> {
+    instance
+        .cgroup
+        .peak_bytes()
+        .or_else(|| proc_status_kb(instance.pid(), "VmHWM:").map(|kb| kb * 1024))
+}
+
+fn proc_status_kb(pid: i32, field: &str) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 pub(crate) async fn invoke(
@@ -304,52 +766,59 @@ pub(crate) async fn invoke(
         .get(name)
         .cloned()
         .ok_or_else(|| PlatformError::NotFound(name.to_owned()))?;
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let started = Instant::now();
-
-    let reused = loop {
-        let candidate = function.idle.lock().expect("lock").pop();
-        match candidate {
-            Some(instance) if instance.is_alive() => break Some(instance),
-            Some(_) => continue,
-            None => break None,
-        }
-    };
-    let cold = reused.is_none();
-    let instance = match reused {
-        Some(instance) => instance,
-        None => instance::spawn(shared, &function).map_err(|e| PlatformError::Spawn {
-            function: name.to_owned(),
-            message: e.to_string(),
-        })?,
-    };
-
     let timeout = function.spec.timeout;
-    let deadline_ms = (std::time::SystemTime::now() + timeout)
-        .duration_since(std::time::UNIX_EPOCH)
+    let slot = function.pool.acquire(timeout).await.map_err(|r| match r {
+        Rejected::Throttled => PlatformError::Throttled(name.to_owned()),
+        Rejected::QueueTimeout => PlatformError::QueueTimeout(name.to_owned()),
+    })?;
+    let (instance, cold) = match slot {
+        Slot::Warm(instance) => (instance, false),
+        Slot::Cold => match start_instance(shared, &function).await {
+            Ok(instance) => (instance, true),
+            Err(e) => {
+                function.pool.release_slot();
+                return Err(PlatformError::Spawn {
+                    function: name.to_owned(),
+                    message: e.to_string(),
+                });
+            }
+        },
+    };
+    if !cold {
+        instance.cgroup.reset_peak();
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let now = SystemTime::now();
+    let dispatched = Instant::now();
+    let deadline_ms = (now + timeout)
+        .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let (reply, replied) = oneshot::channel();
-    instance.dispatch(instance::Pending {
-        request_id: request_id.clone(),
-        payload,
-        deadline_ms,
-        reply,
-    });
+    let outcome = instance
+        .call(&request_id, payload, deadline_ms, timeout)
+        .await;
+    let finished = Instant::now();
 
-    let outcome = match tokio::time::timeout(timeout, replied).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(_)) => Outcome::Failed {
-            kind: "Runtime.ExitError".into(),
-            message: instance.exit_cause(),
-        },
-        Err(_) => {
-            instance.kill();
-            Outcome::Failed {
-                kind: "Sandbox.Timedout".into(),
-                message: format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
-            }
-        }
+    // Lambda's Duration excludes the init phase; Init Duration is reported on cold starts.
+    let init = if cold { instance.init_duration() } else { None };
+    let started = match init {
+        Some(init) => (instance.spawned + init).max(dispatched),
+        None => dispatched,
+    };
+    let duration_ms = finished.saturating_duration_since(started).as_secs_f64() * 1000.0;
+    let peak = memory_peak(&instance);
+    let report = Report {
+        request_id: request_id.clone(),
+        function: name.to_owned(),
+        instance_id: instance.id.clone(),
+        timestamp: epoch_seconds(now),
+        duration_ms,
+        billed_duration_ms: Report::billed(duration_ms),
+        memory_size_mb: function.spec.memory_mb,
+        max_memory_used_mb: peak.map(|b| b.div_ceil(1024 * 1024)),
+        init_duration_ms: init.map(|d| d.as_secs_f64() * 1000.0),
+        status: outcome.status().to_owned(),
+        cold_start_mode: cold.then(|| instance.mode.as_str().to_owned()),
     };
     let healthy = matches!(outcome, Outcome::Response(_) | Outcome::FunctionError(_));
     let current = shared
@@ -358,16 +827,14 @@ pub(crate) async fn invoke(
         .expect("lock")
         .get(name)
         .is_some_and(|f| Arc::ptr_eq(f, &function));
-    if healthy && current && instance.is_alive() {
-        function.idle.lock().expect("lock").push(instance.clone());
-    } else if instance.is_alive() {
-        instance.kill();
-    }
+    let instance_id = instance.id.clone();
+    function.pool.release(instance, healthy && current);
+    shared.metrics.record(report.clone());
     Ok(Invocation {
         request_id,
-        instance_id: instance.id.clone(),
+        instance_id,
         cold,
         outcome,
-        duration: started.elapsed(),
+        report,
     })
 }

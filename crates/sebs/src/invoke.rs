@@ -1,6 +1,5 @@
 //! `sebs benchmark invoke`: input → package → deploy → invoke N times → `experiments.json`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use sebs_core::cache::Cache;
 use sebs_core::catalogue::{Benchmark, Catalogue, InputScript, Size};
 use sebs_core::fsutil::{human_size, write_json_atomic};
 use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
-use sebs_local::{FunctionSpec, LocalPlatform, Runtime};
+use sebs_local::{FunctionSpec, LocalPlatform};
 use serde_json::{Value, json};
 
 use crate::cli::{InvokeArgs, PackageArgs, Trigger};
@@ -133,18 +132,15 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     let platform = LocalPlatform::start()
         .await
         .context("failed to start the local platform")?;
-    platform.deploy(FunctionSpec {
-        name: name.clone(),
-        code_dir: std::path::absolute(&prepared.package.dir)?,
-        runtime: Runtime::Python {
-            interpreter: prepared.settings.python.path.clone(),
-        },
-        handler: "handler.handler".into(),
-        memory_mb: memory,
-        timeout: Duration::from_secs(timeout),
-        env: BTreeMap::new(),
-        code_hash: prepared.package.hash.clone(),
-    });
+    let mut spec = FunctionSpec::python(
+        &name,
+        std::path::absolute(&prepared.package.dir)?,
+        prepared.settings.python.path.clone(),
+        memory,
+        Duration::from_secs(timeout),
+    );
+    spec.code_hash = prepared.package.hash.clone();
+    platform.deploy(spec).await;
     let (url, via) = match args.trigger {
         Trigger::Http => (platform.function_url(&name), Via::Http),
         Trigger::Library => (platform.invoke_url(&name), Via::Library),

@@ -1,0 +1,373 @@
+//! Resource limits for instances: memory, CPU share and pids through cgroups (v1 or v2) where
+//! they are writable, else `RLIMIT_AS` set in the child before it runs the function.
+//!
+//! Each platform gets its own cgroup below the one `sebs` runs in (so the host's own limits keep
+//! applying), and each instance a cgroup below that.
+
+use std::path::{Path, PathBuf};
+
+/// Lambda gives one full vCPU at 1769 MB; the CPU share scales linearly with memory.
+pub const MB_PER_VCPU: f64 = 1769.0;
+
+/// Virtual address space is not resident memory: an interpreter maps far more than it touches,
+/// so the rlimit fallback allows this much on top of the configured memory.
+const RLIMIT_HEADROOM: u64 = 128 * 1024 * 1024;
+
+/// Which mechanism enforces limits.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// cgroup v1: one directory per controller.
+    V1 {
+        /// memory controller directory of the platform.
+        memory: PathBuf,
+        /// cpu controller directory, if writable.
+        cpu: Option<PathBuf>,
+        /// pids controller directory, if writable.
+        pids: Option<PathBuf>,
+    },
+    /// cgroup v2: one unified directory of the platform.
+    V2 {
+        /// The platform's cgroup.
+        dir: PathBuf,
+    },
+    /// `setrlimit(RLIMIT_AS)` in the child.
+    Rlimit,
+}
+
+impl Backend {
+    /// A short description for logs and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::V1 { cpu, pids, .. } => {
+                let mut parts = vec!["memory"];
+                if cpu.is_some() {
+                    parts.push("cpu");
+                }
+                if pids.is_some() {
+                    parts.push("pids");
+                }
+                format!("cgroup v1 ({})", parts.join(", "))
+            }
+            Backend::V2 { .. } => "cgroup v2 (memory, cpu, pids)".into(),
+            Backend::Rlimit => "rlimit (RLIMIT_AS; cgroups not writable)".into(),
+        }
+    }
+}
+
+/// Limits to apply to one instance.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceLimits {
+    /// Memory in MB.
+    pub memory_mb: u64,
+    /// CPU share in vCPUs, if CPU is limited.
+    pub cpus: Option<f64>,
+    /// Maximum number of processes/threads.
+    pub pids: Option<u64>,
+}
+
+/// The platform-level limits manager.
+#[derive(Debug)]
+pub struct Limits {
+    backend: Backend,
+}
+
+/// An instance's cgroup (or the rlimit it runs under).
+#[derive(Debug)]
+pub struct InstanceCgroup {
+    /// Files the instance writes `0` into to join its cgroups.
+    pub procs: Vec<PathBuf>,
+    /// The memory cgroup directory (v1 memory controller or v2 unified dir).
+    memory: Option<PathBuf>,
+    /// All directories to remove when the instance is gone (deepest first).
+    dirs: Vec<PathBuf>,
+    v2: bool,
+    /// `RLIMIT_AS` for the fallback.
+    pub rlimit_as: Option<u64>,
+}
+
+fn write(path: &Path, value: &str) -> std::io::Result<()> {
+    std::fs::write(path, value)
+}
+
+/// The current process's cgroup paths: `(v1 controller → path, v2 path)`.
+fn own_cgroups() -> (Vec<(String, String)>, Option<String>) {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut v1 = Vec::new();
+    let mut v2 = None;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (
+            parts.next(),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("/"),
+        );
+        if controllers.is_empty() {
+            v2 = Some(path.to_owned());
+        } else {
+            for c in controllers.split(',') {
+                v1.push((c.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    (v1, v2)
+}
+
+fn try_make(parent: &Path, name: &str) -> Option<PathBuf> {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+impl Limits {
+    /// Find a writable cgroup hierarchy and create the platform's cgroup `name` in it.
+    pub fn detect(name: &str) -> Limits {
+        let root = Path::new("/sys/fs/cgroup");
+        let (v1, v2) = own_cgroups();
+        if root.join("cgroup.controllers").is_file() {
+            if let Some(path) = v2
+                && let Some(dir) = Self::setup_v2(root, &path, name)
+            {
+                return Limits {
+                    backend: Backend::V2 { dir },
+                };
+            }
+        } else if root.join("memory").is_dir() {
+            let base = |controller: &str| -> Option<PathBuf> {
+                let own = v1
+                    .iter()
+                    .find(|(c, _)| c == controller)
+                    .map(|(_, p)| p.trim_start_matches('/').to_owned())
+                    .unwrap_or_default();
+                try_make(&root.join(controller).join(own), name)
+            };
+            if let Some(memory) = base("memory") {
+                return Limits {
+                    backend: Backend::V1 {
+                        memory,
+                        cpu: base("cpu"),
+                        pids: base("pids"),
+                    },
+                };
+            }
+        }
+        Limits {
+            backend: Backend::Rlimit,
+        }
+    }
+
+    fn setup_v2(root: &Path, own: &str, name: &str) -> Option<PathBuf> {
+        // A v2 cgroup with processes cannot enable controllers for children, so the platform's
+        // cgroup sits next to ours, under our parent.
+        let own_dir = root.join(own.trim_start_matches('/'));
+        let parent = own_dir.parent().unwrap_or(root).to_owned();
+        let dir = try_make(&parent, name)?;
+        let enable = "+memory +cpu +pids";
+        let _ = write(&parent.join("cgroup.subtree_control"), enable);
+        if write(&dir.join("cgroup.subtree_control"), enable).is_err() {
+            let _ = write(&dir.join("cgroup.subtree_control"), "+memory");
+        }
+        let probe = try_make(&dir, "probe")?;
+        let ok = probe.join("memory.max").is_file();
+        let _ = std::fs::remove_dir(&probe);
+        if ok {
+            Some(dir)
+        } else {
+            let _ = std::fs::remove_dir(&dir);
+            None
+        }
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Create an instance's cgroup with `limits` (or compute its rlimit).
+    pub fn create(&self, instance: &str, limits: InstanceLimits) -> InstanceCgroup {
+        let bytes = limits.memory_mb * 1024 * 1024;
+        match &self.backend {
+            Backend::V1 { memory, cpu, pids } => {
+                let mut cg = InstanceCgroup {
+                    procs: Vec::new(),
+                    memory: None,
+                    dirs: Vec::new(),
+                    v2: false,
+                    rlimit_as: None,
+                };
+                if let Some(dir) = try_make(memory, instance) {
+                    let limited =
+                        write(&dir.join("memory.limit_in_bytes"), &bytes.to_string()).is_ok();
+                    // No swap either, where the kernel accounts it.
+                    let _ = write(&dir.join("memory.memsw.limit_in_bytes"), &bytes.to_string());
+                    if limited {
+                        cg.procs.push(dir.join("cgroup.procs"));
+                        cg.memory = Some(dir.clone());
+                    }
+                    cg.dirs.push(dir);
+                }
+                if let (Some(cpu), Some(cpus)) = (cpu, limits.cpus)
+                    && let Some(dir) = try_make(cpu, instance)
+                {
+                    let period = 100_000u64;
+                    let quota = ((cpus * period as f64) as u64).max(1000);
+                    if write(&dir.join("cpu.cfs_period_us"), &period.to_string()).is_ok()
+                        && write(&dir.join("cpu.cfs_quota_us"), &quota.to_string()).is_ok()
+                    {
+                        cg.procs.push(dir.join("cgroup.procs"));
+                    }
+                    cg.dirs.push(dir);
+                }
+                if let (Some(pids), Some(max)) = (pids, limits.pids)
+                    && let Some(dir) = try_make(pids, instance)
+                {
+                    if write(&dir.join("pids.max"), &max.to_string()).is_ok() {
+                        cg.procs.push(dir.join("cgroup.procs"));
+                    }
+                    cg.dirs.push(dir);
+                }
+                if cg.memory.is_none() {
+                    cg.rlimit_as = Some(bytes + RLIMIT_HEADROOM);
+                }
+                cg
+            }
+            Backend::V2 { dir } => {
+                let Some(dir) = try_make(dir, instance) else {
+                    return InstanceCgroup::rlimit(bytes);
+                };
+                if write(&dir.join("memory.max"), &bytes.to_string()).is_err() {
+                    let _ = std::fs::remove_dir(&dir);
+                    return InstanceCgroup::rlimit(bytes);
+                }
+                let _ = write(&dir.join("memory.swap.max"), "0");
+                if let Some(cpus) = limits.cpus {
+                    let period = 100_000u64;
+                    let quota = ((cpus * period as f64) as u64).max(1000);
+                    let _ = write(&dir.join("cpu.max"), &format!("{quota} {period}"));
+                }
+                if let Some(max) = limits.pids {
+                    let _ = write(&dir.join("pids.max"), &max.to_string());
+                }
+                InstanceCgroup {
+                    procs: vec![dir.join("cgroup.procs")],
+                    memory: Some(dir.clone()),
+                    dirs: vec![dir],
+                    v2: true,
+                    rlimit_as: None,
+                }
+            }
+            Backend::Rlimit => InstanceCgroup::rlimit(bytes),
+        }
+    }
+
+    /// Remove the platform's cgroups (they must be empty).
+    pub fn cleanup(&self) {
+        let dirs: Vec<&PathBuf> = match &self.backend {
+            Backend::V1 { memory, cpu, pids } => [Some(memory), cpu.as_ref(), pids.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Backend::V2 { dir } => vec![dir],
+            Backend::Rlimit => vec![],
+        };
+        for dir in dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+impl InstanceCgroup {
+    /// No limits at all (zygotes).
+    pub fn none() -> InstanceCgroup {
+        InstanceCgroup {
+            procs: Vec::new(),
+            memory: None,
+            dirs: Vec::new(),
+            v2: false,
+            rlimit_as: None,
+        }
+    }
+
+    fn rlimit(bytes: u64) -> InstanceCgroup {
+        InstanceCgroup {
+            procs: Vec::new(),
+            memory: None,
+            dirs: Vec::new(),
+            v2: false,
+            rlimit_as: Some(bytes + RLIMIT_HEADROOM),
+        }
+    }
+
+    fn read_u64(&self, file: &str) -> Option<u64> {
+        let dir = self.memory.as_ref()?;
+        std::fs::read_to_string(dir.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Whether the kernel's OOM killer killed something in this cgroup.
+    pub fn oom_killed(&self) -> bool {
+        let Some(dir) = &self.memory else {
+            return false;
+        };
+        let file = if self.v2 {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
+        std::fs::read_to_string(dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("oom_kill "))
+            .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0)
+    }
+
+    /// Peak memory since the last reset, in bytes.
+    pub fn peak_bytes(&self) -> Option<u64> {
+        self.read_u64(if self.v2 {
+            "memory.peak"
+        } else {
+            "memory.max_usage_in_bytes"
+        })
+    }
+
+    /// Current memory use in bytes.
+    pub fn current_bytes(&self) -> Option<u64> {
+        self.read_u64(if self.v2 {
+            "memory.current"
+        } else {
+            "memory.usage_in_bytes"
+        })
+    }
+
+    /// Reset the peak so the next reading covers one invocation (v1; v2 on kernels that allow it).
+    pub fn reset_peak(&self) {
+        if let Some(dir) = &self.memory {
+            let file = if self.v2 {
+                "memory.peak"
+            } else {
+                "memory.max_usage_in_bytes"
+            };
+            let _ = write(&dir.join(file), "0");
+        }
+    }
+
+    /// Whether memory is enforced by a cgroup.
+    pub fn is_cgroup(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    /// Remove the instance's cgroups once its processes are gone.
+    pub fn remove(&self) {
+        for dir in &self.dirs {
+            // The kernel may need a moment to let go of a killed process.
+            for _ in 0..20 {
+                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+    }
+}
