@@ -186,6 +186,8 @@ pub struct PlatformConfig {
     pub cpu_share: bool,
     /// Maximum processes/threads per instance.
     pub pids: Option<u64>,
+    /// Use cgroups when the host lets us (else, or when false, `RLIMIT_AS`).
+    pub cgroups: bool,
     /// Append invocation records to this JSON-lines file.
     pub metrics_log: Option<PathBuf>,
 }
@@ -200,6 +202,7 @@ impl Default for PlatformConfig {
             cold_start: ColdStartMode::Exec,
             cpu_share: false,
             pids: Some(1024),
+            cgroups: true,
             metrics_log: None,
         }
     }
@@ -332,9 +335,16 @@ impl LocalPlatform {
         let socket_path = work_dir.path().join("gateway.sock");
         let unix = tokio::net::UnixListener::bind(&socket_path)?;
         let name = format!("sebs-{}-{}", std::process::id(), addr.port());
-        let limits = tokio::task::spawn_blocking(move || Limits::detect(&name))
-            .await
-            .map_err(std::io::Error::other)?;
+        let use_cgroups = config.cgroups;
+        let limits = tokio::task::spawn_blocking(move || {
+            if use_cgroups {
+                Limits::detect(&name)
+            } else {
+                Limits::rlimit()
+            }
+        })
+        .await
+        .map_err(std::io::Error::other)?;
         tracing::debug!("local platform limits: {}", limits.backend().describe());
         let metrics = Metrics::new(config.metrics_log.as_deref())?;
         let shared = Arc::new(Shared {

@@ -177,6 +177,13 @@ impl Limits {
         }
     }
 
+    /// Limits through `RLIMIT_AS` only.
+    pub fn rlimit() -> Limits {
+        Limits {
+            backend: Backend::Rlimit,
+        }
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> &Backend {
         &self.backend
