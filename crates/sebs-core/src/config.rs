@@ -254,13 +254,93 @@ pub struct ExperimentsConfig {
     pub eviction_model: Option<EvictionModelConfig>,
 }
 
-/// `deployment.local`.
+/// How the local platform creates an instance on a cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColdStartMode {
+    /// A fresh interpreter per instance: what a cloud cold start is.
+    #[default]
+    Exec,
+    /// Fork from a per-function zygote that has imported the function.
+    Fork,
+}
+
+impl ColdStartMode {
+    /// `exec` or `fork`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColdStartMode::Exec => "exec",
+            ColdStartMode::Fork => "fork",
+        }
+    }
+}
+
+impl fmt::Display for ColdStartMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ColdStartMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "exec" => Ok(ColdStartMode::Exec),
+            "fork" => Ok(ColdStartMode::Fork),
+            other => Err(format!(
+                "unknown cold-start mode `{other}`: expected `exec` or `fork`"
+            )),
+        }
+    }
+}
+
+/// Per-function overrides of the local platform's settings (`deployment.local.functions.<name>`,
+/// where the name is a function name or a benchmark id).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LocalFunctionConfig {
+    /// Keep-alive of idle instances in seconds (0: never reuse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<f64>,
+    /// Concurrency limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<usize>,
+    /// Cold-start mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStartMode>,
+}
+
+/// `deployment.local`: the local platform.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LocalDeploymentConfig {
     /// Storage configuration (the output of `sebs storage start`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Value>,
+    /// Keep-alive of idle instances in seconds (default 600; 0: never reuse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<f64>,
+    /// Concurrency limit per function (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<usize>,
+    /// Requests that may wait beyond the concurrency limit before throttling (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_size: Option<usize>,
+    /// Cold-start mode (default `exec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStartMode>,
+    /// CPU share proportional to memory, 1 vCPU at 1769 MB (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_share: Option<bool>,
+    /// Use cgroups for limits where writable (default true; false: rlimits only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroups: Option<bool>,
+    /// Maximum processes/threads per instance (default 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<u64>,
+    /// Per-function overrides.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, LocalFunctionConfig>,
 }
 
 /// The `deployment` section of a SeBS config. Cloud sections are kept verbatim until their
@@ -410,7 +490,17 @@ fn strip_unknown(value: Value, unknown: &mut Vec<String>) -> Value {
                 "client-port",
             ],
             "deployment" => &["name", "local", "aws", "azure", "gcp", "openwhisk"],
-            "deployment.local" => &["storage"],
+            "deployment.local" => &[
+                "storage",
+                "keep-alive",
+                "concurrency-limit",
+                "queue-size",
+                "cold-start",
+                "cpu-share",
+                "cgroups",
+                "pids-limit",
+                "functions",
+            ],
             _ => return None,
         })
     }

@@ -435,6 +435,8 @@ impl Instance {
         if let Link::Channel(channel) = &self.link {
             *channel.lock().await = Some(Channel::new(stream));
         }
+        // A forked instance has its handler imported already: it is ready once connected.
+        self.mark_ready();
     }
 
     /// Take the in-flight Runtime API invocation if `request_id` matches it.

@@ -23,10 +23,8 @@ mod zygote;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -49,45 +47,7 @@ pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootst
 /// Lambda's limit on synchronous request and response payloads.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
-/// How a cold start creates an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColdStartMode {
-    /// A fresh interpreter per instance: what a cloud cold start is.
-    #[default]
-    Exec,
-    /// Fork from a per-function zygote that has imported the function.
-    Fork,
-}
-
-impl ColdStartMode {
-    /// `exec` or `fork`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ColdStartMode::Exec => "exec",
-            ColdStartMode::Fork => "fork",
-        }
-    }
-}
-
-impl fmt::Display for ColdStartMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ColdStartMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "exec" => Ok(ColdStartMode::Exec),
-            "fork" => Ok(ColdStartMode::Fork),
-            other => Err(format!(
-                "unknown cold-start mode `{other}`: expected `exec` or `fork`"
-            )),
-        }
-    }
-}
+pub use sebs_core::config::ColdStartMode;
 
 /// How the platform talks to instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

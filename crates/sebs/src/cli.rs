@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sebs_core::config::Language;
+use sebs_core::config::{ColdStartMode, Language};
 
 const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).";
 
@@ -46,6 +46,67 @@ pub enum Command {
     /// Build, deploy, invoke and analyse single benchmarks.
     #[command(subcommand)]
     Benchmark(BenchmarkCommand),
+    /// Run the local FaaS platform as a daemon.
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+/// `sebs local ...`
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Build and deploy a benchmark on a local platform in the background, and write OUTPUT
+    /// (SeBS's JSON: `functions[].url`, `inputs`, `storage`).
+    #[command(after_help = "Docs: docs/local.md")]
+    Start(Box<LocalStartArgs>),
+    /// Stop a platform started with `sebs local start`, and everything it started; writes the
+    /// memory statistics when measured.
+    #[command(after_help = "Docs: docs/local.md")]
+    Stop(LocalStopArgs),
+    /// Like `start`, in the foreground (Ctrl-C stops it).
+    #[command(after_help = "Docs: docs/local.md")]
+    Serve(Box<LocalStartArgs>),
+}
+
+/// `sebs local start` / `serve`.
+#[derive(Debug, Args)]
+pub struct LocalStartArgs {
+    /// Benchmark id.
+    pub benchmark: String,
+    /// Input size: test, small or large.
+    pub size: String,
+    /// Where to write the deployment JSON.
+    pub output: PathBuf,
+    /// Number of functions to deploy (each its own name).
+    #[arg(long, default_value_t = 1, value_parser = parse_deployments)]
+    pub deployments: usize,
+    /// Sample the instances' memory every MS milliseconds (-1: off).
+    #[arg(long, value_name = "MS", default_value_t = -1, allow_negative_numbers = true)]
+    pub measure_interval: i64,
+    /// Gateway port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Function memory in MB (overrides the benchmark's config.json).
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
+    pub memory: Option<u64>,
+    /// Function timeout in seconds (overrides the benchmark's config.json).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    pub timeout: Option<u64>,
+    /// Local platform options.
+    #[command(flatten)]
+    pub local: LocalPlatformArgs,
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sebs local stop`.
+#[derive(Debug, Args)]
+pub struct LocalStopArgs {
+    /// The JSON `sebs local start` wrote.
+    pub input: PathBuf,
+    /// Where to write memory statistics (when `--measure-interval` was given).
+    #[arg(default_value = "memory_stats.json")]
+    pub output: PathBuf,
 }
 
 /// `sebs benchmark ...`
@@ -60,6 +121,10 @@ pub enum BenchmarkCommand {
     /// Build a benchmark's code package without deploying it; prints its path and size.
     #[command(after_help = "Docs: docs/benchmark-package.md")]
     Package(PackageArgs),
+    /// Fill provider times, billing and memory used from the platform's records:
+    /// `<output-dir>/experiments.json` → `<output-dir>/results.json`.
+    #[command(after_help = "Docs: docs/benchmark-process.md")]
+    Process(ProcessArgs),
     /// List the benchmarks of the catalogue.
     #[command(after_help = "Docs: docs/benchmark-list.md")]
     List(ListArgs),
@@ -161,9 +226,62 @@ pub struct InvokeArgs {
     #[arg(long)]
     pub validate: bool,
 
+    /// Local platform options.
+    #[command(flatten)]
+    pub local: LocalPlatformArgs,
+
     /// Common options.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Options of the local platform (override `deployment.local`).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Local platform")]
+pub struct LocalPlatformArgs {
+    /// How cold starts create instances: `exec` a fresh interpreter (what a cloud cold start
+    /// is) or `fork` from a zygote that has imported the function.
+    #[arg(long, value_name = "MODE", value_parser = parse_cold_start)]
+    pub cold_start: Option<ColdStartMode>,
+
+    /// Seconds an idle instance is kept for reuse (0: never reuse).
+    #[arg(long, value_name = "SECONDS")]
+    pub keep_alive: Option<f64>,
+
+    /// Maximum concurrent executions per function.
+    #[arg(long, value_name = "N")]
+    pub concurrency_limit: Option<usize>,
+
+    /// Give instances a CPU share proportional to memory (1 vCPU at 1769 MB), as Lambda does.
+    #[arg(long)]
+    pub cpu_share: bool,
+}
+
+fn parse_deployments(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of deployments between 1 and 100"
+        )),
+    }
+}
+
+fn parse_cold_start(s: &str) -> Result<ColdStartMode, String> {
+    s.parse()
+}
+
+/// `sebs benchmark process`.
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Directory holding experiments.json (results.json is written next to it).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+    /// Cache directory of the run (for its metrics log, if the results do not name it).
+    #[arg(long, value_name = "DIR", default_value = "cache")]
+    pub cache: PathBuf,
+    /// SeBS user config (accepted for compatibility; not needed).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `sebs benchmark package`.

@@ -1,18 +1,18 @@
 //! `sebs benchmark invoke`: input → package → deploy → invoke N times → `experiments.json`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sebs_build::BuildRequest;
 use sebs_core::cache::Cache;
-use sebs_core::catalogue::{Benchmark, Catalogue, InputScript, Size};
+use sebs_core::catalogue::{Benchmark, Catalogue, GeneratedInput, InputScript, Size};
 use sebs_core::fsutil::{human_size, write_json_atomic};
 use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
-use sebs_local::{FunctionSpec, LocalPlatform};
+use sebs_local::LocalPlatform;
 use serde_json::{Value, json};
 
-use crate::cli::{InvokeArgs, PackageArgs, Trigger};
+use crate::cli::{CommonArgs, InvokeArgs, PackageArgs, Trigger};
+use crate::local;
 use crate::settings::Settings;
 use crate::summary;
 use crate::trigger::{self, Via};
@@ -23,10 +23,57 @@ pub const EXIT_FAILED_INVOCATIONS: i32 = 3;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// The benchmark, its input and its package: everything prepared before deploying.
-struct Prepared {
-    settings: Settings,
-    benchmark: Benchmark,
-    package: sebs_build::Package,
+pub(crate) struct Prepared {
+    pub(crate) settings: Settings,
+    pub(crate) benchmark: Benchmark,
+    pub(crate) generated: GeneratedInput,
+    pub(crate) package: sebs_build::Package,
+}
+
+/// Resolve settings, benchmark and size, generate the input and build the package. Everything
+/// that can be wrong with the request is checked before anything is built or written.
+pub(crate) fn prepare(
+    common: &CommonArgs,
+    benchmark: &str,
+    size: &str,
+    function_name: Option<&str>,
+) -> Result<(Prepared, Size)> {
+    let settings = Settings::resolve(common)?;
+    let size: Size = size.parse()?;
+    let benchmark = find_benchmark(&settings, benchmark)?;
+    if let Some(name) = function_name
+        && (name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    {
+        anyhow::bail!(
+            "invalid --function-name `{name}`: use letters, digits, `-`, `_` and `.` only"
+        );
+    }
+    let generated = InputScript {
+        benchmark: &benchmark,
+        python: &settings.python,
+        data_dir: None,
+    }
+    .generate(size, None)?;
+    if !generated.uploads.is_empty() || !generated.nosql_writes.is_empty() {
+        anyhow::bail!(
+            "benchmark {} needs object storage or NoSQL (modules: {}), which this version of sebs does not provide yet",
+            benchmark.id,
+            benchmark.config.modules.join(", ")
+        );
+    }
+    let package = build_package(&settings, &benchmark)?;
+    Ok((
+        Prepared {
+            settings,
+            benchmark,
+            generated,
+            package,
+        },
+        size,
+    ))
 }
 
 fn build_package(settings: &Settings, benchmark: &Benchmark) -> Result<sebs_build::Package> {
@@ -79,7 +126,7 @@ pub fn package(args: &PackageArgs) -> Result<i32> {
 }
 
 /// Default function name on the local platform (SeBS: `sebs-<rid>-<benchmark>-<lang>-<ver>`).
-fn function_name(prepared: &Prepared) -> String {
+pub(crate) fn function_name(prepared: &Prepared) -> String {
     format!(
         "sebs-local-{}-{}-{}",
         prepared.benchmark.id, prepared.settings.language, prepared.settings.python.version
@@ -88,58 +135,34 @@ fn function_name(prepared: &Prepared) -> String {
 
 /// `sebs benchmark invoke`.
 pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
-    // Everything that can be wrong with the request is checked before anything is written.
-    let settings = Settings::resolve(&args.common)?;
-    let size: Size = args.size.parse()?;
-    let benchmark = find_benchmark(&settings, &args.benchmark)?;
-    let memory = args.memory.unwrap_or(benchmark.config.memory);
-    let timeout = args.timeout.unwrap_or(benchmark.config.timeout);
-    if let Some(name) = &args.function_name
-        && (name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
-    {
-        anyhow::bail!(
-            "invalid --function-name `{name}`: use letters, digits, `-`, `_` and `.` only"
-        );
-    }
-
-    let generated = InputScript {
-        benchmark: &benchmark,
-        python: &settings.python,
-        data_dir: None,
-    }
-    .generate(size, None)?;
-    if !generated.uploads.is_empty() || !generated.nosql_writes.is_empty() {
-        anyhow::bail!(
-            "benchmark {} needs object storage or NoSQL (modules: {}), which this version of sebs does not provide yet",
-            benchmark.id,
-            benchmark.config.modules.join(", ")
-        );
-    }
-    let package = build_package(&settings, &benchmark)?;
-    let prepared = Prepared {
-        settings,
-        benchmark,
-        package,
-    };
+    let (prepared, size) = prepare(
+        &args.common,
+        &args.benchmark,
+        &args.size,
+        args.function_name.as_deref(),
+    )?;
+    let memory = args.memory.unwrap_or(prepared.benchmark.config.memory);
+    let timeout = args.timeout.unwrap_or(prepared.benchmark.config.timeout);
+    let generated = &prepared.generated;
     let name = args
         .function_name
         .clone()
         .unwrap_or_else(|| function_name(&prepared));
 
-    let platform = LocalPlatform::start()
-        .await
-        .context("failed to start the local platform")?;
-    let mut spec = FunctionSpec::python(
+    let platform =
+        LocalPlatform::with_config(local::platform_config(&prepared.settings, &args.local)?)
+            .await
+            .context("failed to start the local platform")?;
+    let spec = local::function_spec(
+        &prepared.settings,
+        &prepared.benchmark.id,
+        &prepared.package.dir,
         &name,
-        std::path::absolute(&prepared.package.dir)?,
-        prepared.settings.python.path.clone(),
         memory,
-        Duration::from_secs(timeout),
-    );
-    spec.code_hash = prepared.package.hash.clone();
+        timeout,
+        &prepared.package.hash,
+    )?;
+    let deployment = local::deployment_record(&prepared.settings, &platform, &spec);
     platform.deploy(spec).await;
     let (url, via) = match args.trigger {
         Trigger::Http => (platform.function_url(&name), Via::Http),
@@ -153,7 +176,7 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
 
     let mut experiment = ExperimentResult {
         begin_time: epoch_now(),
-        config: result_config(&prepared.settings, &platform),
+        config: result_config(&prepared.settings, deployment),
         ..Default::default()
     };
     let validator = InputScript {
@@ -185,11 +208,14 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
 
     let path = write_results(&prepared.settings.output_dir, &experiment)?;
     let title = format!(
-        "{} ({size}) on local, {} {}, {} trigger",
+        "{} ({size}) on local, {} {}, {} trigger, {} cold starts",
         prepared.benchmark.id,
         prepared.settings.language,
         prepared.settings.python.full_version,
-        args.trigger.as_str()
+        args.trigger.as_str(),
+        experiment.config["deployment"]["resources"]["cold-start"]
+            .as_str()
+            .unwrap_or("exec"),
     );
     print!("{}", summary::invocation_summary(&title, &experiment));
     println!("results: {}", path.display());
@@ -268,7 +294,7 @@ fn epoch_now() -> f64 {
 }
 
 /// The `config` recorded in results: experiments settings and the non-secret deployment.
-fn result_config(settings: &Settings, platform: &LocalPlatform) -> Value {
+fn result_config(settings: &Settings, deployment: Value) -> Value {
     let mut experiments = serde_json::to_value(&settings.config.experiments).unwrap_or(Value::Null);
     if let Some(obj) = experiments.as_object_mut() {
         obj.insert(
@@ -280,15 +306,7 @@ fn result_config(settings: &Settings, platform: &LocalPlatform) -> Value {
             }),
         );
     }
-    json!({
-        "experiments": experiments,
-        "deployment": {
-            "name": "local",
-            "region": "",
-            "credentials": {},
-            "resources": {"endpoint": platform.endpoint(), "interpreter": settings.python.path},
-        },
-    })
+    json!({"experiments": experiments, "deployment": deployment})
 }
 
 fn write_results(dir: &Path, experiment: &ExperimentResult) -> Result<PathBuf> {

@@ -6,13 +6,16 @@
 pub mod cli;
 pub mod invoke;
 pub mod list;
+pub mod local;
+pub mod local_cmd;
+pub mod process;
 pub mod settings;
 pub mod summary;
 pub mod trigger;
 
 use anyhow::Result;
 
-use cli::{BenchmarkCommand, Cli, Command};
+use cli::{BenchmarkCommand, Cli, Command, LocalCommand};
 
 /// Run a parsed command line; returns the process exit status.
 pub async fn run(cli: Cli) -> Result<i32> {
@@ -22,8 +25,14 @@ pub async fn run(cli: Cli) -> Result<i32> {
             BenchmarkCommand::Package(args) => {
                 tokio::task::spawn_blocking(move || invoke::package(&args)).await?
             }
+            BenchmarkCommand::Process(args) => process::process(&args),
             BenchmarkCommand::List(args) => list::list(&args),
             BenchmarkCommand::Statistics(args) => summary::statistics(&args),
+        },
+        Command::Local(command) => match command {
+            LocalCommand::Start(args) => tokio::task::block_in_place(|| local_cmd::start(&args)),
+            LocalCommand::Serve(args) => local_cmd::serve(&args).await,
+            LocalCommand::Stop(args) => tokio::task::block_in_place(|| local_cmd::stop(&args)),
         },
     }
 }

@@ -341,3 +341,132 @@ fn list_shows_the_catalogue() {
         "{line}"
     );
 }
+
+#[test]
+fn local_daemon_serves_curl_and_stops_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.json");
+    sebs(&repo())
+        .args(["local", "start", "110.dynamic-html", "test"])
+        .arg(&out)
+        .args(["--measure-interval", "50", "--cache"])
+        .arg(shared_cache())
+        .assert()
+        .success();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let url = doc["functions"][0]["url"].as_str().unwrap().to_owned();
+    let input = doc["inputs"][0].to_string();
+    let pid = doc["daemon"]["pid"].as_i64().unwrap();
+    // The same request a user sends with curl.
+    let curl = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &input,
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let body: Value = serde_json::from_slice(&curl.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&curl.stdout)));
+    assert_eq!(body["is_cold"], true);
+    assert_eq!(
+        body["result"]["result"]
+            .as_str()
+            .unwrap()
+            .matches("<li>")
+            .count(),
+        10
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let stats = tmp.path().join("memory_stats.json");
+    sebs(&repo())
+        .args(["local", "stop"])
+        .arg(&out)
+        .arg(&stats)
+        .assert()
+        .success();
+    // Gone, or a zombie waiting for whoever adopted it to reap it.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the daemon is still running: {state}"
+    );
+    let leftover = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sebs-local-.*{}", "bootstrap.py")])
+        .output()
+        .unwrap();
+    let daemons: Vec<_> = String::from_utf8_lossy(&leftover.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // Other tests may run their own instances; none may belong to this daemon.
+    for p in daemons {
+        let ppid = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        assert!(
+            !ppid.contains(&format!(" {pid} ")),
+            "instance {p} of the stopped daemon survived"
+        );
+    }
+    let stats: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert!(stats.get("precision_errors").is_some());
+    let instance = stats
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| *k != "precision_errors")
+        .unwrap()
+        .1;
+    assert!(
+        instance["number of measurements"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+}
+
+#[test]
+fn process_fills_provider_times_billing_and_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    sebs(&repo())
+        .args([
+            "benchmark",
+            "invoke",
+            "110.dynamic-html",
+            "test",
+            "--repetitions",
+            "3",
+            "--output-dir",
+        ])
+        .arg(tmp.path())
+        .arg("--cache")
+        .arg(shared_cache())
+        .assert()
+        .success();
+    sebs(&repo())
+        .args(["benchmark", "process", "--output-dir"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let all = invocations(&tmp.path().join("results.json"));
+    assert_eq!(all.len(), 3);
+    for (i, inv) in all.iter().enumerate() {
+        let execution = inv["provider_times"]["execution"].as_u64().unwrap();
+        assert!(
+            execution > 0 && execution <= inv["times"]["client"].as_u64().unwrap(),
+            "{inv}"
+        );
+        assert_eq!(
+            inv["provider_times"]["initialization"].as_u64().unwrap() > 0,
+            i == 0,
+            "{inv}"
+        );
+        assert_eq!(inv["billing"]["_memory"], 128);
+        assert_eq!(
+            inv["billing"]["_billed_time"].as_u64().unwrap(),
+            execution.div_ceil(1000).max(1)
+        );
+        assert!(inv["billing"]["_gb_seconds"].as_f64().unwrap() > 0.0);
+        assert!(inv["stats"]["memory_used"].as_f64().unwrap() > 0.0, "{inv}");
+    }
+}
