@@ -146,6 +146,17 @@ def _zygote_main(control):
         sys.exit(1)
     if "resource" not in sys.modules:
         import resource  # noqa: F401 - preloaded for the children's rlimits
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+    except Exception:  # noqa: BLE001 - without it, children rely on their channel closing
+        libc = None
+    import gc
+
+    # Objects that exist now are shared with every child: keep the collector from touching
+    # (and so copying) their pages after a fork.
+    gc.freeze()
 
     def reap(signum, frame):
         while True:
@@ -176,6 +187,8 @@ def _zygote_main(control):
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.setpgid(0, 0)
+            if libc is not None:
+                libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with the zygote
             mypid = str(os.getpid())
             for procs in spec.get("cgroups", ()):
                 with open(procs, "w") as f:

@@ -83,6 +83,8 @@ pub struct InstanceCgroup {
     v2: bool,
     /// `RLIMIT_AS` for the fallback.
     pub rlimit_as: Option<u64>,
+    /// The peak-usage file, kept open: it is read and reset around every invocation.
+    peak: Option<std::fs::File>,
 }
 
 fn write(path: &Path, value: &str) -> std::io::Result<()> {
@@ -200,6 +202,7 @@ impl Limits {
                     dirs: Vec::new(),
                     v2: false,
                     rlimit_as: None,
+                    peak: None,
                 };
                 if let Some(dir) = try_make(memory, instance) {
                     let limited =
@@ -235,7 +238,7 @@ impl Limits {
                 if cg.memory.is_none() {
                     cg.rlimit_as = Some(bytes + RLIMIT_HEADROOM);
                 }
-                cg
+                cg.open_peak()
             }
             Backend::V2 { dir } => {
                 let Some(dir) = try_make(dir, instance) else {
@@ -260,7 +263,9 @@ impl Limits {
                     dirs: vec![dir],
                     v2: true,
                     rlimit_as: None,
+                    peak: None,
                 }
+                .open_peak()
             }
             Backend::Rlimit => InstanceCgroup::rlimit(bytes),
         }
@@ -291,6 +296,7 @@ impl InstanceCgroup {
             dirs: Vec::new(),
             v2: false,
             rlimit_as: None,
+            peak: None,
         }
     }
 
@@ -301,7 +307,25 @@ impl InstanceCgroup {
             dirs: Vec::new(),
             v2: false,
             rlimit_as: Some(bytes + RLIMIT_HEADROOM),
+            peak: None,
         }
+    }
+
+    fn open_peak(mut self) -> InstanceCgroup {
+        if let Some(dir) = &self.memory {
+            let file = if self.v2 {
+                "memory.peak"
+            } else {
+                "memory.max_usage_in_bytes"
+            };
+            self.peak = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(dir.join(file))
+                .or_else(|_| std::fs::File::open(dir.join(file)))
+                .ok();
+        }
+        self
     }
 
     fn read_u64(&self, file: &str) -> Option<u64> {
@@ -332,11 +356,10 @@ impl InstanceCgroup {
 
     /// Peak memory since the last reset, in bytes.
     pub fn peak_bytes(&self) -> Option<u64> {
-        self.read_u64(if self.v2 {
-            "memory.peak"
-        } else {
-            "memory.max_usage_in_bytes"
-        })
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 32];
+        let n = self.peak.as_ref()?.read_at(&mut buf, 0).ok()?;
+        std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
     }
 
     /// Current memory use in bytes.
@@ -350,13 +373,9 @@ impl InstanceCgroup {
 
     /// Reset the peak so the next reading covers one invocation (v1; v2 on kernels that allow it).
     pub fn reset_peak(&self) {
-        if let Some(dir) = &self.memory {
-            let file = if self.v2 {
-                "memory.peak"
-            } else {
-                "memory.max_usage_in_bytes"
-            };
-            let _ = write(&dir.join(file), "0");
+        use std::os::unix::fs::FileExt;
+        if let Some(file) = &self.peak {
+            let _ = file.write_at(b"0", 0);
         }
     }
 

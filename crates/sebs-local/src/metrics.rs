@@ -74,28 +74,55 @@ impl Report {
 #[derive(Debug)]
 pub struct Metrics {
     recent: Mutex<VecDeque<Report>>,
-    log: Option<(PathBuf, Mutex<std::fs::File>)>,
+    log: Option<(PathBuf, Mutex<Option<std::sync::mpsc::Sender<Report>>>)>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Metrics {
     /// Keep records in memory and, if `log` is set, append them to that JSON-lines file.
     pub fn new(log: Option<&Path>) -> std::io::Result<Metrics> {
+        let mut writer = None;
         let log = match log {
             Some(path) => {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir)?;
                 }
-                let file = std::fs::OpenOptions::new()
+                let mut file = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(path)?;
-                Some((path.to_owned(), Mutex::new(file)))
+                // Records are written by a thread of their own, off the invocation path.
+                let (tx, rx) = std::sync::mpsc::channel::<Report>();
+                let shown = path.to_owned();
+                writer = Some(
+                    std::thread::Builder::new()
+                        .name("sebs-metrics".into())
+                        .spawn(move || {
+                            while let Ok(report) = rx.recv() {
+                                let mut batch = Vec::new();
+                                for r in std::iter::once(report).chain(rx.try_iter()) {
+                                    serde_json::to_writer(&mut batch, &r)
+                                        .expect("report serializes");
+                                    batch.push(b'\n');
+                                }
+                                // One write per batch with O_APPEND: lines never interleave.
+                                if let Err(e) = file.write_all(&batch) {
+                                    tracing::warn!(
+                                        "cannot append to the metrics log {}: {e}",
+                                        shown.display()
+                                    );
+                                }
+                            }
+                        })?,
+                );
+                Some((path.to_owned(), Mutex::new(Some(tx))))
             }
             None => None,
         };
         Ok(Metrics {
             recent: Mutex::new(VecDeque::new()),
             log,
+            writer: Mutex::new(writer),
         })
     }
 
@@ -106,19 +133,26 @@ impl Metrics {
 
     /// Record one invocation.
     pub fn record(&self, report: Report) {
-        if let Some((path, file)) = &self.log {
-            let mut line = serde_json::to_vec(&report).expect("report serializes");
-            line.push(b'\n');
-            // One write per record with O_APPEND: lines from concurrent writers never interleave.
-            if let Err(e) = file.lock().expect("lock").write_all(&line) {
-                tracing::warn!("cannot append to the metrics log {}: {e}", path.display());
-            }
+        if let Some((_, tx)) = &self.log
+            && let Some(tx) = tx.lock().expect("lock").as_ref()
+        {
+            let _ = tx.send(report.clone());
         }
         let mut recent = self.recent.lock().expect("lock");
         if recent.len() == KEEP {
             recent.pop_front();
         }
         recent.push_back(report);
+    }
+
+    /// Write out every pending record and stop the writer (later records stay in memory only).
+    pub fn close(&self) {
+        if let Some((_, tx)) = &self.log {
+            tx.lock().expect("lock").take();
+        }
+        if let Some(writer) = self.writer.lock().expect("lock").take() {
+            let _ = writer.join();
+        }
     }
 
     /// The record of `request_id`, if still in memory.
@@ -186,6 +220,7 @@ mod tests {
         let metrics = Metrics::new(Some(&path)).unwrap();
         metrics.record(report());
         assert_eq!(metrics.get("r"), Some(report()));
+        metrics.close();
         assert_eq!(read_log(&path).unwrap(), vec![report()]);
     }
 }

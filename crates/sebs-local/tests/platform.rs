@@ -433,10 +433,11 @@ async fn reports_have_lambda_fields() {
     assert_eq!(warm.report.memory_size_mb, 128);
     let used = warm.report.max_memory_used_mb.unwrap();
     assert!((40..128).contains(&used), "max memory used {used} MB");
+    assert_eq!(platform.report(&warm.request_id).unwrap(), warm.report);
+    platform.shutdown().await;
     let logged = sebs_local::metrics::read_log(&log).unwrap();
     assert_eq!(logged.len(), 2);
     assert_eq!(logged[0].request_id, cold.request_id);
-    assert_eq!(platform.report(&warm.request_id).unwrap(), warm.report);
 }
 
 #[tokio::test]

@@ -65,6 +65,14 @@ pub enum LocalCommand {
     /// Like `start`, in the foreground (Ctrl-C stops it).
     #[command(after_help = "Docs: docs/local.md")]
     Serve(Box<LocalStartArgs>),
+    /// A minimal HTTP server that answers every request with its body: the floor the
+    /// benchmark script compares the gateway against.
+    #[command(hide = true)]
+    Echo {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 /// `sebs local start` / `serve`.

@@ -33,6 +33,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             LocalCommand::Start(args) => tokio::task::block_in_place(|| local_cmd::start(&args)),
             LocalCommand::Serve(args) => local_cmd::serve(&args).await,
             LocalCommand::Stop(args) => tokio::task::block_in_place(|| local_cmd::stop(&args)),
+            LocalCommand::Echo { port } => local_cmd::echo(port).await,
         },
     }
 }
