@@ -193,6 +193,11 @@ def _zygote_main(control):
             for procs in spec.get("cgroups", ()):
                 with open(procs, "w") as f:
                     f.write(mypid)
+            if spec.get("unshare") and libc is not None and libc.unshare(spec["unshare"]) == 0:
+                if spec["unshare"] & 0x00020000:  # CLONE_NEWNS: private mounts, own /tmp
+                    libc.mount(None, b"/", None, 16384 | 262144, None)  # MS_REC | MS_PRIVATE
+                    if spec.get("private_tmp"):
+                        libc.mount(spec["private_tmp"].encode(), b"/tmp", None, 4096, None)  # MS_BIND
             if spec.get("rlimit_as"):
                 import resource
 

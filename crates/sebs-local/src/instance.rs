@@ -494,8 +494,11 @@ pub(crate) fn spawn_exec(
     args: &[std::ffi::OsString],
     instance: &Arc<Instance>,
     env: &[(String, String)],
+    (unshare, private_tmp): (libc::c_int, Option<PathBuf>),
 ) -> std::io::Result<()> {
     let log = std::fs::File::create(instance.dir.join("output.log"))?;
+    let private_tmp = private_tmp
+        .and_then(|p| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).ok());
     let mut command = tokio::process::Command::new(program);
     command
         .args(args)
@@ -542,6 +545,25 @@ pub(crate) fn spawn_exec(
                     rlim_max: bytes,
                 };
                 libc::setrlimit(libc::RLIMIT_AS, &limit);
+            }
+            if unshare != 0 && libc::unshare(unshare) == 0 && unshare & libc::CLONE_NEWNS != 0 {
+                // Keep our mounts to ourselves, then show the instance's own directory as /tmp.
+                libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                );
+                if let Some(tmp) = &private_tmp {
+                    libc::mount(
+                        tmp.as_ptr(),
+                        c"/tmp".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND,
+                        std::ptr::null(),
+                    );
+                }
             }
             if child_fd >= 0 && libc::dup2(child_fd, 3) < 0 {
                 return Err(std::io::Error::last_os_error());

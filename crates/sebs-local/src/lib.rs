@@ -101,6 +101,9 @@ pub struct FunctionSpec {
     pub keep_alive: Option<Duration>,
     /// Concurrency limit; the platform default if `None`.
     pub concurrency: Option<usize>,
+    /// Whether instances may use the network (with namespaces on, `false` gives them a network
+    /// namespace of their own with nothing in it).
+    pub network: bool,
 }
 
 impl FunctionSpec {
@@ -125,6 +128,7 @@ impl FunctionSpec {
             cold_start: None,
             keep_alive: None,
             concurrency: None,
+            network: true,
         }
     }
 }
@@ -148,6 +152,13 @@ pub struct PlatformConfig {
     pub pids: Option<u64>,
     /// Use cgroups when the host lets us (else, or when false, `RLIMIT_AS`).
     pub cgroups: bool,
+    /// Isolate instances in namespaces where the host allows: a mount namespace with a private
+    /// `/tmp`, and a network namespace for functions that do not need the network. Costs a
+    /// millisecond or two per cold start.
+    pub namespaces: bool,
+    /// Where instance directories, the bootstrap and the platform's socket live (default: the
+    /// system's temporary directory).
+    pub work_dir: Option<PathBuf>,
     /// Append invocation records to this JSON-lines file.
     pub metrics_log: Option<PathBuf>,
 }
@@ -163,6 +174,8 @@ impl Default for PlatformConfig {
             cpu_share: false,
             pids: Some(1024),
             cgroups: true,
+            namespaces: false,
+            work_dir: None,
             metrics_log: None,
         }
     }
@@ -262,6 +275,7 @@ pub(crate) struct Shared {
     pub(crate) socket_path: PathBuf,
     pub(crate) addr: SocketAddr,
     pub(crate) limits: Limits,
+    pub(crate) isolation: Isolation,
     pub(crate) metrics: Metrics,
     pub(crate) config: PlatformConfig,
 }
@@ -289,7 +303,15 @@ impl LocalPlatform {
     pub async fn with_config(config: PlatformConfig) -> std::io::Result<LocalPlatform> {
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let work_dir = tempfile::Builder::new().prefix("sebs-local-").tempdir()?;
+        let work_dir = match &config.work_dir {
+            Some(base) => {
+                std::fs::create_dir_all(base)?;
+                tempfile::Builder::new()
+                    .prefix("sebs-local-")
+                    .tempdir_in(base)?
+            }
+            None => tempfile::Builder::new().prefix("sebs-local-").tempdir()?,
+        };
         let runtime_dir = work_dir.path().join("runtime/python");
         std::fs::create_dir_all(&runtime_dir)?;
         let bootstrap = runtime_dir.join("bootstrap.py");
@@ -309,6 +331,14 @@ impl LocalPlatform {
         .await
         .map_err(std::io::Error::other)?;
         tracing::debug!("local platform limits: {}", limits.backend().describe());
+        let isolation = if config.namespaces {
+            tokio::task::spawn_blocking(Isolation::detect)
+                .await
+                .map_err(std::io::Error::other)?
+        } else {
+            Isolation::default()
+        };
+        tracing::debug!("local platform isolation: {}", isolation.describe());
         let metrics = Metrics::new(config.metrics_log.as_deref())?;
         let shared = Arc::new(Shared {
             functions: Mutex::new(HashMap::new()),
@@ -320,6 +350,7 @@ impl LocalPlatform {
             socket_path,
             addr,
             limits,
+            isolation,
             metrics,
             config,
         });
@@ -369,6 +400,11 @@ impl LocalPlatform {
     /// How limits are enforced on this host.
     pub fn limits(&self) -> &LimitBackend {
         self.shared.limits.backend()
+    }
+
+    /// Which namespaces isolate instances on this host.
+    pub fn isolation(&self) -> &Isolation {
+        &self.shared.isolation
     }
 
     /// The platform's settings.
@@ -555,6 +591,70 @@ fn retire(function: &FunctionState) {
     function.pool.retire_idle();
     if let Some(z) = function.zygote.lock().expect("lock").take() {
         z.kill();
+    }
+}
+
+/// Namespaces instances can be put in, as detected at start-up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Isolation {
+    /// A private mount namespace (and so a private `/tmp`).
+    pub mount: bool,
+    /// A private, empty network namespace.
+    pub net: bool,
+}
+
+impl Isolation {
+    fn detect() -> Isolation {
+        let probe = |flags: libc::c_int| {
+            let mut command = std::process::Command::new("/bin/true");
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                    if libc::unshare(flags) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+            command.status().is_ok_and(|s| s.success())
+        };
+        Isolation {
+            mount: probe(libc::CLONE_NEWNS),
+            net: probe(libc::CLONE_NEWNET),
+        }
+    }
+
+    /// For logs and results: `mount, net namespaces` or `none`.
+    pub fn describe(&self) -> String {
+        match (self.mount, self.net) {
+            (true, true) => "mount and network namespaces".into(),
+            (true, false) => "mount namespace".into(),
+            (false, true) => "network namespace".into(),
+            (false, false) => "none".into(),
+        }
+    }
+
+    /// What to do for one instance: `(unshare flags, directory to bind over /tmp)`.
+    pub(crate) fn plan(
+        &self,
+        spec: &FunctionSpec,
+        shared: &Shared,
+        tmp: &std::path::Path,
+    ) -> (libc::c_int, Option<PathBuf>) {
+        let mut flags = 0;
+        let mut private_tmp = None;
+        if self.mount {
+            flags |= libc::CLONE_NEWNS;
+            // Everything the instance opens by path after the mount must be outside /tmp.
+            let outside = |p: &std::path::Path| !p.starts_with("/tmp");
+            if outside(&spec.code_dir) && outside(shared.work_dir.path()) {
+                private_tmp = Some(tmp.to_owned());
+            }
+        }
+        if self.net && !spec.network && spec.protocol == Protocol::Channel {
+            flags |= libc::CLONE_NEWNET;
+        }
+        (flags, private_tmp)
     }
 }
 
@@ -748,11 +848,13 @@ async fn start_instance(
                 })
                 .cloned()
                 .collect();
-            z.fork(shared, &instance, &own).await
+            let ns = shared.isolation.plan(spec, shared, &dir.join("tmp"));
+            z.fork(shared, &instance, &own, ns).await
         }
         None => {
             let (program, args) = command_of(shared, spec);
-            instance::spawn_exec(shared, &program, &args, &instance, &env)
+            let ns = shared.isolation.plan(spec, shared, &dir.join("tmp"));
+            instance::spawn_exec(shared, &program, &args, &instance, &env, ns)
         }
     };
     if let Err(e) = started {

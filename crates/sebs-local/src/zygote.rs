@@ -157,6 +157,7 @@ impl Zygote {
         shared: &Shared,
         instance: &Arc<Instance>,
         env: &[(String, String)],
+        (unshare, private_tmp): (libc::c_int, Option<std::path::PathBuf>),
     ) -> std::io::Result<()> {
         let (pid_tx, pid_rx) = oneshot::channel();
         let (hello_tx, hello_rx) = oneshot::channel();
@@ -175,6 +176,8 @@ impl Zygote {
             "cgroups": instance.cgroup.procs,
             "rlimit_as": instance.cgroup.rlimit_as.unwrap_or(0),
             "env": env.iter().cloned().collect::<HashMap<_, _>>(),
+            "unshare": unshare,
+            "private_tmp": private_tmp,
         });
         let frame = encode(frame::FORK, b"", &[spec.to_string().as_bytes()]);
         let cleanup = || {

@@ -463,3 +463,75 @@ async fn instances_get_a_scrubbed_environment_and_private_tmp() {
         "TMPDIR inside the instance's own directory"
     );
 }
+
+const ISOLATION_PROBE: &str = r#"import os, socket
+
+def handler(event):
+    mine = os.path.join("/tmp", "mark-" + str(os.getpid()))
+    open(mine, "w").close()
+    try:
+        socket.create_connection(("127.0.0.1", event["port"]), timeout=1).close()
+        network = "reachable"
+    except OSError as e:
+        network = type(e).__name__
+    return {"tmp": sorted(os.listdir("/tmp")), "network": network}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_give_a_private_tmp_and_no_network() {
+    // Everything the instances need must live outside /tmp for /tmp to be replaced.
+    let base = tempfile::tempdir_in("/var/tmp").unwrap();
+    let platform = Arc::new(
+        LocalPlatform::with_config(PlatformConfig {
+            namespaces: true,
+            work_dir: Some(base.path().join("run")),
+            ..Default::default()
+        })
+        .await
+        .unwrap(),
+    );
+    let isolation = *platform.isolation();
+    if !isolation.mount || !isolation.net {
+        eprintln!(
+            "skipping: this host does not allow namespaces ({})",
+            isolation.describe()
+        );
+        return;
+    }
+    let port = platform.addr().port();
+    for mode in [ColdStartMode::Exec, ColdStartMode::Fork] {
+        let name = format!("iso-{mode}");
+        let mut s = spec(
+            &name,
+            package(&base.path().join(&name), ISOLATION_PROBE),
+            Duration::from_secs(10),
+        );
+        s.network = false;
+        s.cold_start = Some(mode);
+        platform.deploy(s).await;
+        let calls: Vec<_> = (0..2)
+            .map(|_| {
+                let p = platform.clone();
+                let name = name.clone();
+                tokio::spawn(
+                    async move { call(&p, &name, json!({"port": port, "sleep": 0})).await },
+                )
+            })
+            .collect();
+        for c in calls {
+            let (inv, body) = c.await.unwrap();
+            let body = body.unwrap_or_else(|| panic!("{mode}: {:?}", inv.outcome));
+            let tmp = body["result"]["tmp"].as_array().unwrap();
+            // Each instance sees only its own marker (and the wrapper's cold-start marker).
+            let marks: Vec<_> = tmp
+                .iter()
+                .filter(|f| f.as_str().unwrap().starts_with("mark-"))
+                .collect();
+            assert_eq!(marks.len(), 1, "{mode}: {tmp:?}");
+            assert_ne!(
+                body["result"]["network"], "reachable",
+                "{mode}: the instance reached the gateway"
+            );
+        }
+    }
+}

@@ -263,6 +263,10 @@ pub struct LocalPlatformArgs {
     /// Give instances a CPU share proportional to memory (1 vCPU at 1769 MB), as Lambda does.
     #[arg(long)]
     pub cpu_share: bool,
+
+    /// Isolate instances in mount (private /tmp) and network namespaces where the host allows.
+    #[arg(long)]
+    pub namespaces: bool,
 }
 
 fn parse_deployments(s: &str) -> Result<usize, String> {

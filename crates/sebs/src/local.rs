@@ -39,6 +39,15 @@ pub fn platform_config(settings: &Settings, args: &LocalPlatformArgs) -> Result<
     if let Some(p) = local.pids_limit {
         config.pids = Some(p);
     }
+    config.namespaces = args.namespaces || local.namespaces.unwrap_or(false);
+    if config.namespaces {
+        // Instance directories outside /tmp, so a private /tmp can be mounted over it.
+        config.work_dir = Some(
+            std::path::absolute(&settings.cache_dir)?
+                .join("local")
+                .join("run"),
+        );
+    }
     config.metrics_log = Some(metrics_log(&settings.cache_dir));
     Ok(config)
 }
@@ -68,6 +77,7 @@ pub fn function_spec(
         Duration::from_secs(timeout),
     );
     spec.code_hash = hash.to_owned();
+    spec.network = settings.config.deployment.local.network.unwrap_or(true);
     let functions = &settings.config.deployment.local.functions;
     if let Some(f) = functions.get(name).or_else(|| functions.get(benchmark_id)) {
         if let Some(k) = f.keep_alive {
@@ -75,6 +85,9 @@ pub fn function_spec(
         }
         spec.concurrency = f.concurrency_limit;
         spec.cold_start = f.cold_start;
+        if let Some(network) = f.network {
+            spec.network = network;
+        }
     }
     Ok(spec)
 }
@@ -98,6 +111,8 @@ pub fn deployment_record(
             "keep-alive": spec.keep_alive.unwrap_or(config.keep_alive).as_secs_f64(),
             "concurrency-limit": spec.concurrency.unwrap_or(config.concurrency),
             "limits": platform.limits().describe(),
+            "isolation": platform.isolation().describe(),
+            "network": spec.network,
             "cpu-share": config.cpu_share,
             "metrics-log": platform.metrics_log(),
         },
