@@ -164,6 +164,10 @@ class storage:
     def upload_stream(self, bucket, file, data):
         """Upload bytes under a unique variant of the key `file`; returns that key."""
         key = storage.unique_name(file)
+        if hasattr(data, "getvalue"):  # io.BytesIO, as SeBS benchmarks pass
+            data = data.getvalue()
+        elif hasattr(data, "read"):
+            data = data.read()
         data = bytes(data)
         self._request("PUT", bucket, key, body=data).read()
         return key

@@ -46,6 +46,12 @@ pub enum Command {
     /// Build, deploy, invoke and analyse single benchmarks.
     #[command(subcommand)]
     Benchmark(BenchmarkCommand),
+    /// Run object storage and NoSQL as a background service.
+    #[command(subcommand)]
+    Storage(crate::storage_cmd::StorageCommand),
+    /// Benchmark input data.
+    #[command(subcommand)]
+    Data(crate::data_cmd::DataCommand),
 }
 
 /// `sebs benchmark ...`
@@ -104,6 +110,15 @@ pub struct CommonArgs {
     /// ./benchmarks, else the catalogue sebs was built with).
     #[arg(long, value_name = "DIR")]
     pub benchmarks_dir: Option<PathBuf>,
+
+    /// Upload benchmark inputs to object storage even when they are already there.
+    #[arg(long)]
+    pub update_storage: bool,
+
+    /// A benchmarks-data checkout (or a tree from `sebs data generate --dir`) instead of the
+    /// data sebs generates in `<cache>/benchmarks-data` on first use.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn parse_language(s: &str) -> Result<Language, String> {
@@ -160,6 +175,12 @@ pub struct InvokeArgs {
     /// Check every successful invocation with the benchmark's validate_output().
     #[arg(long)]
     pub validate: bool,
+
+    /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable, later
+    /// files add the sections earlier ones lack. Without it, `deployment.local.storage` or
+    /// embedded servers started for this run.
+    #[arg(long, value_name = "FILE")]
+    pub storage_configuration: Vec<PathBuf>,
 
     /// Common options.
     #[command(flatten)]

@@ -1,13 +1,12 @@
 //! `sebs benchmark invoke`: input → package → deploy → invoke N times → `experiments.json`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sebs_build::BuildRequest;
 use sebs_core::cache::Cache;
-use sebs_core::catalogue::{Benchmark, Catalogue, InputScript, Size};
+use sebs_core::catalogue::{Benchmark, Catalogue, DriverStorage, InputScript, Size};
 use sebs_core::fsutil::{human_size, write_json_atomic};
 use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
 use sebs_local::{FunctionSpec, LocalPlatform, Runtime};
@@ -15,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{InvokeArgs, PackageArgs, Trigger};
 use crate::settings::Settings;
+use crate::storage_setup::{self, RunStorage};
 use crate::summary;
 use crate::trigger::{self, Via};
 
@@ -106,19 +106,41 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         );
     }
 
+    let storage = RunStorage::prepare(&settings, &benchmark, &args.storage_configuration).await?;
+    let data_dir = storage_setup::data_dir(&settings, &benchmark).await?;
+    let bucket = storage_setup::benchmarks_bucket();
     let generated = InputScript {
         benchmark: &benchmark,
         python: &settings.python,
-        data_dir: None,
+        data_dir: data_dir.as_deref(),
     }
-    .generate(size, None)?;
-    if !generated.uploads.is_empty() || !generated.nosql_writes.is_empty() {
+    .generate_with_storage(
+        size,
+        Some(&bucket),
+        storage.as_ref().map(RunStorage::driver).as_ref(),
+    )?;
+    if storage.is_none() && (!generated.uploads.is_empty() || !generated.nosql_writes.is_empty()) {
         anyhow::bail!(
-            "benchmark {} needs object storage or NoSQL (modules: {}), which this version of sebs does not provide yet",
-            benchmark.id,
-            benchmark.config.modules.join(", ")
+            "benchmark {} uploads inputs or writes NoSQL items but its config.json lists no `modules`; add \"storage\" and/or \"nosql\" to `modules`",
+            benchmark.id
         );
     }
+    if generated.uploaded + generated.skipped > 0 {
+        tracing::info!(
+            "inputs in bucket {bucket}: {} uploaded, {} already present{}",
+            generated.uploaded,
+            generated.skipped,
+            if generated.skipped > 0 {
+                " (pass --update-storage to upload them again)"
+            } else {
+                ""
+            }
+        );
+    }
+    let function_env = storage
+        .as_ref()
+        .map(|s| s.function_env(&generated.nosql_table_names))
+        .unwrap_or_default();
     let package = build_package(&settings, &benchmark)?;
     let prepared = Prepared {
         settings,
@@ -142,7 +164,7 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         handler: "handler.handler".into(),
         memory_mb: memory,
         timeout: Duration::from_secs(timeout),
-        env: BTreeMap::new(),
+        env: function_env,
         code_hash: prepared.package.hash.clone(),
     });
     let (url, via) = match args.trigger {
@@ -163,8 +185,9 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     let validator = InputScript {
         benchmark: &prepared.benchmark,
         python: &prepared.settings.python,
-        data_dir: None,
+        data_dir: data_dir.as_deref(),
     };
+    let driver_storage = storage.as_ref().map(RunStorage::driver);
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -176,6 +199,7 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         if args.validate && !result.stats.failure {
             result.validation = Some(validate(
                 &validator,
+                driver_storage.as_ref(),
                 &generated.input,
                 &result,
                 prepared.settings.language,
@@ -186,6 +210,10 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     }
     experiment.end_time = epoch_now();
     platform.shutdown().await;
+    drop(driver_storage);
+    if let Some(storage) = storage {
+        storage.shutdown().await;
+    }
 
     let path = write_results(&prepared.settings.output_dir, &experiment)?;
     let title = format!(
@@ -222,11 +250,12 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
 
 fn validate(
     validator: &InputScript<'_>,
+    storage: Option<&DriverStorage<'_>>,
     input: &Value,
     result: &ExecutionResult,
     language: sebs_core::config::Language,
 ) -> Validation {
-    match validator.validate(input, &result.output, language) {
+    match validator.validate_with_storage(input, &result.output, language, storage) {
         Ok(None) => Validation {
             passed: true,
             message: None,

@@ -4,9 +4,12 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod cli;
+pub mod data_cmd;
 pub mod invoke;
 pub mod list;
 pub mod settings;
+pub mod storage_cmd;
+pub mod storage_setup;
 pub mod summary;
 pub mod trigger;
 
@@ -25,5 +28,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             BenchmarkCommand::List(args) => list::list(&args),
             BenchmarkCommand::Statistics(args) => summary::statistics(&args),
         },
+        Command::Storage(command) => storage_cmd::run(command).await,
+        Command::Data(command) => data_cmd::run(command).await,
     }
 }
