@@ -31,9 +31,18 @@ pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.
 /// `storage.py` and `nosql.py` go into `function/` when the benchmark's config.json lists the
 /// module (`"modules": ["storage"]`), together with the SigV4 helper they share.
 pub const PYTHON_SHIMS: [(&str, &str); 3] = [
-    ("_sigv4.py", include_str!("../../../runtimes/python/_sigv4.py")),
-    ("storage.py", include_str!("../../../runtimes/python/storage.py")),
-    ("nosql.py", include_str!("../../../runtimes/python/nosql.py")),
+    (
+        "_sigv4.py",
+        include_str!("../../../runtimes/python/_sigv4.py"),
+    ),
+    (
+        "storage.py",
+        include_str!("../../../runtimes/python/storage.py"),
+    ),
+    (
+        "nosql.py",
+        include_str!("../../../runtimes/python/nosql.py"),
+    ),
 ];
 
 /// The shims a benchmark's package gets, from its config.json `modules`.

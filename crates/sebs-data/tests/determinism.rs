@@ -40,7 +40,10 @@ fn same_seed_gives_identical_trees_with_sebs_sizes() {
     }
     assert!(sebs_data::is_complete(a.path(), 7));
     assert!(!sebs_data::is_complete(a.path(), 8));
-    assert_eq!(sebs_data::ensure(a.path(), 7).unwrap().map(|s| s.files), None);
+    assert_eq!(
+        sebs_data::ensure(a.path(), 7).unwrap().map(|s| s.files),
+        None
+    );
 
     let mut images = 0;
     for (name, bytes) in &ta {
@@ -71,7 +74,10 @@ fn another_seed_gives_other_images() {
     let b = tempfile::tempdir().unwrap();
     sebs_data::generate(a.path(), 1).unwrap();
     sebs_data::generate(b.path(), 2).unwrap();
-    let key = format!("200.multimedia/210.thumbnailer/{}", sebs_data::THUMBNAILER_KEY);
+    let key = format!(
+        "200.multimedia/210.thumbnailer/{}",
+        sebs_data::THUMBNAILER_KEY
+    );
     assert_ne!(
         std::fs::read(a.path().join(&key)).unwrap(),
         std::fs::read(b.path().join(&key)).unwrap()

@@ -149,8 +149,12 @@ impl StorageConfig {
 
     /// Read a storage JSON file.
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("failed to read the storage configuration {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "failed to read the storage configuration {}",
+                path.display()
+            )
+        })?;
         let value: Value = serde_json::from_str(&text).with_context(|| {
             format!(
                 "failed to parse the storage configuration {} as JSON",
@@ -280,7 +284,10 @@ mod tests {
                 "version": "6.0", "data_volume": "scylladb-volume"}}
         });
         let config = StorageConfig::from_value(&value).unwrap();
-        assert_eq!(config.object.as_ref().unwrap().minio.extra["network_name"], "bridge");
+        assert_eq!(
+            config.object.as_ref().unwrap().minio.extra["network_name"],
+            "bridge"
+        );
         let nosql = config.nosql_endpoint().unwrap().unwrap();
         assert_eq!(nosql.region, DEFAULT_REGION);
         assert_eq!(nosql.address, "127.0.0.1:9012");
@@ -294,8 +301,8 @@ mod tests {
         let err = StorageConfig::from_value(&json!({"object": {"type": "azure", "minio": {}}}))
             .unwrap_err();
         assert!(format!("{err:#}").contains("not supported"));
-        let config = StorageConfig::from_value(&json!({"object": {"type": "minio", "minio": {}}}))
-            .unwrap();
+        let config =
+            StorageConfig::from_value(&json!({"object": {"type": "minio", "minio": {}}})).unwrap();
         assert!(config.object_endpoint().is_err());
     }
 

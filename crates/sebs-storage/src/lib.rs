@@ -108,9 +108,12 @@ impl EmbeddedStorage {
         let pid = std::process::id();
         let mut config = StorageConfig::default();
         let object = if services.object {
-            let server =
-                ObjectServer::start(&options.object_dir, options.object_port, &options.credentials)
-                    .await?;
+            let server = ObjectServer::start(
+                &options.object_dir,
+                options.object_port,
+                &options.credentials,
+            )
+            .await?;
             config.object = Some(config::ObjectStorage {
                 kind: "minio".into(),
                 minio: config::MinioConfig {

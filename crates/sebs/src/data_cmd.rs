@@ -33,12 +33,14 @@ pub async fn run(command: DataCommand) -> Result<i32> {
         DataCommand::Generate(args) => {
             let started = std::time::Instant::now();
             let dir = args.dir.clone();
-            let summary =
-                tokio::task::spawn_blocking(move || sebs_data::generate(&dir, args.seed))
-                    .await?
-                    .with_context(|| {
-                        format!("failed to generate benchmark data in {}", args.dir.display())
-                    })?;
+            let summary = tokio::task::spawn_blocking(move || sebs_data::generate(&dir, args.seed))
+                .await?
+                .with_context(|| {
+                    format!(
+                        "failed to generate benchmark data in {}",
+                        args.dir.display()
+                    )
+                })?;
             tracing::info!(
                 "generated {} files in {:.1} s",
                 summary.files,

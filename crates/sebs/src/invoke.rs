@@ -210,7 +210,6 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     }
     experiment.end_time = epoch_now();
     platform.shutdown().await;
-    drop(driver_storage);
     if let Some(storage) = storage {
         storage.shutdown().await;
     }
