@@ -2,7 +2,16 @@
 import datetime
 import hashlib
 import hmac
-from urllib.parse import quote
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+
+
+def quote(text, safe=""):
+    """RFC 3986 percent-encoding as SigV4 wants it (urllib.parse would cost ~8 ms to import)."""
+    keep = _UNRESERVED | frozenset(safe.encode("ascii"))
+    return "".join(
+        chr(b) if b in keep else "%%%02X" % b for b in str(text).encode("utf-8")
+    )
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"

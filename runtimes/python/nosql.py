@@ -11,7 +11,6 @@ Configured by environment variables:
     table.insert("shopping_cart", ("cart_id", cart), ("product_id", product), {"price": 10})
 """
 import base64
-import http.client
 import json
 import os
 
@@ -130,6 +129,8 @@ class nosql:
             }
             payload_hash = _sigv4.hashlib.sha256(body).hexdigest()
             _sigv4.sign_headers(self.creds, "dynamodb", "POST", self.host, "/", [], headers, payload_hash)
+            import http.client  # imported on first use: keeps `import nosql` cheap
+
             try:
                 if self._conn is None:
                     cls = (

@@ -11,17 +11,22 @@ Configured by environment variables:
     key = client.upload(bucket, "out/thumb.jpg", "/tmp/thumb.jpg")   # -> "out/thumb.<uuid8>.jpg"
 """
 import hashlib
-import http.client
 import os
-import uuid
-from urllib.parse import quote
 
 try:
     from . import _sigv4
 except ImportError:  # imported as a top-level module (the sebs input driver)
     import _sigv4
 
+quote = _sigv4.quote
+
 _CHUNK = 1 << 20
+
+
+def _http_exception():
+    import http.client
+
+    return http.client.HTTPException
 
 
 class StorageError(Exception):
@@ -79,6 +84,8 @@ class storage:
 
     @staticmethod
     def unique_name(name):
+        import uuid
+
         base, extension = os.path.splitext(name)
         return "%s.%s%s" % (base, str(uuid.uuid4()).split("-")[0], extension)
 
@@ -86,6 +93,8 @@ class storage:
 
     def _connection(self):
         if self._conn is None:
+            import http.client  # imported on first use: keeps `import storage` cheap
+
             cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
             self._conn = cls(self.host, timeout=60)
         return self._conn
@@ -111,7 +120,7 @@ class storage:
                 conn = self._connection()
                 conn.request(method, url, body=body, headers=hdrs)
                 response = conn.getresponse()
-            except (http.client.HTTPException, ConnectionError, OSError):
+            except (_http_exception(), ConnectionError, OSError):
                 # A kept-alive connection the server closed: reconnect once.
                 if self._conn is not None:
                     self._conn.close()
