@@ -27,6 +27,52 @@ use sebs_core::python::PythonInterpreter;
 /// The SeBS wrapper copied into every Python package.
 pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
 
+/// The storage and NoSQL shims (`runtimes/python`), stdlib only: `(file name, source)`.
+/// `storage.py` and `nosql.py` go into `function/` when the benchmark's config.json lists the
+/// module (`"modules": ["storage"]`), together with the SigV4 helper they share.
+pub const PYTHON_SHIMS: [(&str, &str); 3] = [
+    (
+        "_sigv4.py",
+        include_str!("../../../runtimes/python/_sigv4.py"),
+    ),
+    (
+        "storage.py",
+        include_str!("../../../runtimes/python/storage.py"),
+    ),
+    (
+        "nosql.py",
+        include_str!("../../../runtimes/python/nosql.py"),
+    ),
+];
+
+/// The shims a benchmark's package gets, from its config.json `modules`.
+pub fn python_shims_for(benchmark: &Benchmark) -> Vec<(&'static str, &'static str)> {
+    let storage = benchmark.uses_module("storage");
+    let nosql = benchmark.uses_module("nosql");
+    PYTHON_SHIMS
+        .into_iter()
+        .filter(|(name, _)| match *name {
+            "_sigv4.py" => storage || nosql,
+            "storage.py" => storage,
+            "nosql.py" => nosql,
+            _ => false,
+        })
+        .collect()
+}
+
+/// Write all shims into `dir` (for the input driver, which uses them as the harness's client).
+pub fn write_python_shims(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    for (name, source) in PYTHON_SHIMS {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(source) {
+            std::fs::write(&path, source)
+                .with_context(|| format!("failed to write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Bumped when the package layout or build steps change, so old cached packages are rebuilt.
 const BUILDER_VERSION: &str = "sebs-build/1";
 
@@ -171,6 +217,10 @@ pub fn content_hash(
         md5.update(std::fs::read(&init)?);
     }
     md5.update(PYTHON_HANDLER.as_bytes());
+    for (name, source) in python_shims_for(benchmark) {
+        md5.update(name.as_bytes());
+        md5.update(source.as_bytes());
+    }
     Ok(format!("{:x}", md5.finalize()))
 }
 
@@ -201,6 +251,9 @@ fn assemble_python(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<
         std::fs::write(&init, b"")?;
     }
     std::fs::write(root.join("handler.py"), PYTHON_HANDLER)?;
+    for (name, source) in python_shims_for(benchmark) {
+        std::fs::write(function.join(name), source)?;
+    }
     // SeBS's optional resource hook: `bash init.sh <output dir> false <arch>`.
     for script in [benchmark.dir.join("init.sh"), source.join("init.sh")] {
         if script.is_file() {

@@ -13,6 +13,14 @@ to stderr, so stdout carries only the reply.
    "language": ...}
     -> {"error": null | "what differed"}
 
+With "storage": {"shim_dir", "env", "update_storage", "resources_id"} (else null), the driver
+uses sebs's storage/nosql shims (configured by "env" exactly as functions are): generate uploads
+the collected files into the benchmarks bucket (skipping objects already present unless
+update_storage), creates the allocate_nosql() tables as sebs-benchmarks-{rid}-{benchmark}-{table}
+and writes the items, and adds "uploaded", "skipped" and "nosql_table_names" to the reply;
+validate passes a storage object to validate_output. input.py modules also see a global
+`sebs_storage` (the storage object or None), e.g. to make presigned URLs.
+
 On an exception in input.py the reply is {"exception": {"type", "message", "traceback"}} and the
 exit status is 1.
 """
@@ -23,17 +31,80 @@ import sys
 import traceback
 
 
-def _load(benchmark_dir):
+def _storage(request):
+    """(storage object or None, nosql object or None) from the request's storage context."""
+    context = request.get("storage")
+    if not context:
+        return None, None
+    sys.path.insert(0, context["shim_dir"])
+    os.environ.update(context["env"])
+    store = table = None
+    if os.environ.get("MINIO_ADDRESS"):
+        import storage
+
+        store = storage.storage.get_instance()
+    if os.environ.get("NOSQL_STORAGE_ENDPOINT"):
+        import nosql
+
+        table = nosql.nosql.get_instance()
+    return store, table
+
+
+def _load(benchmark_dir, store=None):
     path = os.path.join(benchmark_dir, "input.py")
     spec = importlib.util.spec_from_file_location("sebs_benchmark_input", path)
     module = importlib.util.module_from_spec(spec)
+    module.sebs_storage = store
     sys.path.insert(0, benchmark_dir)
     spec.loader.exec_module(module)
     return module
 
 
+def _apply(request, reply, store, table):
+    """Upload the inputs and write the NoSQL items `generate_input` asked for."""
+    context = request["storage"]
+    bucket = request.get("bucket")
+    uploaded = skipped = 0
+    if reply["uploads"]:
+        if store is None:
+            raise RuntimeError("input.py uploads files but no object storage is configured")
+        store.create_bucket(bucket)
+        for index, key, path in reply["uploads"]:
+            full = reply["input_paths"][index] + "/" + key
+            if not context["update_storage"] and store.exists(bucket, full):
+                skipped += 1
+                continue
+            store.upload_file(bucket, full, path)
+            uploaded += 1
+    names = {}
+    if reply["nosql_tables"]:
+        if table is None:
+            raise RuntimeError("input.py allocates NoSQL tables but no NoSQL storage is configured")
+        for logical, keys in reply["nosql_tables"].items():
+            physical = "sebs-benchmarks-%s-%s-%s" % (
+                context["resources_id"],
+                request["benchmark"],
+                logical,
+            )
+            table.create_table(physical, keys["primary_key"], keys.get("secondary_key"))
+            names[logical] = physical
+            os.environ["NOSQL_STORAGE_TABLE_" + logical] = physical
+    for write in reply["nosql_writes"]:
+        item = dict(write["data"])
+        for pair in (write["primary_key"], write["secondary_key"]):
+            if pair:
+                item[pair[0]] = pair[1]
+        if write["table"] not in names:
+            raise RuntimeError("nosql_func wrote to table %r, which allocate_nosql() does not list" % write["table"])
+        table.put_physical(names[write["table"]], item)
+    reply["uploaded"] = uploaded
+    reply["skipped"] = skipped
+    reply["nosql_table_names"] = names
+
+
 def _generate(request):
-    module = _load(request["benchmark_dir"])
+    store, table = _storage(request)
+    module = _load(request["benchmark_dir"], store)
     benchmark = request["benchmark"]
     counts = module.buckets_count() if hasattr(module, "buckets_count") else (0, 0)
     input_paths = ["%s-%d-input" % (benchmark, i) for i in range(counts[0])]
@@ -64,7 +135,7 @@ def _generate(request):
         upload_func,
         nosql_func,
     )
-    return {
+    reply = {
         "input": generated,
         "buckets_count": list(counts),
         "input_paths": input_paths,
@@ -73,10 +144,14 @@ def _generate(request):
         "nosql_tables": tables,
         "nosql_writes": writes,
     }
+    if request.get("storage"):
+        _apply(request, reply, store, table)
+    return reply
 
 
 def _validate(request):
-    module = _load(request["benchmark_dir"])
+    store, _ = _storage(request)
+    module = _load(request["benchmark_dir"], store)
     if not hasattr(module, "validate_output"):
         return {"error": "input.py has no validate_output(); add one to use --validate"}
     error = module.validate_output(
@@ -84,7 +159,7 @@ def _validate(request):
         request["input_config"],
         request["output"],
         request.get("language", "python"),
-        None,
+        store,
     )
     return {"error": None if error in (None, True) else str(error)}
 

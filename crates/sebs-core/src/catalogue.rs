@@ -318,6 +318,53 @@ pub struct GeneratedInput {
     pub nosql_tables: serde_json::Map<String, Value>,
     /// Items to write before invoking.
     pub nosql_writes: Vec<NosqlWriteRaw>,
+    /// Files uploaded by the driver (with a storage context).
+    #[serde(default)]
+    pub uploaded: usize,
+    /// Files already present and not uploaded again (no `--update-storage`).
+    #[serde(default)]
+    pub skipped: usize,
+    /// Logical → physical NoSQL table names the driver created.
+    #[serde(default)]
+    pub nosql_table_names: std::collections::BTreeMap<String, String>,
+}
+
+/// Storage the input driver can reach: with it, `generate` uploads the inputs (skipping objects
+/// already present unless `update_storage`), creates the NoSQL tables and writes the items, and
+/// `validate` hands `validate_output` a working `storage` object. The driver uses the
+/// `storage.py`/`nosql.py` shims from `shim_dir`, configured by `env` exactly as functions are.
+#[derive(Clone)]
+pub struct DriverStorage<'a> {
+    /// Directory holding `storage.py`, `nosql.py` and `_sigv4.py`.
+    pub shim_dir: &'a Path,
+    /// Environment for the shims (endpoints and credentials: never logged).
+    pub env: &'a std::collections::BTreeMap<String, String>,
+    /// Upload inputs even when they are already present.
+    pub update_storage: bool,
+    /// Resource id in table names: `sebs-benchmarks-{resources_id}-{benchmark}-{table}`.
+    pub resources_id: &'a str,
+}
+
+impl std::fmt::Debug for DriverStorage<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverStorage")
+            .field("shim_dir", &self.shim_dir)
+            .field("update_storage", &self.update_storage)
+            .field("resources_id", &self.resources_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn storage_request(storage: Option<&DriverStorage<'_>>) -> Value {
+    match storage {
+        None => Value::Null,
+        Some(s) => serde_json::json!({
+            "shim_dir": s.shim_dir,
+            "env": s.env,
+            "update_storage": s.update_storage,
+            "resources_id": s.resources_id,
+        }),
+    }
 }
 
 /// `[prefix_index, key, path]` as the driver emits it.
@@ -399,6 +446,16 @@ impl InputScript<'_> {
         size: Size,
         bucket: Option<&str>,
     ) -> Result<GeneratedInput, CatalogueError> {
+        self.generate_with_storage(size, bucket, None)
+    }
+
+    /// `generate`, with the driver uploading inputs and writing NoSQL items to `storage`.
+    pub fn generate_with_storage(
+        &self,
+        size: Size,
+        bucket: Option<&str>,
+        storage: Option<&DriverStorage<'_>>,
+    ) -> Result<GeneratedInput, CatalogueError> {
         let reply = self.run(
             "generate_input",
             serde_json::json!({
@@ -408,6 +465,7 @@ impl InputScript<'_> {
                 "data_dir": self.data_dir,
                 "size": size.as_str(),
                 "bucket": bucket,
+                "storage": storage_request(storage),
             }),
         )?;
         serde_json::from_value(reply).map_err(|e| CatalogueError::InputScript {
@@ -424,6 +482,17 @@ impl InputScript<'_> {
         output: &Value,
         language: Language,
     ) -> Result<Option<String>, CatalogueError> {
+        self.validate_with_storage(input, output, language, None)
+    }
+
+    /// `validate`, with a `storage` object for `validate_output` to download results with.
+    pub fn validate_with_storage(
+        &self,
+        input: &Value,
+        output: &Value,
+        language: Language,
+        storage: Option<&DriverStorage<'_>>,
+    ) -> Result<Option<String>, CatalogueError> {
         let reply = self.run(
             "validate_output",
             serde_json::json!({
@@ -433,6 +502,7 @@ impl InputScript<'_> {
                 "input_config": input,
                 "output": output,
                 "language": language.as_str(),
+                "storage": storage_request(storage),
             }),
         )?;
         Ok(reply["error"].as_str().map(str::to_owned))

@@ -49,6 +49,12 @@ pub enum Command {
     /// Run the local FaaS platform as a daemon.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Run object storage and NoSQL as a background service.
+    #[command(subcommand)]
+    Storage(crate::storage_cmd::StorageCommand),
+    /// Benchmark input data.
+    #[command(subcommand)]
+    Data(crate::data_cmd::DataCommand),
 }
 
 /// `sebs local ...`
@@ -93,6 +99,9 @@ pub struct LocalStartArgs {
     /// Gateway port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub storage_configuration: Vec<PathBuf>,
     /// Function memory in MB (overrides the benchmark's config.json).
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
     pub memory: Option<u64>,
@@ -177,6 +186,15 @@ pub struct CommonArgs {
     /// ./benchmarks, else the catalogue sebs was built with).
     #[arg(long, value_name = "DIR")]
     pub benchmarks_dir: Option<PathBuf>,
+
+    /// Upload benchmark inputs to object storage even when they are already there.
+    #[arg(long)]
+    pub update_storage: bool,
+
+    /// A benchmarks-data checkout (or a tree from `sebs data generate --dir`) instead of the
+    /// data sebs generates in `<cache>/benchmarks-data` on first use.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn parse_language(s: &str) -> Result<Language, String> {
@@ -237,6 +255,11 @@ pub struct InvokeArgs {
     /// Local platform options.
     #[command(flatten)]
     pub local: LocalPlatformArgs,
+    /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable, later
+    /// files add the sections earlier ones lack. Without it, `deployment.local.storage` or
+    /// embedded servers started for this run.
+    #[arg(long, value_name = "FILE")]
+    pub storage_configuration: Vec<PathBuf>,
 
     /// Common options.
     #[command(flatten)]

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sebs_build::BuildRequest;
 use sebs_core::cache::Cache;
-use sebs_core::catalogue::{Benchmark, Catalogue, GeneratedInput, InputScript, Size};
+use sebs_core::catalogue::{
+    Benchmark, Catalogue, DriverStorage, GeneratedInput, InputScript, Size,
+};
 use sebs_core::fsutil::{human_size, write_json_atomic};
 use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
 use sebs_local::LocalPlatform;
@@ -14,6 +16,7 @@ use serde_json::{Value, json};
 use crate::cli::{CommonArgs, InvokeArgs, PackageArgs, Trigger};
 use crate::local;
 use crate::settings::Settings;
+use crate::storage_setup::{self, RunStorage};
 use crate::summary;
 use crate::trigger::{self, Via};
 
@@ -22,21 +25,38 @@ pub const EXIT_FAILED_INVOCATIONS: i32 = 3;
 /// Exit status after Ctrl-C (results so far are written).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// The benchmark, its input and its package: everything prepared before deploying.
+/// The benchmark, its input, its storage and its package: everything prepared before deploying.
 pub(crate) struct Prepared {
     pub(crate) settings: Settings,
     pub(crate) benchmark: Benchmark,
     pub(crate) generated: GeneratedInput,
     pub(crate) package: sebs_build::Package,
+    /// Storage the benchmark uses (embedded servers are stopped by `shutdown`).
+    pub(crate) storage: Option<RunStorage>,
+    /// The benchmarks-data directory, if the benchmark needs data.
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Storage endpoints and credentials for the function (never logged or recorded).
+    pub(crate) function_env: std::collections::BTreeMap<String, String>,
 }
 
-/// Resolve settings, benchmark and size, generate the input and build the package. Everything
-/// that can be wrong with the request is checked before anything is built or written.
-pub(crate) fn prepare(
+impl Prepared {
+    /// Stop what `prepare` started (embedded storage servers).
+    pub(crate) async fn shutdown(self) {
+        if let Some(storage) = self.storage {
+            storage.shutdown().await;
+        }
+    }
+}
+
+/// Resolve settings, benchmark and size, set up storage, generate (and upload) the input and
+/// build the package. Everything that can be wrong with the request is checked before anything
+/// is built or written.
+pub(crate) async fn prepare(
     common: &CommonArgs,
     benchmark: &str,
     size: &str,
     function_name: Option<&str>,
+    storage_configuration: &[PathBuf],
 ) -> Result<(Prepared, Size)> {
     let settings = Settings::resolve(common)?;
     let size: Size = size.parse()?;
@@ -51,26 +71,53 @@ pub(crate) fn prepare(
             "invalid --function-name `{name}`: use letters, digits, `-`, `_` and `.` only"
         );
     }
-    let generated = InputScript {
-        benchmark: &benchmark,
-        python: &settings.python,
-        data_dir: None,
-    }
-    .generate(size, None)?;
-    if !generated.uploads.is_empty() || !generated.nosql_writes.is_empty() {
+    let storage = RunStorage::prepare(&settings, &benchmark, storage_configuration).await?;
+    let data_dir = storage_setup::data_dir(&settings, &benchmark).await?;
+    let bucket = storage_setup::benchmarks_bucket();
+    let generated = tokio::task::block_in_place(|| {
+        InputScript {
+            benchmark: &benchmark,
+            python: &settings.python,
+            data_dir: data_dir.as_deref(),
+        }
+        .generate_with_storage(
+            size,
+            Some(&bucket),
+            storage.as_ref().map(RunStorage::driver).as_ref(),
+        )
+    })?;
+    if storage.is_none() && (!generated.uploads.is_empty() || !generated.nosql_writes.is_empty()) {
         anyhow::bail!(
-            "benchmark {} needs object storage or NoSQL (modules: {}), which this version of sebs does not provide yet",
-            benchmark.id,
-            benchmark.config.modules.join(", ")
+            "benchmark {} uploads inputs or writes NoSQL items but its config.json lists no `modules`; add \"storage\" and/or \"nosql\" to `modules`",
+            benchmark.id
         );
     }
-    let package = build_package(&settings, &benchmark)?;
+    if generated.uploaded + generated.skipped > 0 {
+        tracing::info!(
+            "inputs in bucket {bucket}: {} uploaded, {} already present{}",
+            generated.uploaded,
+            generated.skipped,
+            if generated.skipped > 0 {
+                " (pass --update-storage to upload them again)"
+            } else {
+                ""
+            }
+        );
+    }
+    let function_env = storage
+        .as_ref()
+        .map(|s| s.function_env(&generated.nosql_table_names))
+        .unwrap_or_default();
+    let package = tokio::task::block_in_place(|| build_package(&settings, &benchmark))?;
     Ok((
         Prepared {
             settings,
             benchmark,
             generated,
             package,
+            storage,
+            data_dir,
+            function_env,
         },
         size,
     ))
@@ -140,7 +187,9 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         &args.benchmark,
         &args.size,
         args.function_name.as_deref(),
-    )?;
+        &args.storage_configuration,
+    )
+    .await?;
     let memory = args.memory.unwrap_or(prepared.benchmark.config.memory);
     let timeout = args.timeout.unwrap_or(prepared.benchmark.config.timeout);
     let generated = &prepared.generated;
@@ -153,15 +202,7 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         LocalPlatform::with_config(local::platform_config(&prepared.settings, &args.local)?)
             .await
             .context("failed to start the local platform")?;
-    let spec = local::function_spec(
-        &prepared.settings,
-        &prepared.benchmark.id,
-        &prepared.package.dir,
-        &name,
-        memory,
-        timeout,
-        &prepared.package.hash,
-    )?;
+    let spec = local::function_spec(&prepared, &name, memory, timeout)?;
     let deployment = local::deployment_record(&prepared.settings, &platform, &spec);
     platform.deploy(spec).await;
     let (url, via) = match args.trigger {
@@ -182,8 +223,9 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     let validator = InputScript {
         benchmark: &prepared.benchmark,
         python: &prepared.settings.python,
-        data_dir: None,
+        data_dir: prepared.data_dir.as_deref(),
     };
+    let driver_storage = prepared.storage.as_ref().map(RunStorage::driver);
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -195,6 +237,7 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         if args.validate && !result.stats.failure {
             result.validation = Some(validate(
                 &validator,
+                driver_storage.as_ref(),
                 &generated.input,
                 &result,
                 prepared.settings.language,
@@ -205,13 +248,19 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     }
     experiment.end_time = epoch_now();
     platform.shutdown().await;
-
-    let path = write_results(&prepared.settings.output_dir, &experiment)?;
+    let settings_output = prepared.settings.output_dir.clone();
+    let (benchmark_id, language, full_version) = (
+        prepared.benchmark.id.clone(),
+        prepared.settings.language,
+        prepared.settings.python.full_version.clone(),
+    );
+    prepared.shutdown().await;
+    let path = write_results(&settings_output, &experiment)?;
     let title = format!(
         "{} ({size}) on local, {} {}, {} trigger, {} cold starts",
-        prepared.benchmark.id,
-        prepared.settings.language,
-        prepared.settings.python.full_version,
+        benchmark_id,
+        language,
+        full_version,
         args.trigger.as_str(),
         experiment.config["deployment"]["resources"]["cold-start"]
             .as_str()
@@ -244,11 +293,12 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
 
 fn validate(
     validator: &InputScript<'_>,
+    storage: Option<&DriverStorage<'_>>,
     input: &Value,
     result: &ExecutionResult,
     language: sebs_core::config::Language,
 ) -> Validation {
-    match validator.validate(input, &result.output, language) {
+    match validator.validate_with_storage(input, &result.output, language, storage) {
         Ok(None) => Validation {
             passed: true,
             message: None,

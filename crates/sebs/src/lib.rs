@@ -4,12 +4,15 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod cli;
+pub mod data_cmd;
 pub mod invoke;
 pub mod list;
 pub mod local;
 pub mod local_cmd;
 pub mod process;
 pub mod settings;
+pub mod storage_cmd;
+pub mod storage_setup;
 pub mod summary;
 pub mod trigger;
 
@@ -35,5 +38,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             LocalCommand::Stop(args) => tokio::task::block_in_place(|| local_cmd::stop(&args)),
             LocalCommand::Echo { port } => local_cmd::echo(port).await,
         },
+        Command::Storage(command) => storage_cmd::run(command).await,
+        Command::Data(command) => data_cmd::run(command).await,
     }
 }

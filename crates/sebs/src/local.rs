@@ -10,6 +10,7 @@ use sebs_local::{FunctionSpec, LocalPlatform, PlatformConfig};
 use serde_json::{Value, json};
 
 use crate::cli::LocalPlatformArgs;
+use crate::invoke::Prepared;
 use crate::settings::Settings;
 
 fn seconds(value: f64, what: &str) -> Result<Duration> {
@@ -58,24 +59,25 @@ pub fn metrics_log(cache: &Path) -> std::path::PathBuf {
     dir.join("local").join("metrics.jsonl")
 }
 
-/// The function as deployed: the package plus per-function overrides from
-/// `deployment.local.functions.<function name | benchmark id>`.
-pub fn function_spec(
-    settings: &Settings,
-    benchmark_id: &str,
-    package_dir: &Path,
+/// The function as deployed: the package, its storage environment, and per-function overrides
+/// from `deployment.local.functions.<function name | benchmark id>`.
+pub(crate) fn function_spec(
+    prepared: &Prepared,
     name: &str,
     memory: u64,
     timeout: u64,
-    hash: &str,
 ) -> Result<FunctionSpec> {
+    let settings = &prepared.settings;
+    let benchmark_id = prepared.benchmark.id.as_str();
+    let hash = prepared.package.hash.as_str();
     let mut spec = FunctionSpec::python(
         name,
-        std::path::absolute(package_dir)?,
+        std::path::absolute(&prepared.package.dir)?,
         settings.python.path.clone(),
         memory,
         Duration::from_secs(timeout),
     );
+    spec.env = prepared.function_env.clone();
     spec.code_hash = hash.to_owned();
     spec.network = settings.config.deployment.local.network.unwrap_or(true);
     let functions = &settings.config.deployment.local.functions;

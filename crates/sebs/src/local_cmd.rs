@@ -25,8 +25,14 @@ pub async fn serve(args: &LocalStartArgs) -> Result<i32> {
     let ready = std::env::var(READY_FD)
         .ok()
         .and_then(|fd| fd.parse::<i32>().ok());
-    let (prepared, _size) =
-        tokio::task::block_in_place(|| prepare(&args.common, &args.benchmark, &args.size, None))?;
+    let (prepared, _size) = prepare(
+        &args.common,
+        &args.benchmark,
+        &args.size,
+        None,
+        &args.storage_configuration,
+    )
+    .await?;
     let memory = args.memory.unwrap_or(prepared.benchmark.config.memory);
     let timeout = args.timeout.unwrap_or(prepared.benchmark.config.timeout);
     let mut config = local::platform_config(&prepared.settings, &args.local)?;
@@ -48,15 +54,7 @@ pub async fn serve(args: &LocalStartArgs) -> Result<i32> {
         } else {
             format!("{base}-{i}")
         };
-        let spec = local::function_spec(
-            &prepared.settings,
-            &prepared.benchmark.id,
-            &prepared.package.dir,
-            &name,
-            memory,
-            timeout,
-            &prepared.package.hash,
-        )?;
+        let spec = local::function_spec(&prepared, &name, memory, timeout)?;
         platform.deploy(spec).await;
         functions.push(json!({
             "benchmark": prepared.benchmark.id,
@@ -138,6 +136,7 @@ pub async fn serve(args: &LocalStartArgs) -> Result<i32> {
     }
     tracing::info!("stopping the local platform");
     platform.shutdown().await;
+    prepared.shutdown().await;
     Ok(0)
 }
 

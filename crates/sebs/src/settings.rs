@@ -26,6 +26,8 @@ pub struct Settings {
     pub language: Language,
     /// The interpreter functions run with.
     pub python: PythonInterpreter,
+    /// `--data-dir`: a benchmarks-data tree to use instead of the generated one.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Load the config named by `--config` (or defaults) and warn about unknown keys.
@@ -72,6 +74,9 @@ impl Settings {
         if common.update_code {
             config.experiments.update_code = true;
         }
+        if common.update_storage {
+            config.experiments.update_storage = true;
+        }
         if let Some(dir) = &common.benchmarks_dir {
             config.experiments.benchmarks_dir = Some(dir.clone());
         }
@@ -100,6 +105,7 @@ impl Settings {
             benchmarks_dir,
             language,
             python,
+            data_dir: common.data_dir.clone(),
         })
     }
 }
