@@ -40,17 +40,23 @@ def _error_body(exc, skip=0):
 class Context:
     """The subset of Lambda's context object that functions use."""
 
+    __slots__ = ("aws_request_id", "_deadline_ms", "invoked_function_arn")
+    # Per-process constants, read once (environment lookups cost microseconds per invocation).
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    log_group_name = "/aws/lambda/" + function_name
+    _arn = "arn:aws:lambda:local:000000000000:function:" + function_name
+
     def __init__(self, request_id, deadline_ms, arn=""):
         self.aws_request_id = request_id
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-        self.invoked_function_arn = arn or (
-            "arn:aws:lambda:local:000000000000:function:" + self.function_name
-        )
-        self.log_group_name = "/aws/lambda/" + self.function_name
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self._deadline_ms = deadline_ms
+        self.invoked_function_arn = arn or self._arn
+
+    @property
+    def log_stream_name(self):
+        # Per instance: a forked instance learns its own after the fork.
+        return os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
 
     def get_remaining_time_in_millis(self):
         return max(0, int(self._deadline_ms - time.time() * 1000))
@@ -68,22 +74,27 @@ def _load_handler():
 # --- framed channel -----------------------------------------------------------------------
 
 
-def _read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+class _Reader:
+    """Frames from a socket, read in large chunks: usually one read() per invocation."""
 
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b""
 
-def _read_frame(fd):
-    header = _read_exact(fd, 4)
-    frame = _read_exact(fd, int.from_bytes(header, "little"))
-    id_len = frame[1]
-    return frame[0], frame[2 : 2 + id_len].decode(), frame[2 + id_len :]
+    def _fill(self, n):
+        while len(self.buf) < n:
+            chunk = os.read(self.fd, max(65536, n - len(self.buf)))
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+
+    def frame(self):
+        self._fill(4)
+        n = int.from_bytes(self.buf[:4], "little")
+        self._fill(4 + n)
+        frame, self.buf = self.buf[4 : 4 + n], self.buf[4 + n :]
+        id_len = frame[1]
+        return frame[0], frame[2 : 2 + id_len].decode(), frame[2 + id_len :]
 
 
 def _write_frame(fd, kind, ident=b"", body=b""):
@@ -97,9 +108,10 @@ def _write_frame(fd, kind, ident=b"", body=b""):
 
 def _serve_channel(fd, handler):
     """Serve invocations on a channel until the platform closes it."""
+    reader = _Reader(fd)
     while True:
         try:
-            kind, request_id, body = _read_frame(fd)
+            kind, request_id, body = reader.frame()
         except EOFError:
             return
         if kind != INVOKE:
@@ -117,8 +129,7 @@ def _serve_channel(fd, handler):
         except Exception as exc:  # noqa: BLE001 - handler errors are data, not crashes
             out = _error_body(exc, skip=1)
             reply = ERROR
-        sys.stdout.flush()
-        sys.stderr.flush()
+        # stdout and stderr are unbuffered (PYTHONUNBUFFERED): nothing to flush.
         _write_frame(fd, reply, rid, out)
 
 
@@ -171,9 +182,10 @@ def _zygote_main(control):
     signal.signal(signal.SIGCHLD, reap)
     _write_frame(control, READY)
     gateway = os.environ["SEBS_GATEWAY_SOCKET"]
+    requests = _Reader(control)
     while True:
         try:
-            kind, _, body = _read_frame(control)
+            kind, _, body = requests.frame()
         except EOFError:
             os._exit(0)
         if kind != FORK:

@@ -14,6 +14,8 @@ from function import function
 # Resolved on first use, not at import: under the fork server the module is imported once by
 # the zygote and each instance gets its own TMPDIR afterwards.
 _container_state = None
+# Set by cold-start enforcement on some platforms; constant for the life of a sandbox.
+_COLD_START_VAR = os.environ.get("cold_start", "")
 
 
 def _payload(event):
@@ -77,7 +79,7 @@ def handler(event, context):
         "is_cold": is_cold,
         "result": result,
         "request_id": context.aws_request_id,
-        "cold_start_var": os.environ.get("cold_start", ""),
+        "cold_start_var": _COLD_START_VAR,
         "container_id": container_id,
     }
     return {"statusCode": 200, "body": json.dumps(body)}

@@ -87,7 +87,7 @@ impl Channel {
     pub(crate) fn new(stream: UnixStream) -> Channel {
         let (r, w) = stream.into_split();
         Channel {
-            reader: BufReader::with_capacity(64 * 1024, r),
+            reader: BufReader::with_capacity(8 * 1024, r),
             writer: w,
         }
     }
