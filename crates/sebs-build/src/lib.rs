@@ -126,6 +126,9 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     };
     let hash = content_hash(req.benchmark, &source, req.python)?;
     let dir = cache.package_dir(&key);
+    // One builder at a time per package: concurrent sebs processes wait, then reuse the result
+    // instead of replacing a package another process is running.
+    let _lock = lock_package(&dir)?;
     if !req.force
         && let Some(entry) = cache.code_package(&key)?
         && entry.hash == hash
@@ -180,6 +183,26 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
         size,
         reused: false,
     })
+}
+
+/// Hold an exclusive lock on `<package>.lock` until the returned file is dropped.
+fn lock_package(dir: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let parent = dir.parent().expect("package dir has a parent");
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("failed to create {}", parent.display()))?;
+    let path = parent.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("failed to open the build lock {}", path.display()))?;
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("failed to lock {}", path.display()));
+    }
+    Ok(file)
 }
 
 /// The requirements file for this interpreter: `requirements.txt.<version>` if present (SeBS).
