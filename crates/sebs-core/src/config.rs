@@ -198,6 +198,12 @@ pub struct EvictionModelConfig {
     /// TCP base port of the driver.
     #[serde(rename = "client-port")]
     pub client_port: Option<u16>,
+    /// Idle times to probe, in seconds (sebs extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<Vec<f64>>,
+    /// Benchmark to probe with (sebs extension; default 040.server-reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<String>,
 }
 
 /// The `experiments` section of a SeBS config.
@@ -498,6 +504,8 @@ fn strip_unknown(value: Value, unknown: &mut Vec<String>) -> Value {
                 "repetitions",
                 "sleep",
                 "client-port",
+                "times",
+                "benchmark",
             ],
             "deployment" => &["name", "local", "aws", "azure", "gcp", "openwhisk"],
             "deployment.local" => &[

@@ -121,3 +121,107 @@ mod tests {
         assert!(Summary::of(&[]).is_none());
     }
 }
+
+/// A confidence interval around a point estimate.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Interval {
+    /// Confidence level, e.g. 0.95.
+    pub level: f64,
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+    /// Half the width as a percentage of the point estimate (mean or median).
+    pub half_width_percent: f64,
+}
+
+/// Student-t confidence interval of the mean: `mean ± t(1 − α/2, n − 1) · s / √n`.
+/// `None` for fewer than two samples.
+pub fn t_interval(xs: &[f64], level: f64) -> Option<Interval> {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let n = xs.len();
+    let m = mean(xs)?;
+    let s = std_dev(xs)?;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .ok()?
+        .inverse_cdf(1.0 - (1.0 - level) / 2.0);
+    let half = t * s / (n as f64).sqrt();
+    Some(Interval {
+        level,
+        low: m - half,
+        high: m + half,
+        half_width_percent: if m != 0.0 { half / m * 100.0 } else { 0.0 },
+    })
+}
+
+/// Le Boudec's non-parametric confidence interval of the median (Performance Evaluation of
+/// Computer and Communication Systems, §2.2.1): with `z` the normal quantile, the bounds are the
+/// order statistics of ranks `⌊(n − z√n)/2⌋` and `⌈1 + (n + z√n)/2⌉` (1-based). Defined for
+/// n > 5 (the ranks must fall inside the sample); `None` otherwise.
+pub fn median_interval(xs: &[f64], level: f64) -> Option<Interval> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let n = xs.len();
+    if n <= 5 {
+        return None;
+    }
+    let z = Normal::new(0.0, 1.0)
+        .ok()?
+        .inverse_cdf(1.0 - (1.0 - level) / 2.0);
+    let nf = n as f64;
+    let lower_rank = ((nf - z * nf.sqrt()) / 2.0).floor() as usize;
+    let upper_rank = (1.0 + (nf + z * nf.sqrt()) / 2.0).ceil() as usize;
+    if lower_rank < 1 || upper_rank > n {
+        return None;
+    }
+    let mut sorted = xs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let med = median(xs)?;
+    let (low, high) = (sorted[lower_rank - 1], sorted[upper_rank - 1]);
+    Some(Interval {
+        level,
+        low,
+        high,
+        half_width_percent: if med != 0.0 {
+            (high - low) / 2.0 / med * 100.0
+        } else {
+            0.0
+        },
+    })
+}
+
+#[cfg(test)]
+mod interval_tests {
+    use super::*;
+
+    #[test]
+    fn t_interval_matches_hand_computation() {
+        // n = 10, mean 5.5, s = sqrt(55/6) = 3.02765; t(0.975, 9) = 2.262157.
+        let xs: Vec<f64> = (1..=10).map(f64::from).collect();
+        let ci = t_interval(&xs, 0.95).unwrap();
+        let half = 2.262157 * (55.0f64 / 6.0).sqrt() / 10f64.sqrt();
+        assert!((ci.low - (5.5 - half)).abs() < 1e-5, "{ci:?}");
+        assert!((ci.high - (5.5 + half)).abs() < 1e-5, "{ci:?}");
+        assert!((ci.half_width_percent - half / 5.5 * 100.0).abs() < 1e-4);
+        // t(0.995, 9) = 3.249836.
+        let ci99 = t_interval(&xs, 0.99).unwrap();
+        assert!((ci99.high - 5.5 - 3.249836 * (55.0f64 / 6.0).sqrt() / 10f64.sqrt()).abs() < 1e-5);
+        assert!(t_interval(&[1.0], 0.95).is_none());
+    }
+
+    #[test]
+    fn median_interval_matches_le_boudec_ranks() {
+        // n = 100, z(0.975) = 1.959964: ranks floor((100 − 19.6)/2) = 40 and ceil(1 + 119.6/2) = 61.
+        let xs: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let ci = median_interval(&xs, 0.95).unwrap();
+        assert_eq!((ci.low, ci.high), (40.0, 61.0));
+        assert!((ci.half_width_percent - 10.5 / 50.5 * 100.0).abs() < 1e-9);
+        // z(0.995) = 2.575829: ranks floor((100 − 25.76)/2) = 37, ceil(1 + 125.76/2) = 64.
+        let ci99 = median_interval(&xs, 0.99).unwrap();
+        assert_eq!((ci99.low, ci99.high), (37.0, 64.0));
+        // n = 30: z√n = 10.735; ranks floor(9.63) = 9 and ceil(21.37) = 22.
+        let ys: Vec<f64> = (1..=30).map(|i| f64::from(i) * 2.0).collect();
+        let ci30 = median_interval(&ys, 0.95).unwrap();
+        assert_eq!((ci30.low, ci30.high), (18.0, 44.0));
+        assert!(median_interval(&[1.0, 2.0, 3.0], 0.95).is_none());
+    }
+}

@@ -55,6 +55,95 @@ pub enum Command {
     /// Benchmark input data.
     #[command(subcommand)]
     Data(crate::data_cmd::DataCommand),
+    /// Run experiments (perf-cost, eviction-model) and process their results.
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
+}
+
+/// The experiments.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExperimentKind {
+    /// Performance and cost: cold, warm, burst and sequential invocations over memory sizes.
+    PerfCost,
+    /// When idle instances are evicted, as a function of idle time.
+    EvictionModel,
+}
+
+impl ExperimentKind {
+    /// The name used in configs and directories.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExperimentKind::PerfCost => "perf-cost",
+            ExperimentKind::EvictionModel => "eviction-model",
+        }
+    }
+}
+
+/// `sebs experiment ...`
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// Run an experiment; every completed invocation is journaled as it finishes.
+    #[command(
+        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 130 interrupted (completed samples are kept; continue with --resume)."
+    )]
+    Invoke(Box<ExperimentInvokeArgs>),
+    /// Process an experiment's results into processed JSON and CSV files.
+    #[command(after_help = "Docs: docs/experiments.md")]
+    Process(ExperimentProcessArgs),
+    /// Statistics of processed results in a directory.
+    #[command(after_help = "Docs: docs/experiments.md")]
+    Statistics(ExperimentStatisticsArgs),
+}
+
+/// `sebs experiment invoke`.
+#[derive(Debug, Args)]
+pub struct ExperimentInvokeArgs {
+    /// The experiment.
+    #[arg(value_enum)]
+    pub experiment: ExperimentKind,
+    /// Continue an interrupted run in the same --output-dir up to the requested sample counts.
+    #[arg(long)]
+    pub resume: bool,
+    /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub storage_configuration: Vec<PathBuf>,
+    /// Local platform options.
+    #[command(flatten)]
+    pub local: LocalPlatformArgs,
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sebs experiment process`.
+#[derive(Debug, Args)]
+pub struct ExperimentProcessArgs {
+    /// The experiment.
+    #[arg(value_enum)]
+    pub experiment: ExperimentKind,
+    /// The directory the experiment wrote into (its --output-dir).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+    /// Cache directory of the run (for the platform's metrics log).
+    #[arg(long, value_name = "DIR", default_value = "cache")]
+    pub cache: PathBuf,
+    /// Widen the metrics time window by this many minutes (SeBS; the local platform matches
+    /// records by request id and does not need it).
+    #[arg(long, value_name = "MINUTES", default_value_t = -1, allow_negative_numbers = true)]
+    pub extend_time_interval: i64,
+    /// SeBS user config (accepted for compatibility).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `sebs experiment statistics`.
+#[derive(Debug, Args)]
+pub struct ExperimentStatisticsArgs {
+    /// A directory with processed results (`*processed*.json`), e.g. out/perf-cost.
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output_format: OutputFormat,
 }
 
 /// `sebs local ...`

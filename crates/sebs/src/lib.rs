@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod data_cmd;
+pub mod experiments;
 pub mod invoke;
 pub mod list;
 pub mod local;
@@ -18,7 +19,7 @@ pub mod trigger;
 
 use anyhow::Result;
 
-use cli::{BenchmarkCommand, Cli, Command, LocalCommand};
+use cli::{BenchmarkCommand, Cli, Command, ExperimentCommand, LocalCommand};
 
 /// Run a parsed command line; returns the process exit status.
 pub async fn run(cli: Cli) -> Result<i32> {
@@ -40,5 +41,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
         },
         Command::Storage(command) => storage_cmd::run(command).await,
         Command::Data(command) => data_cmd::run(command).await,
+        Command::Experiment(command) => match command {
+            ExperimentCommand::Invoke(args) => experiments::invoke(&args).await,
+            ExperimentCommand::Process(args) => experiments::process(&args),
+            ExperimentCommand::Statistics(args) => experiments::statistics(&args),
+        },
     }
 }
