@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use super::progress::Progress;
-use super::{Deployed, EXIT_INTERRUPTED, Journal, write_json};
+use super::{Deployed, EXIT_INTERRUPTED, Journal, result_files, write_json};
 use crate::cli::{ExperimentInvokeArgs, ExperimentProcessArgs};
 use crate::settings::load_config;
 use crate::trigger::{self, Via};
@@ -294,30 +294,17 @@ pub fn rows(times: &[f64], probes: &[Probe]) -> Vec<Row> {
 /// threshold estimate checked against the platform's configured keep-alive.
 pub fn process(args: &ExperimentProcessArgs) -> Result<i32> {
     let dir = args.output_dir.join("eviction-model");
-    let file = std::fs::read_dir(&dir)
-        .with_context(|| {
-            format!(
-                "failed to read {}; pass the --output-dir of the eviction-model run",
-                dir.display()
-            )
-        })?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            n.starts_with("results_") && n.ends_with(".json")
-        })
-        .max()
-        .with_context(|| {
-            format!(
-                "no eviction-model results in {}; run the experiment first",
-                dir.display()
-            )
-        })?;
+    let file = result_files(&dir, "eviction-model", |n| {
+        n.starts_with("results_") && n.ends_with(".json")
+    })?
+    .into_iter()
+    .max()
+    .with_context(|| {
+        format!(
+            "no eviction-model results in {}; run the experiment first",
+            dir.display()
+        )
+    })?;
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)
         .with_context(|| format!("{} is not JSON", file.display()))?;
     let times: Vec<f64> =

@@ -159,22 +159,9 @@ pub(crate) fn client_statistics(samples: &[&ExecutionResult]) -> (Value, String)
 /// `sebs experiment statistics DIR`: for each `*processed*.json`, SeBS's statistics per
 /// (type, memory) plus client-time confidence intervals.
 pub fn statistics(args: &ExperimentStatisticsArgs) -> Result<i32> {
-    let mut files: Vec<_> = std::fs::read_dir(&args.dir)
-        .with_context(|| {
-            format!(
-                "failed to read {}; pass the directory an experiment wrote (e.g. out/perf-cost)",
-                args.dir.display()
-            )
-        })?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "json")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().contains("processed"))
-        })
-        .collect();
-    files.sort();
+    let files = result_files(&args.dir, "experiment", |n| {
+        n.ends_with(".json") && n.contains("processed")
+    })?;
     if files.is_empty() {
         anyhow::bail!(
             "no processed results in {}; run `sebs experiment process` first",
@@ -224,6 +211,28 @@ pub fn statistics(args: &ExperimentStatisticsArgs) -> Result<i32> {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&Value::Object(report))?),
     }
     Ok(0)
+}
+
+/// Files of an experiment's directory whose names satisfy `keep`, sorted; the error says which
+/// run to point at when the directory is missing.
+pub(crate) fn result_files(
+    dir: &Path,
+    what: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| {
+            format!(
+                "failed to read {}; pass the --output-dir of the {what} run",
+                dir.display()
+            )
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| keep(&n.to_string_lossy())))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Write `value` as SeBS JSON (sorted keys) atomically.

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::progress::Progress;
-use super::{Deployed, EXIT_INTERRUPTED, Journal, client_statistics, epoch_now, write_json};
+use super::{
+    Deployed, EXIT_INTERRUPTED, Journal, client_statistics, epoch_now, result_files, write_json,
+};
 use crate::cli::{ExperimentInvokeArgs, ExperimentProcessArgs};
 use crate::settings::load_config;
 use crate::trigger::{self, Via};
@@ -344,25 +346,9 @@ fn results_file(deployed: &Deployed, name: &str, deployment: Value, records: &[R
 /// `result.csv` with SeBS's columns.
 pub fn process(args: &ExperimentProcessArgs) -> Result<i32> {
     let dir = args.output_dir.join("perf-cost");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| {
-            format!(
-                "failed to read {}; pass the --output-dir of the perf-cost run",
-                dir.display()
-            )
-        })?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            n.ends_with(".json") && n.contains("_results") && !n.contains("-processed")
-        })
-        .collect();
-    files.sort();
+    let files = result_files(&dir, "perf-cost", |n| {
+        n.ends_with(".json") && n.contains("_results") && !n.contains("-processed")
+    })?;
     if files.is_empty() {
         bail!(
             "no perf-cost results in {}; run `sebs experiment invoke perf-cost` first",
