@@ -357,6 +357,11 @@ impl LocalPlatform {
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
         let server = tokio::spawn(async move {
+            use axum::serve::ListenerExt;
+            // Small responses must not wait for Nagle's algorithm.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
             });
