@@ -37,6 +37,11 @@ function errorBody(err, fallbackType) {
       .slice(1)
       .map((line) => line.trim())
       .filter((line) => line.length > 0);
+    // Like Lambda's runtime: the function's frames, without the runtime's own below them.
+    const own = stack.findIndex((line) => line.includes(__filename));
+    if (own > 0) {
+      stack = stack.slice(0, own);
+    }
   } else if (err && typeof err === 'object') {
     try {
       message = JSON.stringify(err);

@@ -67,7 +67,7 @@ async fn node_storage_shim_round_trips_with_the_python_shim() {
     let (ok, out) = run(
         "python3",
         &storage,
-        "import storage\ns = storage.storage.get_instance()\ns.create_bucket('b')\ns.upload_file('b', 'in/dir/a b+c.txt', '/etc/hostname')\ns.upload_stream('b', 'in/dir/sub/x.bin', b'from python')\nprint('ok')",
+        "import storage\ns = storage.storage.get_instance()\ns.create_bucket('node-shims')\ns.upload_file('node-shims', 'in/dir/a b+c.txt', '/etc/hostname')\ns.upload_stream('node-shims', 'in/dir/sub/x.bin', b'from python')\nprint('ok')",
         &[],
     );
     assert!(ok, "{out}");
@@ -86,24 +86,27 @@ const storage = require('./storage');
   const src = path.join(work, 'photo.jpg');
   const data = crypto.randomBytes(3 * 1024 * 1024 + 17);
   fs.writeFileSync(src, data);
-  const [key, uploaded] = s.upload('b', 'out/photo.jpg', src);
+  const [key, uploaded] = s.upload('node-shims', 'out/photo.jpg', src);
   assert.match(key, /^out\/photo\.[0-9a-f]{{8}}\.jpg$/);
   assert.strictEqual(await uploaded, key);
   const back = path.join(work, 'back.jpg');
-  await s.download('b', key, back);
+  await s.download('node-shims', key, back);
   assert.ok(fs.readFileSync(back).equals(data), 'download returns the uploaded bytes');
-  const [k2, p2] = s.upload_stream('b', 'out/x.bin', Buffer.from('hello'));
+  const [k2, p2] = s.upload_stream('node-shims', 'out/x.bin', Buffer.from('hello'));
   await p2;
-  assert.strictEqual((await s.download_stream('b', k2)).toString(), 'hello');
-  assert.strictEqual(await s.exists('b', k2), true);
-  assert.strictEqual(await s.exists('b', 'out/nope'), false);
-  await s.download_directory('b', 'in/dir', path.join(work, 'tree'));
-  assert.strictEqual(fs.readFileSync(path.join(work, 'tree/in/dir/sub/x.bin')).toString(), 'from python');
+  assert.strictEqual((await s.download_stream('node-shims', k2)).toString(), 'hello');
+  assert.strictEqual(await s.exists('node-shims', k2), true);
+  assert.strictEqual(await s.exists('node-shims', 'out/nope'), false);
+  await s.download_directory('node-shims', 'in/dir', path.join(work, 'tree'));
+  const sub = fs.readdirSync(path.join(work, 'tree/in/dir/sub'));
+  assert.strictEqual(sub.length, 1, String(sub));
+  assert.match(sub[0], /^x\.[0-9a-f]{{8}}\.bin$/);
+  assert.strictEqual(fs.readFileSync(path.join(work, 'tree/in/dir/sub', sub[0])).toString(), 'from python');
   assert.ok(fs.existsSync(path.join(work, 'tree/in/dir/a b+c.txt')));
-  const keys = await s.list('b', 'out/');
+  const keys = await s.list('node-shims', 'out/');
   assert.deepStrictEqual(keys.sort(), [k2, key].sort());
   let failed = null;
-  try {{ await s.download_stream('b', 'out/missing'); }} catch (e) {{ failed = e; }}
+  try {{ await s.download_stream('node-shims', 'out/missing'); }} catch (e) {{ failed = e; }}
   assert.ok(failed instanceof storage.StorageError && failed.status === 404, String(failed));
   console.log(key);
 }})().catch((e) => {{ console.error(e); process.exit(1); }});
@@ -119,7 +122,7 @@ const storage = require('./storage');
         "python3",
         &storage,
         &format!(
-            "import storage\nprint(len(storage.storage.get_instance().download_stream('b', {key:?})))"
+            "import storage\nprint(len(storage.storage.get_instance().download_stream('node-shims', {key:?})))"
         ),
         &[],
     );
@@ -130,7 +133,7 @@ const storage = require('./storage');
     let (ok, out) = run(
         "node",
         &storage,
-        "require('./storage').get_instance().download_stream('b', 'in/dir/sub/x.bin').then(() => process.exit(0), (e) => { console.log(e.status, e.code); process.exit(1); })",
+        "require('./storage').get_instance().download_stream('node-shims', 'in/dir/a b+c.txt').then(() => process.exit(0), (e) => { console.log(e.status, e.code); process.exit(1); })",
         &[("MINIO_SECRET_KEY", "not-the-secret")],
     );
     assert!(!ok, "{out}");
@@ -163,7 +166,7 @@ const assert = require('assert');
 const nosql = require('./nosql');
 (async () => {
   const db = nosql.nosql.get_instance();
-  await db.insert('cart', ['cart_id', 'c1'], ['product_id', 'p2'], { name: 'b', price: 2.5, quantity: 4 });
+  await db.insert('cart', ['cart_id', 'c1'], ['product_id', 'p2'], { name: 'node-shims', price: 2.5, quantity: 4 });
   await db.insert('cart', ['cart_id', 'c1'], ['product_id', 'p1'], { name: 'a', price: 10, quantity: 1, tags: ['x'], meta: { ok: true } });
   await db.insert('cart', ['cart_id', 'c2'], ['product_id', 'p1'], { name: 'c', price: 1, quantity: 1 });
   const item = await db.get('cart', ['cart_id', 'c1'], ['product_id', 'p1']);
