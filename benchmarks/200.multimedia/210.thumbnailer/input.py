@@ -61,6 +61,9 @@ def validate_output(data_dir, input_config, output, language, storage):
         kind, width, height = image_size(data)
     except ValueError as e:
         return "the thumbnail is not a valid image: %s" % e
+    # Both languages write JPEG (SeBS's Node.js version wrote PNG under a .jpg key).
+    if kind != "jpeg":
+        return "the %s thumbnail is a %s, expected a JPEG" % (language, kind.upper())
     obj = input_config["object"]
     if width > obj["width"] or height > obj["height"]:
         return "thumbnail is %dx%d, larger than %dx%d" % (width, height, obj["width"], obj["height"])

@@ -9,8 +9,18 @@
 //! <dependencies>        installed with `pip install --target`
 //! ```
 //!
-//! An MD5 over the sources, the shim, the dependency list and the interpreter version keys the
-//! cache: a package is rebuilt only when that hash changes or when a rebuild is forced.
+//! A Node.js package is laid out as AWS Lambda's managed Node.js runtime expects it:
+//!
+//! ```text
+//! handler.js            the SeBS wrapper from runtimes/nodejs: handler(event, context)
+//! package.json          the benchmark's, with its committed package-lock.json
+//! function/             the benchmark's sources (function.js, templates, ...)
+//! node_modules/         installed with `npm ci --omit=dev` from the lockfile
+//! ```
+//!
+//! An MD5 over the sources, the shim, the dependency list (and lockfile) and the interpreter
+//! version keys the cache: a package is rebuilt only when that hash changes or when a rebuild is
+//! forced.
 #![warn(missing_docs, rust_2018_idioms)]
 
 use std::path::{Path, PathBuf};
@@ -22,6 +32,7 @@ use sebs_core::cache::{Cache, PackageKey};
 use sebs_core::catalogue::Benchmark;
 use sebs_core::config::{Architecture, Language};
 use sebs_core::fsutil::{copy_dir, dir_size};
+use sebs_core::node::NodeInterpreter;
 use sebs_core::python::PythonInterpreter;
 
 /// The SeBS wrapper copied into every Python package.
@@ -44,6 +55,42 @@ pub const PYTHON_SHIMS: [(&str, &str); 3] = [
         include_str!("../../../runtimes/python/nosql.py"),
     ),
 ];
+
+/// The SeBS wrapper copied into every Node.js package.
+pub const NODE_HANDLER: &str = include_str!("../../../runtimes/nodejs/handler.js");
+
+/// The Node.js storage and NoSQL shims (`runtimes/nodejs`), standard library only:
+/// `(file name, source)`. Copied into `function/` by the benchmark's config.json `modules`, like
+/// the Python ones.
+pub const NODE_SHIMS: [(&str, &str); 3] = [
+    (
+        "_sigv4.js",
+        include_str!("../../../runtimes/nodejs/_sigv4.js"),
+    ),
+    (
+        "storage.js",
+        include_str!("../../../runtimes/nodejs/storage.js"),
+    ),
+    (
+        "nosql.js",
+        include_str!("../../../runtimes/nodejs/nosql.js"),
+    ),
+];
+
+/// The Node.js shims a benchmark's package gets, from its config.json `modules`.
+pub fn node_shims_for(benchmark: &Benchmark) -> Vec<(&'static str, &'static str)> {
+    let storage = benchmark.uses_module("storage");
+    let nosql = benchmark.uses_module("nosql");
+    NODE_SHIMS
+        .into_iter()
+        .filter(|(name, _)| match *name {
+            "_sigv4.js" => storage || nosql,
+            "storage.js" => storage,
+            "nosql.js" => nosql,
+            _ => false,
+        })
+        .collect()
+}
 
 /// The shims a benchmark's package gets, from its config.json `modules`.
 pub fn python_shims_for(benchmark: &Benchmark) -> Vec<(&'static str, &'static str)> {
@@ -85,6 +132,8 @@ pub struct BuildRequest<'a> {
     pub language: Language,
     /// The interpreter the package targets (dependencies are installed for it).
     pub python: &'a PythonInterpreter,
+    /// The Node.js the package targets; required for Node.js packages.
+    pub node: Option<&'a NodeInterpreter>,
     /// Platform the package is for (`local`).
     pub platform: &'a str,
     /// Target architecture.
@@ -108,23 +157,32 @@ pub struct Package {
 
 /// Build the package for `req`, or reuse the cached one.
 pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
-    if req.language != Language::Python {
-        bail!(
-            "benchmark {}: building {} packages is not supported by this version of sebs; use --language python",
-            req.benchmark.id,
-            req.language
-        );
-    }
     let source = req.benchmark.language_dir(req.language)?;
+    let node = match req.language {
+        Language::Python => None,
+        Language::Nodejs => Some(req.node.with_context(|| {
+            format!(
+                "benchmark {}: a Node.js package needs a Node.js interpreter; install Node.js 20 with npm",
+                req.benchmark.id
+            )
+        })?),
+    };
+    let version = match node {
+        Some(node) => node.version.clone(),
+        None => req.python.version.clone(),
+    };
     let key = PackageKey {
         benchmark: req.benchmark.id.clone(),
         platform: req.platform.to_owned(),
         language: req.language.to_string(),
         variant: "default".into(),
-        version: req.python.version.clone(),
+        version,
         arch: req.architecture.as_str().into(),
     };
-    let hash = content_hash(req.benchmark, &source, req.python)?;
+    let hash = match node {
+        Some(node) => node_content_hash(req.benchmark, &source, node)?,
+        None => content_hash(req.benchmark, &source, req.python)?,
+    };
     let dir = cache.package_dir(&key);
     // One builder at a time per package: concurrent sebs processes wait, then reuse the result
     // instead of replacing a package another process is running.
@@ -151,9 +209,17 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
         .tempdir_in(parent)
         .with_context(|| format!("failed to create a build directory in {}", parent.display()))?;
     let root = staging.path();
-    assemble_python(req.benchmark, &source, root)?;
-    install_requirements(req.python, &source, root)?;
-    compile(req.python, root)?;
+    match node {
+        Some(node) => {
+            assemble_node(req.benchmark, &source, root)?;
+            install_node_dependencies(node, root)?;
+        }
+        None => {
+            assemble_python(req.benchmark, &source, root)?;
+            install_requirements(req.python, &source, root)?;
+            compile(req.python, root)?;
+        }
+    }
 
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
@@ -247,6 +313,40 @@ pub fn content_hash(
     Ok(format!("{:x}", md5.finalize()))
 }
 
+/// MD5 over every source file (path and content, `package.json` and `package-lock.json`
+/// included), `init.sh`, the Node.js shims and the Node.js major version.
+pub fn node_content_hash(
+    benchmark: &Benchmark,
+    source: &Path,
+    node: &NodeInterpreter,
+) -> Result<String> {
+    let mut files = Vec::new();
+    collect_files(source, source, &mut files)?;
+    files.sort();
+    let mut md5 = Md5::new();
+    md5.update(BUILDER_VERSION.as_bytes());
+    md5.update(b"nodejs\0");
+    md5.update(node.version.as_bytes());
+    for rel in files {
+        md5.update(rel.to_string_lossy().as_bytes());
+        md5.update([0]);
+        md5.update(
+            std::fs::read(source.join(&rel))
+                .with_context(|| format!("failed to read {}", rel.display()))?,
+        );
+    }
+    let init = benchmark.dir.join("init.sh");
+    if init.is_file() {
+        md5.update(std::fs::read(&init)?);
+    }
+    md5.update(NODE_HANDLER.as_bytes());
+    for (name, source) in node_shims_for(benchmark) {
+        md5.update(name.as_bytes());
+        md5.update(source.as_bytes());
+    }
+    Ok(format!("{:x}", md5.finalize()))
+}
+
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in
         std::fs::read_dir(dir).with_context(|| format!("failed to read {}", dir.display()))?
@@ -254,7 +354,10 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> 
         let entry = entry?;
         let path = entry.path();
         let name = entry.file_name();
-        if name == "__pycache__" || name.to_string_lossy().ends_with(".pyc") {
+        if name == "__pycache__"
+            || name == "node_modules"
+            || name.to_string_lossy().ends_with(".pyc")
+        {
             continue;
         }
         if path.is_dir() {
@@ -277,12 +380,16 @@ fn assemble_python(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<
     for (name, source) in python_shims_for(benchmark) {
         std::fs::write(function.join(name), source)?;
     }
-    // SeBS's optional resource hook: `bash init.sh <output dir> false <arch>`.
+    run_init_scripts(benchmark, source, &function)
+}
+
+/// SeBS's optional resource hook: `bash init.sh <output dir> false <arch>`.
+fn run_init_scripts(benchmark: &Benchmark, source: &Path, function: &Path) -> Result<()> {
     for script in [benchmark.dir.join("init.sh"), source.join("init.sh")] {
         if script.is_file() {
             let out = Command::new("bash")
                 .arg(&script)
-                .arg(&function)
+                .arg(function)
                 .arg("false")
                 .arg("x64")
                 .current_dir(script.parent().expect("script has a parent"))
@@ -297,6 +404,102 @@ fn assemble_python(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// The files npm reads at the package root rather than in `function/`.
+const NPM_FILES: [&str; 2] = ["package.json", "package-lock.json"];
+
+fn assemble_node(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<()> {
+    let function = root.join("function");
+    copy_dir(source, &function)?;
+    for name in NPM_FILES {
+        let from = function.join(name);
+        if from.is_file() {
+            std::fs::rename(&from, root.join(name))
+                .with_context(|| format!("failed to move {name} to the package root"))?;
+        }
+    }
+    std::fs::write(root.join("handler.js"), NODE_HANDLER)?;
+    for (name, source) in node_shims_for(benchmark) {
+        std::fs::write(function.join(name), source)?;
+    }
+    run_init_scripts(benchmark, source, &function)
+}
+
+/// `npm` next to `node` (its own installation), else the one on PATH.
+fn npm_for(node: &NodeInterpreter) -> PathBuf {
+    node.path
+        .parent()
+        .map(|dir| dir.join("npm"))
+        .filter(|npm| npm.is_file())
+        .unwrap_or_else(|| PathBuf::from("npm"))
+}
+
+fn install_node_dependencies(node: &NodeInterpreter, root: &Path) -> Result<()> {
+    let manifest = root.join("package.json");
+    if !manifest.is_file() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&manifest)?;
+    let parsed: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| "the benchmark's package.json is not valid JSON")?;
+    if parsed["dependencies"]
+        .as_object()
+        .is_none_or(|deps| deps.is_empty())
+    {
+        return Ok(());
+    }
+    let locked = root.join("package-lock.json").is_file();
+    let npm = npm_for(node);
+    let mut command = Command::new(&npm);
+    if locked {
+        command.args(["ci", "--omit=dev", "--ignore-scripts=false"]);
+    } else {
+        tracing::warn!(
+            "no package-lock.json next to package.json: dependencies are resolved now and may differ between builds; commit a lockfile (`npm install --package-lock-only`)"
+        );
+        command.args(["install", "--omit=dev", "--no-package-lock"]);
+    }
+    command.args([
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--loglevel=error",
+    ]);
+    // npm's scripts (and sharp's install check) run with this node first on PATH.
+    let mut path = node
+        .path
+        .parent()
+        .map(|p| p.as_os_str().to_owned())
+        .unwrap_or_default();
+    if let Some(host) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(host);
+    }
+    tracing::info!(
+        "installing Node.js dependencies with `npm {}`",
+        if locked { "ci" } else { "install" }
+    );
+    let out = command
+        .current_dir(root)
+        .env("PATH", path)
+        .env("npm_config_update_notifier", "false")
+        .env_remove("NODE_OPTIONS")
+        .output()
+        .with_context(|| {
+            format!(
+                "failed to start {}; install npm (it comes with Node.js)",
+                npm.display()
+            )
+        })?;
+    if !out.status.success() {
+        bail!(
+            "npm could not install the dependencies of package.json for Node.js {}:\n{}\nfix package.json/package-lock.json (or the network/proxy settings) and run again",
+            node.full_version,
+            tail(&String::from_utf8_lossy(&out.stderr), 20)
+        );
     }
     Ok(())
 }
@@ -406,6 +609,7 @@ mod tests {
             benchmark: &benchmark,
             language: Language::Python,
             python: &python,
+            node: None,
             platform: "local",
             architecture: Architecture::X64,
             force: false,
@@ -435,5 +639,80 @@ mod tests {
 
         let forced = build(&cache, &BuildRequest { force: true, ..req }).unwrap();
         assert!(!forced.reused);
+    }
+
+    #[test]
+    fn node_packages_have_lambda_layout_and_hash_the_lockfile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("benchmarks");
+        let dir = root.join("g/2.node");
+        std::fs::create_dir_all(dir.join("nodejs/templates")).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            r#"{"timeout": 5, "memory": 128, "languages": ["nodejs"], "modules": ["storage"]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("input.py"), "").unwrap();
+        std::fs::write(
+            dir.join("nodejs/function.js"),
+            "exports.handler = async () => ({result: 1});\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("nodejs/templates/t.html"), "x").unwrap();
+        std::fs::write(
+            dir.join("nodejs/package.json"),
+            r#"{"name": "n", "version": "1.0.0", "dependencies": {}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("nodejs/package-lock.json"), "{}").unwrap();
+        // A developer's node_modules in the source tree is neither copied nor hashed.
+        std::fs::create_dir_all(dir.join("nodejs/node_modules/junk")).unwrap();
+        let benchmark = Catalogue::open(&root).unwrap().find("2.node").unwrap();
+        let python = sebs_core::python::find(None).unwrap();
+        let node = sebs_core::node::find(None).unwrap();
+        let cache = Cache::new(tmp.path().join("cache"));
+        let req = BuildRequest {
+            benchmark: &benchmark,
+            language: Language::Nodejs,
+            python: &python,
+            node: Some(&node),
+            platform: "local",
+            architecture: Architecture::X64,
+            force: false,
+        };
+        let first = build(&cache, &req).unwrap();
+        assert!(!first.reused);
+        assert_eq!(
+            std::fs::read_to_string(first.dir.join("handler.js")).unwrap(),
+            NODE_HANDLER
+        );
+        assert!(first.dir.join("package.json").is_file());
+        assert!(first.dir.join("package-lock.json").is_file());
+        assert!(!first.dir.join("function/package.json").exists());
+        assert!(first.dir.join("function/function.js").is_file());
+        assert!(first.dir.join("function/templates/t.html").is_file());
+        assert!(first.dir.join("function/storage.js").is_file());
+        assert!(first.dir.join("function/_sigv4.js").is_file());
+        assert!(!first.dir.join("function/nosql.js").exists());
+        assert!(!first.dir.join("function/node_modules").exists());
+        assert!(first.dir.to_string_lossy().contains("nodejs"));
+
+        assert!(build(&cache, &req).unwrap().reused);
+        std::fs::write(dir.join("nodejs/node_modules/junk/x.js"), "changed").unwrap();
+        assert!(
+            build(&cache, &req).unwrap().reused,
+            "node_modules is not hashed"
+        );
+        std::fs::write(
+            dir.join("nodejs/package-lock.json"),
+            r#"{"lockfileVersion": 3}"#,
+        )
+        .unwrap();
+        let relocked = build(&cache, &req).unwrap();
+        assert!(!relocked.reused, "a changed lockfile rebuilds");
+        assert_ne!(relocked.hash, first.hash);
+
+        let without = build(&cache, &BuildRequest { node: None, ..req }).unwrap_err();
+        assert!(format!("{without:#}").contains("Node.js"), "{without:#}");
     }
 }

@@ -121,6 +121,40 @@ pub enum PythonError {
     BadVersion(String),
 }
 
+/// Errors finding a Node.js interpreter.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// No `node` at all.
+    #[error(
+        "no Node.js found on PATH; install Node.js 20 (with npm) to build and run Node.js benchmarks, or pass --language python"
+    )]
+    NoneFound,
+    /// The requested version is not installed.
+    #[error("Node.js {requested} is not installed on this machine (found: {}); install it or pass --language-version {}", found_node(.found), .suggested.as_deref().unwrap_or("MAJOR"))]
+    VersionNotFound {
+        /// The requested version, as given.
+        requested: String,
+        /// Installed versions (`MAJOR.MINOR.PATCH`) and paths, newest first.
+        found: Vec<(String, PathBuf)>,
+        /// The major version to suggest (the `node` on PATH, else the newest).
+        suggested: Option<String>,
+    },
+    /// The version string is malformed.
+    #[error("invalid Node.js version `{0}`: expected a major version, e.g. 20")]
+    BadVersion(String),
+}
+
+fn found_node(found: &[(String, PathBuf)]) -> String {
+    if found.is_empty() {
+        return "none".into();
+    }
+    found
+        .iter()
+        .map(|(v, p)| format!("{v} at {}", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn found_list(found: &[(String, PathBuf)]) -> String {
     if found.is_empty() {
         return "none".into();

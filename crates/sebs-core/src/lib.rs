@@ -1,5 +1,5 @@
 //! Core of `sebs`: the SeBS-compatible user configuration, the benchmark catalogue and its input
-//! generation, Python interpreter discovery, the on-disk cache, the result model
+//! generation, Python and Node.js interpreter discovery, the on-disk cache, the result model
 //! (`ExecutionResult` / `ExperimentResult`) and statistics.
 #![warn(missing_docs, rust_2018_idioms)]
 
@@ -8,8 +8,9 @@ pub mod catalogue;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod node;
 pub mod python;
 pub mod result;
 pub mod stats;
 
-pub use error::{CatalogueError, ConfigError, PythonError};
+pub use error::{CatalogueError, ConfigError, NodeError, PythonError};

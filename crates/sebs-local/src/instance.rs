@@ -1,5 +1,5 @@
-//! Function instances: one OS process each. Our shims talk to the platform over a private framed
-//! channel; any other Lambda runtime over the HTTP Runtime API.
+//! Function instances: one OS process each. Our shims (Python and Node.js) talk to the platform
+//! over a private framed channel; any other Lambda runtime over the HTTP Runtime API.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
@@ -288,6 +288,10 @@ impl Instance {
             _ => "exited".to_owned(),
         };
         let log = std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default();
+        if log.contains("JavaScript heap out of memory") {
+            // V8 aborts when the heap limit (set from the memory size) is reached.
+            return oom;
+        }
         let tail: Vec<&str> = log.trim_end().lines().rev().take(20).collect();
         let mut message = format!("the instance {how}");
         if !tail.is_empty() {

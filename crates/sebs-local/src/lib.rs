@@ -44,6 +44,14 @@ use zygote::Zygote;
 /// The Python runtime client instances run (the local stand-in for Lambda's managed runtime).
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../../../runtimes/python/bootstrap.py");
 
+/// The Node.js runtime client instances run (plain Node, no dependencies).
+pub const NODE_BOOTSTRAP: &str = include_str!("../../../runtimes/nodejs/bootstrap.js");
+
+/// Environment variables that never reach a Node.js instance, whatever the function's settings:
+/// `NODE_OPTIONS` could preload code or change the heap, and `NODE_EXTRA_CA_CERTS` alone makes a
+/// start 50-70 ms slower, which would pollute cold-start measurements.
+pub const NODE_ENV_DENYLIST: [&str; 2] = ["NODE_OPTIONS", "NODE_EXTRA_CA_CERTS"];
+
 /// Lambda's limit on synchronous request and response payloads.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
@@ -66,6 +74,13 @@ pub enum Runtime {
     Python {
         /// The real interpreter binary (not a shim).
         interpreter: PathBuf,
+    },
+    /// Node.js with the sebs bootstrap: `node --max-old-space-size=<90% of memory> bootstrap.js`
+    /// (the heap limit Lambda's Node.js runtime sets). Instances always start with `exec`: the
+    /// fork server is Python-only.
+    Node {
+        /// The real `node` binary (not a version-manager shim).
+        node: PathBuf,
     },
     /// A Lambda custom runtime: an executable `bootstrap` speaking the Runtime API.
     Custom {
@@ -129,6 +144,33 @@ impl FunctionSpec {
             keep_alive: None,
             concurrency: None,
             network: true,
+        }
+    }
+}
+
+impl FunctionSpec {
+    /// A Node.js function with the platform's defaults (private channel, `exec` cold starts).
+    pub fn node(
+        name: &str,
+        code_dir: PathBuf,
+        node: PathBuf,
+        memory_mb: u64,
+        timeout: Duration,
+    ) -> FunctionSpec {
+        FunctionSpec {
+            runtime: Runtime::Node { node },
+            ..FunctionSpec::python(name, code_dir, PathBuf::new(), memory_mb, timeout)
+        }
+    }
+
+    /// The cold-start mode instances of this function get on a platform whose default is
+    /// `platform_default`: `fork` only for Python functions on the private channel.
+    pub fn effective_cold_start(&self, platform_default: ColdStartMode) -> ColdStartMode {
+        match self.runtime {
+            Runtime::Python { .. } if self.protocol == Protocol::Channel => {
+                self.cold_start.unwrap_or(platform_default)
+            }
+            _ => ColdStartMode::Exec,
         }
     }
 }
@@ -269,6 +311,8 @@ pub(crate) struct Shared {
     pub(crate) hellos: Mutex<HashMap<String, oneshot::Sender<UnixStream>>>,
     pub(crate) work_dir: tempfile::TempDir,
     pub(crate) bootstrap: PathBuf,
+    /// The Node.js bootstrap script.
+    pub(crate) node_bootstrap: PathBuf,
     /// The bootstrap byte-compiled for each interpreter (a script given by path is compiled on
     /// every start otherwise, which would add milliseconds to every exec cold start).
     pub(crate) compiled: Mutex<HashMap<PathBuf, PathBuf>>,
@@ -316,6 +360,10 @@ impl LocalPlatform {
         std::fs::create_dir_all(&runtime_dir)?;
         let bootstrap = runtime_dir.join("bootstrap.py");
         std::fs::write(&bootstrap, PYTHON_BOOTSTRAP)?;
+        let node_dir = work_dir.path().join("runtime/nodejs");
+        std::fs::create_dir_all(&node_dir)?;
+        let node_bootstrap = node_dir.join("bootstrap.js");
+        std::fs::write(&node_bootstrap, NODE_BOOTSTRAP)?;
         std::fs::create_dir_all(work_dir.path().join("instances"))?;
         let socket_path = work_dir.path().join("gateway.sock");
         let unix = tokio::net::UnixListener::bind(&socket_path)?;
@@ -346,6 +394,7 @@ impl LocalPlatform {
             hellos: Mutex::new(HashMap::new()),
             work_dir,
             bootstrap,
+            node_bootstrap,
             compiled: Mutex::new(HashMap::new()),
             socket_path,
             addr,
@@ -429,17 +478,31 @@ impl LocalPlatform {
 
     /// Create or update a function. Updating retires its instances. In `fork` mode this starts
     /// the function's zygote; if the function cannot be imported, instances fall back to `exec`
-    /// so the init error reaches every invocation as on Lambda.
-    pub async fn deploy(&self, spec: FunctionSpec) {
+    /// so the init error reaches every invocation as on Lambda. Fork mode is Python-only: other
+    /// runtimes start with `exec` (see [`FunctionSpec::effective_cold_start`]).
+    pub async fn deploy(&self, mut spec: FunctionSpec) {
         let name = spec.name.clone();
         if let Runtime::Python { interpreter } = &spec.runtime {
             compile_bootstrap(&self.shared, interpreter).await;
         }
-        let mode = match spec.runtime {
-            Runtime::Custom { .. } => ColdStartMode::Exec,
-            Runtime::Python { .. } if spec.protocol == Protocol::RuntimeApi => ColdStartMode::Exec,
-            Runtime::Python { .. } => spec.cold_start.unwrap_or(self.shared.config.cold_start),
-        };
+        if let Runtime::Node { .. } = &spec.runtime {
+            for key in NODE_ENV_DENYLIST {
+                if spec.env.remove(key).is_some() {
+                    tracing::warn!(
+                        "function {name}: {key} is never passed to Node.js instances (it would change what is measured); dropped"
+                    );
+                }
+            }
+        }
+        let requested = spec.cold_start.unwrap_or(self.shared.config.cold_start);
+        let mode = spec.effective_cold_start(self.shared.config.cold_start);
+        if requested != mode {
+            tracing::info!(
+                "function {name}: {} cold starts are for Python functions on the private channel; its instances start with {}",
+                requested.as_str(),
+                mode.as_str()
+            );
+        }
         let policy: Arc<dyn EvictionPolicy> = Arc::new(FixedKeepAlive(
             spec.keep_alive.unwrap_or(self.shared.config.keep_alive),
         ));
@@ -754,6 +817,18 @@ fn command_of(shared: &Shared, spec: &FunctionSpec) -> (PathBuf, Vec<OsString>) 
                 vec!["-S".into(), bootstrap.into_os_string()],
             )
         }
+        Runtime::Node { node } => {
+            // Like Lambda's Node.js runtime: a heap limit below the memory size, so a function
+            // that allocates too much fails with V8's heap error rather than a kill.
+            let heap_mb = (spec.memory_mb * 9 / 10).max(16);
+            (
+                node.clone(),
+                vec![
+                    format!("--max-old-space-size={heap_mb}").into(),
+                    shared.node_bootstrap.clone().into_os_string(),
+                ],
+            )
+        }
         Runtime::Custom { bootstrap } => (bootstrap.clone(), Vec::new()),
     }
 }
@@ -803,7 +878,7 @@ async fn start_instance(
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     let dir = shared.work_dir.path().join("instances").join(&id);
     std::fs::create_dir_all(dir.join("tmp"))?;
-    let cgroup = shared.limits.create(
+    let mut cgroup = shared.limits.create(
         &id,
         InstanceLimits {
             memory_mb: spec.memory_mb,
@@ -814,6 +889,11 @@ async fn start_instance(
             pids: shared.config.pids,
         },
     );
+    if let Runtime::Node { .. } = spec.runtime {
+        // V8 reserves gigabytes of address space up front: under RLIMIT_AS, node cannot start.
+        // Without cgroups its memory is bounded by the heap limit (--max-old-space-size).
+        cgroup.rlimit_as = None;
+    }
     let zygote = function
         .zygote
         .lock()

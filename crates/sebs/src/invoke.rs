@@ -131,6 +131,7 @@ fn build_package(settings: &Settings, benchmark: &Benchmark) -> Result<sebs_buil
             benchmark,
             language: settings.language,
             python: &settings.python,
+            node: settings.node.as_ref(),
             platform: "local",
             architecture: settings.config.experiments.architecture,
             force: settings.config.experiments.update_code,
@@ -176,7 +177,9 @@ pub fn package(args: &PackageArgs) -> Result<i32> {
 pub(crate) fn function_name(prepared: &Prepared) -> String {
     format!(
         "sebs-local-{}-{}-{}",
-        prepared.benchmark.id, prepared.settings.language, prepared.settings.python.version
+        prepared.benchmark.id,
+        prepared.settings.language,
+        prepared.settings.language_version()
     )
 }
 
@@ -252,7 +255,7 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     let (benchmark_id, language, full_version) = (
         prepared.benchmark.id.clone(),
         prepared.settings.language,
-        prepared.settings.python.full_version.clone(),
+        prepared.settings.language_full_version().to_owned(),
     );
     prepared.shutdown().await;
     let path = write_results(&settings_output, &experiment)?;
@@ -351,7 +354,7 @@ fn result_config(settings: &Settings, deployment: Value) -> Value {
             "runtime".into(),
             json!({
                 "language": settings.language.as_str(),
-                "version": settings.python.version,
+                "version": settings.language_version(),
                 "language-variant": "default",
             }),
         );

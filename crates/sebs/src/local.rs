@@ -70,13 +70,23 @@ pub(crate) fn function_spec(
     let settings = &prepared.settings;
     let benchmark_id = prepared.benchmark.id.as_str();
     let hash = prepared.package.hash.as_str();
-    let mut spec = FunctionSpec::python(
-        name,
-        std::path::absolute(&prepared.package.dir)?,
-        settings.python.path.clone(),
-        memory,
-        Duration::from_secs(timeout),
-    );
+    let code_dir = std::path::absolute(&prepared.package.dir)?;
+    let mut spec = match &settings.node {
+        Some(node) => FunctionSpec::node(
+            name,
+            code_dir,
+            node.path.clone(),
+            memory,
+            Duration::from_secs(timeout),
+        ),
+        None => FunctionSpec::python(
+            name,
+            code_dir,
+            settings.python.path.clone(),
+            memory,
+            Duration::from_secs(timeout),
+        ),
+    };
     spec.env = prepared.function_env.clone();
     spec.code_hash = hash.to_owned();
     spec.network = settings.config.deployment.local.network.unwrap_or(true);
@@ -101,14 +111,15 @@ pub fn deployment_record(
     spec: &FunctionSpec,
 ) -> Value {
     let config = platform.config();
-    let cold_start: ColdStartMode = spec.cold_start.unwrap_or(config.cold_start);
-    json!({
+    let requested: ColdStartMode = spec.cold_start.unwrap_or(config.cold_start);
+    let cold_start = spec.effective_cold_start(config.cold_start);
+    let mut record = json!({
         "name": "local",
         "region": "",
         "credentials": {},
         "resources": {
             "endpoint": platform.endpoint(),
-            "interpreter": settings.python.path,
+            "interpreter": settings.function_interpreter(),
             "cold-start": cold_start.as_str(),
             "keep-alive": spec.keep_alive.unwrap_or(config.keep_alive).as_secs_f64(),
             "concurrency-limit": spec.concurrency.unwrap_or(config.concurrency),
@@ -118,5 +129,14 @@ pub fn deployment_record(
             "cpu-share": config.cpu_share,
             "metrics-log": platform.metrics_log(),
         },
-    })
+    });
+    if requested != cold_start {
+        record["resources"]["cold-start-note"] = json!(format!(
+            "{} cold starts were requested, but they are for Python functions only: {} instances start with {}",
+            requested.as_str(),
+            settings.language,
+            cold_start.as_str()
+        ));
+    }
+    record
 }

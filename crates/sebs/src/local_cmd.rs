@@ -61,7 +61,7 @@ pub async fn serve(args: &LocalStartArgs) -> Result<i32> {
             "config": {
                 "architecture": prepared.settings.config.experiments.architecture.as_str(),
                 "memory": memory,
-                "runtime": {"language": prepared.settings.language.as_str(), "language-variant": "default", "version": prepared.settings.python.version},
+                "runtime": {"language": prepared.settings.language.as_str(), "language-variant": "default", "version": prepared.settings.language_version()},
                 "timeout": timeout,
             },
             "hash": prepared.package.hash,

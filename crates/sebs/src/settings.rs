@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use sebs_core::config::{DeploymentName, Language, UserConfig};
+use sebs_core::node::NodeInterpreter;
 use sebs_core::python::PythonInterpreter;
 
 use crate::cli::CommonArgs;
@@ -24,8 +25,11 @@ pub struct Settings {
     pub benchmarks_dir: PathBuf,
     /// Language.
     pub language: Language,
-    /// The interpreter functions run with.
+    /// The Python interpreter: Python functions run with it, and the benchmarks' `input.py`
+    /// (input generation and validation) runs with it whatever the functions' language.
     pub python: PythonInterpreter,
+    /// The Node.js interpreter Node.js functions run with (`None` for Python benchmarks).
+    pub node: Option<NodeInterpreter>,
     /// `--data-dir`: a benchmarks-data tree to use instead of the generated one.
     pub data_dir: Option<PathBuf>,
 }
@@ -86,13 +90,24 @@ impl Settings {
             .language
             .unwrap_or(Language::Python);
         config.experiments.runtime.language = Some(language);
-        if language != Language::Python {
-            bail!(
-                "language `{language}` is not available in this version of sebs, which runs Python functions only; pass --language python"
-            );
-        }
-        let python = sebs_core::python::find(config.experiments.runtime.version.as_deref())?;
-        config.experiments.runtime.version = Some(python.version.clone());
+        let requested = config.experiments.runtime.version.clone();
+        let (python, node) = match language {
+            Language::Python => (sebs_core::python::find(requested.as_deref())?, None),
+            Language::Nodejs => {
+                // `--language-version` selects Node.js; input.py runs with the host's Python.
+                let node = sebs_core::node::find(requested.as_deref())?;
+                let python = sebs_core::python::find(None).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (Node.js benchmarks need Python too: their input.py generates inputs and validates outputs)"
+                    )
+                })?;
+                (python, Some(node))
+            }
+        };
+        config.experiments.runtime.version = Some(match &node {
+            Some(node) => node.version.clone(),
+            None => python.version.clone(),
+        });
         let benchmarks_dir = config
             .experiments
             .benchmarks_dir
@@ -105,7 +120,34 @@ impl Settings {
             benchmarks_dir,
             language,
             python,
+            node,
             data_dir: common.data_dir.clone(),
         })
+    }
+}
+
+impl Settings {
+    /// The functions' language version: Python `MAJOR.MINOR` or Node.js `MAJOR`.
+    pub fn language_version(&self) -> &str {
+        match &self.node {
+            Some(node) => &node.version,
+            None => &self.python.version,
+        }
+    }
+
+    /// The functions' full interpreter version, e.g. `3.11.7` or `20.11.1`.
+    pub fn language_full_version(&self) -> &str {
+        match &self.node {
+            Some(node) => &node.full_version,
+            None => &self.python.full_version,
+        }
+    }
+
+    /// The interpreter binary functions run with.
+    pub fn function_interpreter(&self) -> &std::path::Path {
+        match &self.node {
+            Some(node) => &node.path,
+            None => &self.python.path,
+        }
     }
 }

@@ -100,7 +100,7 @@ impl Deployed {
         if let Some(obj) = experiments.as_object_mut() {
             obj.insert(
                 "runtime".into(),
-                json!({"language": settings.language.as_str(), "version": settings.python.version, "language-variant": "default"}),
+                json!({"language": settings.language.as_str(), "version": settings.language_version(), "language-variant": "default"}),
             );
         }
         json!({"experiments": experiments, "deployment": deployment})
