@@ -1,5 +1,6 @@
-//! A histogram of samples as a PNG, drawn and encoded here without a plotting stack: bars, axes
-//! and tick marks on an indexed-colour image, stored in a zlib stream of uncompressed blocks.
+//! A histogram of samples as a PNG, drawn and encoded here without a plotting stack: bars, axes,
+//! tick marks and numeric tick labels (a 3×5 pixel font) on an indexed-colour image, stored in a
+//! zlib stream of uncompressed blocks.
 
 use std::path::Path;
 
@@ -40,8 +41,71 @@ pub fn bin_counts(samples: &[f64], low: f64, high: f64, bins: usize) -> Vec<u64>
     counts
 }
 
-/// Draw the histogram of `counts` as an indexed image (one palette index per pixel, row-major).
-pub fn draw(counts: &[u64]) -> Vec<u8> {
+/// Glyphs of the tick labels: 3×5 pixels, one row per byte (bit 2 = left column).
+fn glyph(c: char) -> Option<[u8; 5]> {
+    Some(match c {
+        '0' => [7, 5, 5, 5, 7],
+        '1' => [2, 6, 2, 2, 7],
+        '2' => [7, 1, 7, 4, 7],
+        '3' => [7, 1, 7, 1, 7],
+        '4' => [5, 5, 7, 1, 1],
+        '5' => [7, 4, 7, 1, 7],
+        '6' => [7, 4, 7, 5, 7],
+        '7' => [7, 1, 1, 2, 2],
+        '8' => [7, 5, 7, 5, 7],
+        '9' => [7, 5, 7, 1, 7],
+        '.' => [0, 0, 0, 0, 2],
+        'm' => [0, 0, 6, 7, 5],
+        's' => [0, 3, 4, 2, 6],
+        _ => return None,
+    })
+}
+
+/// Text scale: each font pixel is `SCALE`×`SCALE` image pixels.
+const SCALE: usize = 2;
+
+/// Width of `text` in image pixels.
+fn text_width(text: &str) -> usize {
+    text.chars().count() * 4 * SCALE
+}
+
+/// Draw `text` with its top-left corner at (x, y).
+fn text(px: &mut [u8], x: usize, y: usize, text: &str) {
+    let (w, h) = (WIDTH as usize, HEIGHT as usize);
+    for (i, c) in text.chars().enumerate() {
+        let Some(rows) = glyph(c) else { continue };
+        for (r, bits) in rows.iter().enumerate() {
+            for col in 0..3 {
+                if bits & (4 >> col) == 0 {
+                    continue;
+                }
+                for dy in 0..SCALE {
+                    for dx in 0..SCALE {
+                        let (gx, gy) = (x + (i * 4 + col) * SCALE + dx, y + r * SCALE + dy);
+                        if gx < w && gy < h {
+                            px[gy * w + gx] = AXIS;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A tick label: three significant decimals at most.
+fn label(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Draw the histogram of `counts` over `[low, high]` (labelled in thousandths, e.g. ms for
+/// seconds) as an indexed image (one palette index per pixel, row-major).
+pub fn draw(counts: &[u64], low: f64, high: f64) -> Vec<u8> {
     let (w, h) = (WIDTH as usize, HEIGHT as usize);
     let mut px = vec![BACKGROUND; w * h];
     let (x0, x1) = (MARGIN_LEFT as usize, w - MARGIN_RIGHT as usize);
@@ -90,6 +154,22 @@ pub fn draw(counts: &[u64]) -> Vec<u8> {
             set(x, y, AXIS);
         }
     }
+    // Labels: x in thousandths at the quarters, unit at the right; y: 0 and the tallest bar.
+    for q in 0..=4 {
+        let t = label((low + (high - low) * q as f64 / 4.0) * 1000.0);
+        let x = x0 + (plot_w - 1) * q / 4;
+        let x = x.saturating_sub(text_width(&t) / 2).min(w - text_width(&t));
+        text(&mut px, x, y1 + 10, &t);
+    }
+    text(&mut px, x1 - text_width("ms"), y1 + 26, "ms");
+    let top = max.to_string();
+    text(
+        &mut px,
+        (x0 - 8).saturating_sub(text_width(&top)),
+        y0 - 4,
+        &top,
+    );
+    text(&mut px, x0 - 8 - text_width("0"), y1 - 4, "0");
     px
 }
 
@@ -173,7 +253,7 @@ fn adler32(data: &[u8]) -> u32 {
 /// Write the histogram of `samples` over `[low, high]` in `bins` bins to `path`.
 pub fn write(path: &Path, samples: &[f64], low: f64, high: f64, bins: usize) -> Result<()> {
     let counts = bin_counts(samples, low, high, bins);
-    let png = encode_png(WIDTH, HEIGHT, &draw(&counts), &PALETTE);
+    let png = encode_png(WIDTH, HEIGHT, &draw(&counts, low, high), &PALETTE);
     sebs_core::fsutil::write_atomic(path, &png)
         .with_context(|| format!("failed to write {}", path.display()))
 }
@@ -199,7 +279,7 @@ mod tests {
 
     #[test]
     fn bars_are_drawn_to_scale() {
-        let px = draw(&[1, 2]);
+        let px = draw(&[1, 2], 0.0, 1.0);
         let w = WIDTH as usize;
         let column = |x: usize| {
             (0..HEIGHT as usize)
@@ -211,6 +291,21 @@ mod tests {
         let right = column(MARGIN_LEFT as usize + plot_w * 3 / 4);
         assert_eq!(right, (HEIGHT - MARGIN_TOP - MARGIN_BOTTOM) as usize);
         assert_eq!(left * 2, right);
+    }
+
+    #[test]
+    fn labels_are_short_and_drawn_in_ink() {
+        assert_eq!(label(0.21649), "0.216");
+        assert_eq!(label(12.0), "12");
+        assert_eq!(label(0.0), "0");
+        assert!("0123456789.ms".chars().all(|c| glyph(c).is_some()));
+        let mut px = vec![BACKGROUND; (WIDTH * HEIGHT) as usize];
+        text(&mut px, 0, 0, "8");
+        // '8' is 3×5 with two holes: 13 font pixels, SCALE² image pixels each.
+        assert_eq!(
+            px.iter().filter(|p| **p == AXIS).count(),
+            13 * SCALE * SCALE
+        );
     }
 
     #[test]
