@@ -55,7 +55,8 @@ pub enum Command {
     /// Benchmark input data.
     #[command(subcommand)]
     Data(crate::data_cmd::DataCommand),
-    /// Run experiments (perf-cost, eviction-model) and process their results.
+    /// Run experiments (perf-cost, invocation-overhead, network-ping-pong, eviction-model) and
+    /// process their results.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
 }
@@ -65,6 +66,11 @@ pub enum Command {
 pub enum ExperimentKind {
     /// Performance and cost: cold, warm, burst and sequential invocations over memory sizes.
     PerfCost,
+    /// Invocation overhead: UDP clock synchronisation with the function over payload and
+    /// code-package size sweeps, warm and cold.
+    InvocationOverhead,
+    /// UDP round trips between the driver and concurrent function instances.
+    NetworkPingPong,
     /// When idle instances are evicted, as a function of idle time.
     EvictionModel,
 }
@@ -74,6 +80,8 @@ impl ExperimentKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ExperimentKind::PerfCost => "perf-cost",
+            ExperimentKind::InvocationOverhead => "invocation-overhead",
+            ExperimentKind::NetworkPingPong => "network-ping-pong",
             ExperimentKind::EvictionModel => "eviction-model",
         }
     }

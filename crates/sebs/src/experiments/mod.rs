@@ -1,10 +1,15 @@
-//! Experiments (SeBS contract §7): perf-cost and eviction-model on the local platform, with
-//! crash-safe journals, resumable runs, processing and statistics.
+//! Experiments (SeBS contract §7): perf-cost, invocation-overhead, network-ping-pong and
+//! eviction-model on the local platform, with crash-safe journals, resumable runs, processing and
+//! statistics.
 
 mod eviction_model;
+mod histogram;
+mod invocation_overhead;
 mod journal;
+mod network_ping_pong;
 mod perf_cost;
 mod progress;
+mod udp;
 
 use std::fmt::Write;
 use std::path::Path;
@@ -31,6 +36,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 pub async fn invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
     match args.experiment {
         ExperimentKind::PerfCost => perf_cost::run(args).await,
+        ExperimentKind::InvocationOverhead => invocation_overhead::run(args).await,
+        ExperimentKind::NetworkPingPong => network_ping_pong::run(args).await,
         ExperimentKind::EvictionModel => eviction_model::run(args).await,
     }
 }
@@ -39,6 +46,8 @@ pub async fn invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
 pub fn process(args: &ExperimentProcessArgs) -> Result<i32> {
     match args.experiment {
         ExperimentKind::PerfCost => perf_cost::process(args),
+        ExperimentKind::InvocationOverhead => invocation_overhead::process(args),
+        ExperimentKind::NetworkPingPong => network_ping_pong::process(args),
         ExperimentKind::EvictionModel => eviction_model::process(args),
     }
 }
@@ -81,8 +90,24 @@ impl Deployed {
         memory: u64,
         keep_alive: Option<f64>,
     ) -> Result<Value> {
+        self.deploy_code(name, memory, keep_alive, None).await
+    }
+
+    /// Like `deploy`, from another code directory (`(directory, content hash)`), e.g. a copy of
+    /// the package with extra files.
+    pub(crate) async fn deploy_code(
+        &self,
+        name: &str,
+        memory: u64,
+        keep_alive: Option<f64>,
+        code: Option<(&Path, &str)>,
+    ) -> Result<Value> {
         let timeout = self.prepared.benchmark.config.timeout;
         let mut spec = local::function_spec(&self.prepared, name, memory, timeout)?;
+        if let Some((dir, hash)) = code {
+            spec.code_dir = std::path::absolute(dir)?;
+            spec.code_hash = hash.to_owned();
+        }
         if let Some(k) = keep_alive.or(self.local_args.keep_alive) {
             spec.keep_alive =
                 Some(std::time::Duration::try_from_secs_f64(k).context("invalid keep-alive")?);
