@@ -287,30 +287,14 @@ pub fn content_hash(
     source: &Path,
     python: &PythonInterpreter,
 ) -> Result<String> {
-    let mut files = Vec::new();
-    collect_files(source, source, &mut files)?;
-    files.sort();
-    let mut md5 = Md5::new();
-    md5.update(BUILDER_VERSION.as_bytes());
-    md5.update(python.version.as_bytes());
-    for rel in files {
-        md5.update(rel.to_string_lossy().as_bytes());
-        md5.update([0]);
-        md5.update(
-            std::fs::read(source.join(&rel))
-                .with_context(|| format!("failed to read {}", rel.display()))?,
-        );
-    }
-    let init = benchmark.dir.join("init.sh");
-    if init.is_file() {
-        md5.update(std::fs::read(&init)?);
-    }
-    md5.update(PYTHON_HANDLER.as_bytes());
-    for (name, source) in python_shims_for(benchmark) {
-        md5.update(name.as_bytes());
-        md5.update(source.as_bytes());
-    }
-    Ok(format!("{:x}", md5.finalize()))
+    hash_sources(
+        benchmark,
+        source,
+        b"",
+        &python.version,
+        PYTHON_HANDLER,
+        &python_shims_for(benchmark),
+    )
 }
 
 /// MD5 over every source file (path and content, `package.json` and `package-lock.json`
@@ -320,13 +304,31 @@ pub fn node_content_hash(
     source: &Path,
     node: &NodeInterpreter,
 ) -> Result<String> {
+    hash_sources(
+        benchmark,
+        source,
+        b"nodejs\0",
+        &node.version,
+        NODE_HANDLER,
+        &node_shims_for(benchmark),
+    )
+}
+
+fn hash_sources(
+    benchmark: &Benchmark,
+    source: &Path,
+    language_tag: &[u8],
+    version: &str,
+    handler: &str,
+    shims: &[(&str, &str)],
+) -> Result<String> {
     let mut files = Vec::new();
     collect_files(source, source, &mut files)?;
     files.sort();
     let mut md5 = Md5::new();
     md5.update(BUILDER_VERSION.as_bytes());
-    md5.update(b"nodejs\0");
-    md5.update(node.version.as_bytes());
+    md5.update(language_tag);
+    md5.update(version.as_bytes());
     for rel in files {
         md5.update(rel.to_string_lossy().as_bytes());
         md5.update([0]);
@@ -339,8 +341,8 @@ pub fn node_content_hash(
     if init.is_file() {
         md5.update(std::fs::read(&init)?);
     }
-    md5.update(NODE_HANDLER.as_bytes());
-    for (name, source) in node_shims_for(benchmark) {
+    md5.update(handler.as_bytes());
+    for (name, source) in shims {
         md5.update(name.as_bytes());
         md5.update(source.as_bytes());
     }

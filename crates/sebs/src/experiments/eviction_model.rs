@@ -66,9 +66,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
     let sleep = em.sleep.unwrap_or(0.0);
     let dir = args.common.output_dir.join("eviction-model");
     let journal_path = dir.join("journal.jsonl");
-    if !args.resume && journal_path.exists() {
-        Journal::create(&journal_path)?;
-    }
+    Journal::check(&journal_path, args.resume)?;
     let benchmark = em
         .benchmark
         .clone()
@@ -81,11 +79,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
         "test",
     )
     .await?;
-    let (mut journal, done) = if args.resume {
-        Journal::resume::<Probe>(&journal_path)?
-    } else {
-        (Journal::create(&journal_path)?, Vec::new())
-    };
+    let (mut journal, done) = Journal::start::<Probe>(&journal_path, args.resume)?;
 
     // The driver's TCP server: every connection gets "accepted".
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", em.client_port.unwrap_or(0)))

@@ -247,9 +247,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
         .join("invocation-overhead")
         .join(plan.sweep.as_str());
     let journal_path = dir.join("journal.jsonl");
-    if !args.resume && journal_path.exists() {
-        Journal::create(&journal_path)?;
-    }
+    Journal::check(&journal_path, args.resume)?;
     let deployed = Deployed::start(
         &args.common,
         &args.local,
@@ -258,11 +256,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
         "test",
     )
     .await?;
-    let (mut journal, mut records) = if args.resume {
-        Journal::resume::<Record>(&journal_path)?
-    } else {
-        (Journal::create(&journal_path)?, Vec::new())
-    };
+    let (mut journal, mut records) = Journal::start::<Record>(&journal_path, args.resume)?;
 
     // One function for the payload sweep; one per code size (a padded copy of the package).
     let memory = deployed.prepared.benchmark.config.memory;

@@ -28,6 +28,23 @@ impl Journal {
         Self::open(path)
     }
 
+    /// Refuse, before any work, to start a fresh run over an existing journal.
+    pub fn check(path: &Path, resume: bool) -> Result<()> {
+        if !resume && path.exists() {
+            Self::create(path)?;
+        }
+        Ok(())
+    }
+
+    /// A fresh journal, or with `resume` the existing one and its records.
+    pub fn start<T: DeserializeOwned>(path: &Path, resume: bool) -> Result<(Journal, Vec<T>)> {
+        if resume {
+            Self::resume(path)
+        } else {
+            Ok((Self::create(path)?, Vec::new()))
+        }
+    }
+
     /// Open an existing journal (or a new one) for appending, after cutting off a torn last line.
     pub fn resume<T: DeserializeOwned>(path: &Path) -> Result<(Journal, Vec<T>)> {
         let mut records = Vec::new();

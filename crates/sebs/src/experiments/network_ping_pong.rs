@@ -53,9 +53,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
     }
     let dir = args.common.output_dir.join("network-ping-pong");
     let journal_path = dir.join("journal.jsonl");
-    if !args.resume && journal_path.exists() {
-        Journal::create(&journal_path)?;
-    }
+    Journal::check(&journal_path, args.resume)?;
     let deployed = Deployed::start(
         &args.common,
         &args.local,
@@ -64,11 +62,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
         "test",
     )
     .await?;
-    let (mut journal, mut records) = if args.resume {
-        Journal::resume::<Record>(&journal_path)?
-    } else {
-        (Journal::create(&journal_path)?, Vec::new())
-    };
+    let (mut journal, mut records) = Journal::start::<Record>(&journal_path, args.resume)?;
     let name = deployed.base_name.clone();
     deployed
         .deploy(&name, deployed.prepared.benchmark.config.memory, None)

@@ -143,9 +143,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
     let dir = args.common.output_dir.join("perf-cost");
     let journal_path = dir.join("journal.jsonl");
     // Refuse to overwrite before doing any work.
-    if !args.resume && journal_path.exists() {
-        Journal::create(&journal_path)?;
-    }
+    Journal::check(&journal_path, args.resume)?;
     let deployed = Deployed::start(
         &args.common,
         &args.local,
@@ -158,11 +156,7 @@ pub async fn run(args: &ExperimentInvokeArgs) -> Result<i32> {
         plan.memories
             .push(deployed.prepared.benchmark.config.memory);
     }
-    let (mut journal, records) = if args.resume {
-        Journal::resume::<Record>(&journal_path)?
-    } else {
-        (Journal::create(&journal_path)?, Vec::new())
-    };
+    let (mut journal, records) = Journal::start::<Record>(&journal_path, args.resume)?;
     let mut by_config: BTreeMap<(Kind, u64), Vec<Record>> = BTreeMap::new();
     for r in records {
         by_config.entry((r.kind, r.memory)).or_default().push(r);
