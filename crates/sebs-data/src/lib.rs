@@ -9,6 +9,7 @@
 //! | `200.multimedia/210.thumbnailer/{0..9}_*.jpg` | 10 textured, noisy JPEGs, 0.8–4 MB each |
 //! | `300.utilities/311.compression/acmart-master/` | 39 text and binary files, ≈10 MB |
 //! | `100.webapps/120.uploader/` | the objects 120.uploader fetches: ~230 kB JPEG, 6.7 MB, 98 MB |
+//! | `200.multimedia/220.video-processing/city.mp4` | 6 s of 640x360 Motion JPEG at 25 fps |
 //! | `400.inference/411.image-recognition/model/resnet50-random.onnx` | ResNet-50, random weights, 102 MB |
 //! | `400.inference/411.image-recognition/fake-resnet/` | 8 JPEGs (800 px) and `val_map.txt` |
 //! | `500.scientific/504.dna-visualisation/bacillus_subtilis.fasta` | a 4.2 Mbp FASTA, 80 columns |
@@ -20,13 +21,14 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 pub mod onnx;
+pub mod video;
 
 /// The seed used when none is given.
 pub const DEFAULT_SEED: u64 = 42;
 /// Marker written last; its presence means the tree is complete.
 pub const MARKER: &str = ".sebs-data.json";
 /// Bumped whenever the generated content changes.
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
 
 /// SplitMix64: tiny, fast, and fixed forever (unlike library RNGs, which may change streams).
 struct Rng(u64);
@@ -403,6 +405,13 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Summary> {
         }
         add(&path)?;
     }
+
+    let video = dir.join("200.multimedia/220.video-processing");
+    std::fs::create_dir_all(&video)
+        .with_context(|| format!("failed to create {}", video.display()))?;
+    let path = video.join("city.mp4");
+    video::write_city_mp4(&path, seed)?;
+    add(&path)?;
 
     let inference = dir.join("400.inference/411.image-recognition");
     std::fs::create_dir_all(inference.join("model"))
