@@ -431,7 +431,8 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Summary> {
         val_map.push_str(&format!("{name} {class}\n"));
     }
     let path = inference.join("fake-resnet/val_map.txt");
-    std::fs::write(&path, val_map).with_context(|| format!("failed to write {}", path.display()))?;
+    std::fs::write(&path, val_map)
+        .with_context(|| format!("failed to write {}", path.display()))?;
     add(&path)?;
 
     let dna = dir.join("500.scientific/504.dna-visualisation");

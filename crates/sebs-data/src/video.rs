@@ -36,14 +36,12 @@ fn frame(seed: u64, buildings: &[(u32, u32, [u8; 3])], index: u32) -> image::Rgb
             (90 + y * 100 / HEIGHT) as u8,
         ];
         // The building covering this column, if any: (left edge, top, colour).
-        if let Some(&(left, top, colour)) = buildings
-            .iter()
-            .rev()
-            .find(|b| b.0 <= wx && wx < b.0 + 70)
+        if let Some(&(left, top, colour)) =
+            buildings.iter().rev().find(|b| b.0 <= wx && wx < b.0 + 70)
             && y >= top
         {
             c = colour;
-            if (wx - left) % 14 > 4 && (y - top) % 18 > 6 && (wx / 14 + y / 18) % 3 != 0 {
+            if (wx - left) % 14 > 4 && (y - top) % 18 > 6 && !(wx / 14 + y / 18).is_multiple_of(3) {
                 c = [230, 210, 120];
             }
         }
@@ -215,8 +213,8 @@ pub fn write_city_mp4(path: &Path, seed: u64) -> Result<()> {
     let data: usize = frames.iter().map(Vec::len).sum();
     let offset = (ftyp.len() + 8) as u32;
     let sizes: Vec<u32> = frames.iter().map(|f| f.len() as u32).collect();
-    let file =
-        std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     out.write_all(&ftyp)?;
     out.write_all(&((data + 8) as u32).to_be_bytes())?;
