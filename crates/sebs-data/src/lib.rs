@@ -9,6 +9,10 @@
 //! | `200.multimedia/210.thumbnailer/{0..9}_*.jpg` | 10 textured, noisy JPEGs, 0.8–4 MB each |
 //! | `300.utilities/311.compression/acmart-master/` | 39 text and binary files, ≈10 MB |
 //! | `100.webapps/120.uploader/` | the objects 120.uploader fetches: ~230 kB JPEG, 6.7 MB, 98 MB |
+//! | `200.multimedia/220.video-processing/city.mp4` | 6 s of 640x360 Motion JPEG at 25 fps |
+//! | `400.inference/411.image-recognition/model/resnet50-random.onnx` | ResNet-50, random weights, 102 MB |
+//! | `400.inference/411.image-recognition/fake-resnet/` | 8 JPEGs (800 px) and `val_map.txt` |
+//! | `500.scientific/504.dna-visualisation/bacillus_subtilis.fasta` | a 4.2 Mbp FASTA, 80 columns |
 #![warn(missing_docs, rust_2018_idioms)]
 
 use std::io::Write;
@@ -16,12 +20,15 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+pub mod onnx;
+pub mod video;
+
 /// The seed used when none is given.
 pub const DEFAULT_SEED: u64 = 42;
 /// Marker written last; its presence means the tree is complete.
 pub const MARKER: &str = ".sebs-data.json";
 /// Bumped whenever the generated content changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 4;
 
 /// SplitMix64: tiny, fast, and fixed forever (unlike library RNGs, which may change streams).
 struct Rng(u64);
@@ -268,6 +275,64 @@ fn acmart_files() -> Vec<(String, usize, bool)> {
     files
 }
 
+/// The FASTA file 504.dna-visualisation reads (SeBS's name for B. subtilis QB928).
+pub const FASTA_KEY: &str = "bacillus_subtilis.fasta";
+/// Bases in the generated genome: the length of B. subtilis 168's chromosome.
+pub const FASTA_BASES: usize = 4_215_606;
+
+/// A FASTA file: one header line, then the sequence in lines of 80 bases. Base composition
+/// follows B. subtilis (43.5 % GC), with short runs so it is not white noise.
+fn write_fasta(path: &Path, rng: &mut Rng, bases: usize) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    writeln!(
+        out,
+        ">sebs-generated Bacillus subtilis-like chromosome, {bases} bp (sebs data generate)"
+    )?;
+    let mut line = Vec::with_capacity(81);
+    let mut previous = b'A';
+    for i in 0..bases {
+        // 1 in 4 bases repeats the previous one; the rest are drawn with 28.25 % A/T, 21.75 % G/C.
+        let r = rng.below(10_000);
+        let base = if r < 2_500 {
+            previous
+        } else {
+            match rng.below(10_000) {
+                0..2_825 => b'A',
+                2_825..5_650 => b'T',
+                5_650..7_825 => b'G',
+                _ => b'C',
+            }
+        };
+        previous = base;
+        line.push(base);
+        if line.len() == 80 || i + 1 == bases {
+            line.push(b'\n');
+            out.write_all(&line)?;
+            line.clear();
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The generated ResNet-50 (random weights) under `model/` of 411's data.
+pub const RESNET_MODEL: &str = "resnet50-random.onnx";
+
+/// 411.image-recognition's images: (name, ImageNet class index given in val_map.txt). The
+/// classes are those of SeBS's images; the generated pictures do not show them.
+pub const RESNET_IMAGES: [(&str, u32); 8] = [
+    ("800px-generated-sports-car.jpg", 817),
+    ("800px-generated-golden-retriever.jpg", 207),
+    ("800px-generated-tabby-cat.jpg", 281),
+    ("800px-generated-espresso.jpg", 967),
+    ("800px-generated-sailboat.jpg", 780),
+    ("800px-generated-volcano.jpg", 980),
+    ("800px-generated-pizza.jpg", 963),
+    ("800px-generated-castle.jpg", 483),
+];
+
 /// What `generate` wrote.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -340,6 +405,41 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Summary> {
         }
         add(&path)?;
     }
+
+    let video = dir.join("200.multimedia/220.video-processing");
+    std::fs::create_dir_all(&video)
+        .with_context(|| format!("failed to create {}", video.display()))?;
+    let path = video.join("city.mp4");
+    video::write_city_mp4(&path, seed)?;
+    add(&path)?;
+
+    let inference = dir.join("400.inference/411.image-recognition");
+    std::fs::create_dir_all(inference.join("model"))
+        .with_context(|| format!("failed to create {}", inference.display()))?;
+    std::fs::create_dir_all(inference.join("fake-resnet"))
+        .with_context(|| format!("failed to create {}", inference.display()))?;
+    let path = inference.join("model").join(RESNET_MODEL);
+    std::fs::write(&path, onnx::resnet50(seed))
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    add(&path)?;
+    let mut val_map = String::new();
+    for (i, (name, class)) in RESNET_IMAGES.iter().enumerate() {
+        let path = inference.join("fake-resnet").join(name);
+        let height = 450 + 50 * (i as u32 % 4);
+        write_jpeg(&path, &image(seed, name, 800, height, 10), 85)?;
+        add(&path)?;
+        val_map.push_str(&format!("{name} {class}\n"));
+    }
+    let path = inference.join("fake-resnet/val_map.txt");
+    std::fs::write(&path, val_map)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    add(&path)?;
+
+    let dna = dir.join("500.scientific/504.dna-visualisation");
+    std::fs::create_dir_all(&dna).with_context(|| format!("failed to create {}", dna.display()))?;
+    let path = dna.join(FASTA_KEY);
+    write_fasta(&path, &mut Rng::new(seed, FASTA_KEY), FASTA_BASES)?;
+    add(&path)?;
 
     std::fs::write(dir.join(MARKER), marker(seed))
         .with_context(|| format!("failed to write {}", dir.join(MARKER).display()))?;

@@ -245,6 +245,50 @@ pub enum BenchmarkCommand {
     /// Cold vs warm statistics (mean, median, std, CV) of a result file.
     #[command(after_help = "Docs: docs/benchmark-statistics.md")]
     Statistics(StatisticsArgs),
+    /// Run every benchmark x language of the catalogue (each config.json's `languages`) with
+    /// validation, print a pass/fail table and write one JSON per test.
+    #[command(
+        after_help = "Docs: docs/benchmark-regression.md\n\nExit status: 0 every test passed, 1 a test failed (or an error)."
+    )]
+    Regression(Box<RegressionArgs>),
+}
+
+/// `sebs benchmark regression`.
+#[derive(Debug, Args)]
+pub struct RegressionArgs {
+    /// Input size every test uses: test, small or large (SeBS always uses `test`; sebs uses
+    /// the size given).
+    pub size: String,
+
+    /// Run only benchmarks whose id contains this text (e.g. `graph`, `210.thumbnailer`).
+    #[arg(long, value_name = "TEXT")]
+    pub benchmark_name: Option<String>,
+
+    /// Tests run at the same time.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub jobs: u64,
+
+    /// Invocations per test; every one must succeed and validate.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub repetitions: u64,
+
+    /// Trigger to invoke through.
+    #[arg(long, value_enum, default_value_t = Trigger::Http)]
+    pub trigger: Trigger,
+
+    /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable. Without
+    /// it, `deployment.local.storage` or embedded servers shared by all tests.
+    #[arg(long, value_name = "FILE")]
+    pub storage_configuration: Vec<PathBuf>,
+
+    /// Local platform options.
+    #[command(flatten)]
+    pub local: LocalPlatformArgs,
+
+    /// Common options (`--cache` defaults to ./regression-cache when left at its default;
+    /// `--language` restricts the matrix to one language).
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options shared by commands that build or deploy (SeBS's "common" options).

@@ -13,7 +13,7 @@ use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
 use sebs_local::LocalPlatform;
 use serde_json::{Value, json};
 
-use crate::cli::{CommonArgs, InvokeArgs, PackageArgs, Trigger};
+use crate::cli::{CommonArgs, InvokeArgs, LocalPlatformArgs, PackageArgs, Trigger};
 use crate::local;
 use crate::settings::Settings;
 use crate::storage_setup::{self, RunStorage};
@@ -57,6 +57,7 @@ pub(crate) async fn prepare(
     size: &str,
     function_name: Option<&str>,
     storage_configuration: &[PathBuf],
+    shared_storage: Option<&sebs_storage::StorageConfig>,
 ) -> Result<(Prepared, Size)> {
     let settings = Settings::resolve(common)?;
     let size: Size = size.parse()?;
@@ -71,7 +72,8 @@ pub(crate) async fn prepare(
             "invalid --function-name `{name}`: use letters, digits, `-`, `_` and `.` only"
         );
     }
-    let storage = RunStorage::prepare(&settings, &benchmark, storage_configuration).await?;
+    let storage =
+        RunStorage::prepare(&settings, &benchmark, storage_configuration, shared_storage).await?;
     let data_dir = storage_setup::data_dir(&settings, &benchmark).await?;
     let bucket = storage_setup::benchmarks_bucket();
     let generated = tokio::task::block_in_place(|| {
@@ -191,27 +193,16 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
         &args.size,
         args.function_name.as_deref(),
         &args.storage_configuration,
+        None,
     )
     .await?;
     let memory = args.memory.unwrap_or(prepared.benchmark.config.memory);
     let timeout = args.timeout.unwrap_or(prepared.benchmark.config.timeout);
-    let generated = &prepared.generated;
     let name = args
         .function_name
         .clone()
         .unwrap_or_else(|| function_name(&prepared));
-
-    let platform =
-        LocalPlatform::with_config(local::platform_config(&prepared.settings, &args.local)?)
-            .await
-            .context("failed to start the local platform")?;
-    let spec = local::function_spec(&prepared, &name, memory, timeout)?;
-    let deployment = local::deployment_record(&prepared.settings, &platform, &spec);
-    platform.deploy(spec).await;
-    let (url, via) = match args.trigger {
-        Trigger::Http => (platform.function_url(&name), Via::Http),
-        Trigger::Library => (platform.invoke_url(&name), Via::Library),
-    };
+    let deployed = deploy(&prepared, &args.local, &name, memory, timeout, args.trigger).await?;
     tracing::info!(
         "deployed {name} ({memory} MB, {timeout} s timeout) on the local platform; invoking {} times through the {} trigger",
         args.repetitions,
@@ -220,35 +211,21 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
 
     let mut experiment = ExperimentResult {
         begin_time: epoch_now(),
-        config: result_config(&prepared.settings, deployment),
+        config: result_config(&prepared.settings, deployed.deployment.clone()),
         ..Default::default()
     };
-    let validator = InputScript {
-        benchmark: &prepared.benchmark,
-        python: &prepared.settings.python,
-        data_dir: prepared.data_dir.as_deref(),
-    };
-    let driver_storage = prepared.storage.as_ref().map(RunStorage::driver);
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     for i in 0..args.repetitions {
-        let mut result = tokio::select! {
-            r = trigger::invoke(&url, via, &generated.input) => r,
+        let result = tokio::select! {
+            r = invoke_once(&prepared, &deployed, args.validate) => r,
             _ = &mut ctrl_c => { interrupted = true; break; }
         };
-        if args.validate && !result.stats.failure {
-            result.validation = Some(validate(
-                &validator,
-                driver_storage.as_ref(),
-                &generated.input,
-                &result,
-                prepared.settings.language,
-            ));
-        }
         log_invocation(i + 1, args.repetitions, &result);
         experiment.add(&name, result);
     }
+    let platform = deployed.platform;
     experiment.end_time = epoch_now();
     platform.shutdown().await;
     let settings_output = prepared.settings.output_dir.clone();
@@ -294,7 +271,75 @@ pub async fn invoke(args: &InvokeArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn validate(
+/// A function deployed on a local platform started for this run.
+pub(crate) struct Deployed {
+    /// The platform (shut it down when done).
+    pub(crate) platform: LocalPlatform,
+    /// The function's name.
+    pub(crate) name: String,
+    url: String,
+    via: Via,
+    /// `config.deployment` for results.
+    pub(crate) deployment: Value,
+}
+
+/// Start a local platform and deploy the prepared package on it as `name`.
+pub(crate) async fn deploy(
+    prepared: &Prepared,
+    local: &LocalPlatformArgs,
+    name: &str,
+    memory: u64,
+    timeout: u64,
+    trigger: Trigger,
+) -> Result<Deployed> {
+    let platform = LocalPlatform::with_config(local::platform_config(&prepared.settings, local)?)
+        .await
+        .context("failed to start the local platform")?;
+    let spec = local::function_spec(prepared, name, memory, timeout)?;
+    let deployment = local::deployment_record(&prepared.settings, &platform, &spec);
+    platform.deploy(spec).await;
+    let (url, via) = match trigger {
+        Trigger::Http => (platform.function_url(name), Via::Http),
+        Trigger::Library => (platform.invoke_url(name), Via::Library),
+    };
+    Ok(Deployed {
+        platform,
+        name: name.to_owned(),
+        url,
+        via,
+        deployment,
+    })
+}
+
+/// Invoke the deployed function once with the prepared input; with `validate`, check a
+/// successful result with the benchmark's `validate_output`. Failures are recorded, not raised.
+pub(crate) async fn invoke_once(
+    prepared: &Prepared,
+    deployed: &Deployed,
+    validate: bool,
+) -> ExecutionResult {
+    let mut result = trigger::invoke(&deployed.url, deployed.via, &prepared.generated.input).await;
+    if validate && !result.stats.failure {
+        let validator = InputScript {
+            benchmark: &prepared.benchmark,
+            python: &prepared.settings.python,
+            data_dir: prepared.data_dir.as_deref(),
+        };
+        let storage = prepared.storage.as_ref().map(RunStorage::driver);
+        result.validation = Some(tokio::task::block_in_place(|| {
+            check(
+                &validator,
+                storage.as_ref(),
+                &prepared.generated.input,
+                &result,
+                prepared.settings.language,
+            )
+        }));
+    }
+    result
+}
+
+fn check(
     validator: &InputScript<'_>,
     storage: Option<&DriverStorage<'_>>,
     input: &Value,
@@ -339,7 +384,7 @@ fn log_invocation(i: u64, n: u64, r: &ExecutionResult) {
     );
 }
 
-fn epoch_now() -> f64 {
+pub(crate) fn epoch_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -347,7 +392,7 @@ fn epoch_now() -> f64 {
 }
 
 /// The `config` recorded in results: experiments settings and the non-secret deployment.
-fn result_config(settings: &Settings, deployment: Value) -> Value {
+pub(crate) fn result_config(settings: &Settings, deployment: Value) -> Value {
     let mut experiments = serde_json::to_value(&settings.config.experiments).unwrap_or(Value::Null);
     if let Some(obj) = experiments.as_object_mut() {
         obj.insert(

@@ -11,6 +11,7 @@ pub mod list;
 pub mod local;
 pub mod local_cmd;
 pub mod process;
+pub mod regression;
 pub mod settings;
 pub mod storage_cmd;
 pub mod storage_setup;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             BenchmarkCommand::Process(args) => process::process(&args),
             BenchmarkCommand::List(args) => list::list(&args),
             BenchmarkCommand::Statistics(args) => summary::statistics(&args),
+            BenchmarkCommand::Regression(args) => regression::regression(&args).await,
         },
         Command::Local(command) => match command {
             LocalCommand::Start(args) => tokio::task::block_in_place(|| local_cmd::start(&args)),

@@ -31,6 +31,7 @@ pub async fn serve(args: &LocalStartArgs) -> Result<i32> {
         &args.size,
         None,
         &args.storage_configuration,
+        None,
     )
     .await?;
     let memory = args.memory.unwrap_or(prepared.benchmark.config.memory);

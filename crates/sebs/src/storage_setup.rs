@@ -30,10 +30,14 @@ pub struct RunStorage {
 
 impl RunStorage {
     /// Resolve the storage `benchmark` needs (`modules` in its config.json); `None` if none.
+    /// `shared` is storage already running for several runs (the regression's): its sections
+    /// replace those of the config file and `files`. Embedded servers are started only for what
+    /// none of them covers.
     pub async fn prepare(
         settings: &Settings,
         benchmark: &Benchmark,
         files: &[PathBuf],
+        shared: Option<&StorageConfig>,
     ) -> Result<Option<RunStorage>> {
         let needs = Services {
             object: benchmark.uses_module("storage"),
@@ -51,6 +55,9 @@ impl RunStorage {
         }
         for file in files {
             configured.merge(StorageConfig::load(file)?);
+        }
+        if let Some(shared) = shared {
+            configured.merge(shared.clone());
         }
         let mut env = BTreeMap::new();
         let mut embed = Services {

@@ -113,6 +113,25 @@ fn data_generate_is_deterministic_and_benchmarks_validate_with_embedded_storage(
     let (a, b) = (tree(&dir.join("a")), tree(&dir.join("b")));
     assert!(a.len() >= 50, "{} files", a.len());
     assert!(a == b, "two `sebs data generate --seed 5` runs differ");
+    // The inputs of 220, 411 and 504 are part of the deterministic tree.
+    for (file, min_size) in [
+        ("200.multimedia/220.video-processing/city.mp4", 4 << 20),
+        (
+            "400.inference/411.image-recognition/model/resnet50-random.onnx",
+            100_000_000,
+        ),
+        (
+            "400.inference/411.image-recognition/fake-resnet/val_map.txt",
+            100,
+        ),
+        (
+            "500.scientific/504.dna-visualisation/bacillus_subtilis.fasta",
+            4 << 20,
+        ),
+    ] {
+        let size = a.get(Path::new(file)).map(Vec::len);
+        assert!(size.is_some_and(|s| s >= min_size), "{file}: {size:?}");
+    }
 
     let cache = dir.join("cache");
     let data = dir.join("a");

@@ -69,7 +69,7 @@ impl Deployed {
         benchmark: &str,
         size: &str,
     ) -> Result<Deployed> {
-        let (prepared, _) = prepare(common, benchmark, size, None, storage).await?;
+        let (prepared, _) = prepare(common, benchmark, size, None, storage, None).await?;
         let platform =
             LocalPlatform::with_config(local::platform_config(&prepared.settings, local_args)?)
                 .await
