@@ -166,8 +166,15 @@ impl Benchmark {
     /// The source directory for `language`, or an error naming the languages it has.
     pub fn language_dir(&self, language: Language) -> Result<PathBuf, CatalogueError> {
         let dir = self.dir.join(language.as_str());
-        if self.languages().contains(&language.as_str()) && dir.is_dir() {
+        let listed = self.languages().contains(&language.as_str());
+        if listed && dir.is_dir() {
             Ok(dir)
+        } else if listed {
+            Err(CatalogueError::MissingSources {
+                id: self.id.clone(),
+                language: language.to_string(),
+                dir,
+            })
         } else {
             Err(CatalogueError::NoLanguage {
                 id: self.id.clone(),

@@ -74,6 +74,16 @@ pub enum CatalogueError {
         /// Languages it has.
         available: String,
     },
+    /// config.json lists the language but its source directory is missing.
+    #[error("benchmark {id} lists {language} in config.json but has no {language} sources: add {} (with function.*) or remove {language} from `languages`", .dir.display())]
+    MissingSources {
+        /// Benchmark id.
+        id: String,
+        /// The language.
+        language: String,
+        /// The missing directory.
+        dir: PathBuf,
+    },
     /// Running input.py failed.
     #[error("input.py of {id} failed in {step}: {message}")]
     InputScript {

@@ -185,7 +185,14 @@ fn regression_reports_each_failure_with_its_reason_and_exits_1() {
     // And a good one, which still passes.
     let sleep = root.join("010.sleep");
     std::fs::create_dir_all(sleep.join("python")).unwrap();
-    for f in ["config.json", "input.py", "python/function.py"] {
+    std::fs::create_dir_all(sleep.join("nodejs")).unwrap();
+    for f in [
+        "config.json",
+        "input.py",
+        "python/function.py",
+        "nodejs/function.js",
+        "nodejs/package.json",
+    ] {
         std::fs::copy(
             repo()
                 .join("benchmarks/000.microbenchmarks/010.sleep")
@@ -217,12 +224,14 @@ fn regression_reports_each_failure_with_its_reason_and_exits_1() {
         python.contains("FAIL") && python.contains("validation failed: expected 4, got 3"),
         "{stdout}"
     );
+    // 901.broken lists nodejs without Node.js sources: a failure that says so.
     let node = line("901.broken", "nodejs");
     assert!(
-        node.contains("FAIL") && node.contains("language `nodejs`"),
+        node.contains("FAIL") && node.contains("has no nodejs sources"),
         "{stdout}"
     );
-    assert!(stdout.contains("1 passed, 2 failed"), "{stdout}");
+    assert!(line("010.sleep", "nodejs").contains("PASS"), "{stdout}");
+    assert!(stdout.contains("2 passed, 2 failed"), "{stdout}");
     let doc: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("results/regression_local_901.broken_python_x64.json"))
             .unwrap(),
