@@ -254,7 +254,9 @@ fn network_ping_pong_reports_loopback_rtts_and_draws_a_histogram() {
         3,
         "exactly the requested invocations after resuming"
     );
-    for r in &records {
+    // Failed invocations (a loaded machine can drop datagrams) are journaled as data and
+    // replaced; the successful ones each have their round trips.
+    for r in records.iter().filter(|r| r["failure"] == false) {
         let id = r["request_id"].as_str().unwrap();
         let server = csv(&dir.join(format!("server-{id}.csv")));
         assert_eq!(server.len(), 100, "round trips of {id}");
