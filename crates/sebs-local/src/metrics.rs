@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 /// How many records are kept in memory.
-const KEEP: usize = 100_000;
+const KEEP: usize = 10_000;
 
 /// One invocation as the platform measured it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,13 +70,26 @@ impl Report {
     }
 }
 
+/// Records waiting for the writer, and whether the log is closed.
+#[derive(Debug, Default)]
+struct Pending {
+    records: Vec<Report>,
+    closed: bool,
+}
+
 /// Where records go.
 #[derive(Debug)]
 pub struct Metrics {
     recent: Mutex<VecDeque<Report>>,
-    log: Option<(PathBuf, Mutex<Option<std::sync::mpsc::Sender<Report>>>)>,
+    log: Option<(
+        PathBuf,
+        std::sync::Arc<(Mutex<Pending>, std::sync::Condvar)>,
+    )>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
+
+/// How often the writer appends pending records to the log.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Metrics {
     /// Keep records in memory and, if `log` is set, append them to that JSON-lines file.
@@ -91,31 +104,49 @@ impl Metrics {
                     .create(true)
                     .append(true)
                     .open(path)?;
-                // Records are written by a thread of their own, off the invocation path.
-                let (tx, rx) = std::sync::mpsc::channel::<Report>();
+                // A thread of its own appends records in batches, every FLUSH_EVERY: recording
+                // an invocation costs a push onto a vector, no write and no wake-up.
+                let shared = std::sync::Arc::new((
+                    Mutex::new(Pending::default()),
+                    std::sync::Condvar::new(),
+                ));
+                let theirs = shared.clone();
                 let shown = path.to_owned();
                 writer = Some(
                     std::thread::Builder::new()
                         .name("sebs-metrics".into())
                         .spawn(move || {
-                            while let Ok(report) = rx.recv() {
-                                let mut batch = Vec::new();
-                                for r in std::iter::once(report).chain(rx.try_iter()) {
-                                    serde_json::to_writer(&mut batch, &r)
-                                        .expect("report serializes");
-                                    batch.push(b'\n');
+                            let (lock, closed) = &*theirs;
+                            loop {
+                                let (batch, done) = {
+                                    let guard = lock.lock().expect("lock");
+                                    let (mut guard, _) = closed
+                                        .wait_timeout_while(guard, FLUSH_EVERY, |p| !p.closed)
+                                        .expect("lock");
+                                    (std::mem::take(&mut guard.records), guard.closed)
+                                };
+                                if !batch.is_empty() {
+                                    let mut bytes = Vec::new();
+                                    for r in &batch {
+                                        serde_json::to_writer(&mut bytes, r)
+                                            .expect("report serializes");
+                                        bytes.push(b'\n');
+                                    }
+                                    // One write per batch with O_APPEND: lines never interleave.
+                                    if let Err(e) = file.write_all(&bytes) {
+                                        tracing::warn!(
+                                            "cannot append to the metrics log {}: {e}",
+                                            shown.display()
+                                        );
+                                    }
                                 }
-                                // One write per batch with O_APPEND: lines never interleave.
-                                if let Err(e) = file.write_all(&batch) {
-                                    tracing::warn!(
-                                        "cannot append to the metrics log {}: {e}",
-                                        shown.display()
-                                    );
+                                if done {
+                                    return;
                                 }
                             }
                         })?,
                 );
-                Some((path.to_owned(), Mutex::new(Some(tx))))
+                Some((path.to_owned(), shared))
             }
             None => None,
         };
@@ -133,10 +164,11 @@ impl Metrics {
 
     /// Record one invocation.
     pub fn record(&self, report: Report) {
-        if let Some((_, tx)) = &self.log
-            && let Some(tx) = tx.lock().expect("lock").as_ref()
-        {
-            let _ = tx.send(report.clone());
+        if let Some((_, shared)) = &self.log {
+            let mut pending = shared.0.lock().expect("lock");
+            if !pending.closed {
+                pending.records.push(report.clone());
+            }
         }
         let mut recent = self.recent.lock().expect("lock");
         if recent.len() == KEEP {
@@ -147,8 +179,9 @@ impl Metrics {
 
     /// Write out every pending record and stop the writer (later records stay in memory only).
     pub fn close(&self) {
-        if let Some((_, tx)) = &self.log {
-            tx.lock().expect("lock").take();
+        if let Some((_, shared)) = &self.log {
+            shared.0.lock().expect("lock").closed = true;
+            shared.1.notify_all();
         }
         if let Some(writer) = self.writer.lock().expect("lock").take() {
             let _ = writer.join();
