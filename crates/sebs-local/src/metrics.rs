@@ -77,14 +77,14 @@ struct Pending {
     closed: bool,
 }
 
+/// Pending records and the condition variable that announces closing.
+type Queue = std::sync::Arc<(Mutex<Pending>, std::sync::Condvar)>;
+
 /// Where records go.
 #[derive(Debug)]
 pub struct Metrics {
     recent: Mutex<VecDeque<Report>>,
-    log: Option<(
-        PathBuf,
-        std::sync::Arc<(Mutex<Pending>, std::sync::Condvar)>,
-    )>,
+    log: Option<(PathBuf, Queue)>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
