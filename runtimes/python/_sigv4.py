@@ -111,6 +111,29 @@ def presign_query(creds, service, method, host, path, query, expires):
     return _canonical_query(params) + "&X-Amz-Signature=" + signature
 
 
+def aws_from_environment(service):
+    """Credentials and endpoint of `service` on AWS, from the usual AWS environment variables."""
+    import os
+
+    env = os.environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    creds = Credentials(
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+        region,
+        env.get("AWS_SESSION_TOKEN"),
+    )
+    return creds, "https://%s.%s.amazonaws.com" % (service, region)
+
+
+def connect(scheme, host):
+    """An HTTP(S) connection; http.client is imported on first use to keep the shims cheap."""
+    import http.client
+
+    cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    return cls(host, timeout=60)
+
+
 def split_address(address, default_host):
     """(scheme, host[:port]) of `host:port` (plain HTTP, as SeBS writes it) or of a URL."""
     address = address or default_host

@@ -92,14 +92,7 @@ class nosql:
             )
             address = env["NOSQL_STORAGE_ENDPOINT"]
         else:
-            region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-            self.creds = _sigv4.Credentials(
-                env.get("AWS_ACCESS_KEY_ID"),
-                env.get("AWS_SECRET_ACCESS_KEY"),
-                region,
-                env.get("AWS_SESSION_TOKEN"),
-            )
-            address = "https://dynamodb.%s.amazonaws.com" % region
+            self.creds, address = _sigv4.aws_from_environment("dynamodb")
         self.scheme, self.host = _sigv4.split_address(address, "127.0.0.1:9012")
         self._conn = None
 
@@ -133,12 +126,7 @@ class nosql:
 
             try:
                 if self._conn is None:
-                    cls = (
-                        http.client.HTTPSConnection
-                        if self.scheme == "https"
-                        else http.client.HTTPConnection
-                    )
-                    self._conn = cls(self.host, timeout=60)
+                    self._conn = _sigv4.connect(self.scheme, self.host)
                 self._conn.request("POST", "/", body=body, headers=headers)
                 response = self._conn.getresponse()
                 data = response.read()

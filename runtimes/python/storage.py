@@ -65,14 +65,7 @@ class storage:
             )
             address = env["MINIO_ADDRESS"]
         else:
-            region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-            self.creds = _sigv4.Credentials(
-                env.get("AWS_ACCESS_KEY_ID"),
-                env.get("AWS_SECRET_ACCESS_KEY"),
-                region,
-                env.get("AWS_SESSION_TOKEN"),
-            )
-            address = "https://s3.%s.amazonaws.com" % region
+            self.creds, address = _sigv4.aws_from_environment("s3")
         self.scheme, self.host = _sigv4.split_address(address, "127.0.0.1:9011")
         self._conn = None
 
@@ -93,10 +86,7 @@ class storage:
 
     def _connection(self):
         if self._conn is None:
-            import http.client  # imported on first use: keeps `import storage` cheap
-
-            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
-            self._conn = cls(self.host, timeout=60)
+            self._conn = _sigv4.connect(self.scheme, self.host)
         return self._conn
 
     def _request(self, method, bucket, key=None, query=(), body=None, payload_hash=None, headers=None):
