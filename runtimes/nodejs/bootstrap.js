@@ -8,7 +8,8 @@
  *
  * - a private channel (`SEBS_CHANNEL_FD`): length-prefixed frames on an inherited socket, the same
  *   frames as runtimes/python/bootstrap.py: `[u32 length LE][u8 kind][u8 id length][id][body]`;
- *   platform to instance `INVOKE` with `body = u64 deadline-ms LE + payload`; instance to
+ *   platform to instance `INVOKE` with `body = u64 deadline-ms LE + u32 busy-poll-us LE + payload`
+ *   (the busy-poll budget is not used: node waits for input in its event loop); instance to
  *   platform `READY`, `RESPONSE`, `ERROR` (Lambda error JSON), `INIT_ERROR`;
  * - the Lambda Runtime API over HTTP (`AWS_LAMBDA_RUNTIME_API` = `host:port[/base]`), the protocol
  *   any Lambda runtime speaks.
@@ -214,7 +215,7 @@ async function channelMain(fd) {
         continue;
       }
       const deadline = Number(body.readBigUInt64LE(0));
-      const raw = body.subarray(8);
+      const raw = body.subarray(12);
       let event = {};
       let outcome;
       try {

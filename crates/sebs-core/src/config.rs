@@ -354,6 +354,10 @@ pub struct LocalDeploymentConfig {
     /// Whether functions may use the network (default true; false needs `namespaces`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Microseconds the gateway and instances busy-poll for the next message before sleeping,
+    /// while at most half of the CPUs are busy with invocations (default 100; 0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_poll_us: Option<u64>,
     /// Per-function overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, LocalFunctionConfig>,

@@ -70,105 +70,54 @@ impl Report {
     }
 }
 
-/// Records waiting for the writer, and whether the log is closed.
-#[derive(Debug, Default)]
-struct Pending {
-    records: Vec<Report>,
-    closed: bool,
+/// The log writer: records are encoded by the invoking thread into a shared buffer, which a
+/// thread of its own swaps out and appends to the file every [`FLUSH_EVERY`]. Nothing is
+/// allocated for one thread and freed by another (the allocator's locks would then be shared
+/// with the hot path), and recording wakes nobody.
+#[derive(Debug)]
+struct LogWriter {
+    path: PathBuf,
+    pending: std::sync::Arc<Mutex<Vec<u8>>>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
-
-/// Pending records and the condition variable that announces closing.
-type Queue = std::sync::Arc<(Mutex<Pending>, std::sync::Condvar)>;
 
 /// Where records go.
 #[derive(Debug)]
 pub struct Metrics {
     recent: Mutex<VecDeque<Report>>,
-    log: Option<(PathBuf, Queue)>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    log: Option<LogWriter>,
 }
 
 /// How often the writer appends pending records to the log.
-const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl Metrics {
     /// Keep records in memory and, if `log` is set, append them to that JSON-lines file.
     pub fn new(log: Option<&Path>) -> std::io::Result<Metrics> {
-        let mut writer = None;
         let log = match log {
-            Some(path) => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?;
-                // A thread of its own appends records in batches, every FLUSH_EVERY: recording
-                // an invocation costs a push onto a vector, no write and no wake-up.
-                let shared = std::sync::Arc::new((
-                    Mutex::new(Pending::default()),
-                    std::sync::Condvar::new(),
-                ));
-                let theirs = shared.clone();
-                let shown = path.to_owned();
-                writer = Some(
-                    std::thread::Builder::new()
-                        .name("sebs-metrics".into())
-                        .spawn(move || {
-                            let (lock, closed) = &*theirs;
-                            loop {
-                                let (batch, done) = {
-                                    let guard = lock.lock().expect("lock");
-                                    let (mut guard, _) = closed
-                                        .wait_timeout_while(guard, FLUSH_EVERY, |p| !p.closed)
-                                        .expect("lock");
-                                    (std::mem::take(&mut guard.records), guard.closed)
-                                };
-                                if !batch.is_empty() {
-                                    let mut bytes = Vec::new();
-                                    for r in &batch {
-                                        serde_json::to_writer(&mut bytes, r)
-                                            .expect("report serializes");
-                                        bytes.push(b'\n');
-                                    }
-                                    // One write per batch with O_APPEND: lines never interleave.
-                                    if let Err(e) = file.write_all(&bytes) {
-                                        tracing::warn!(
-                                            "cannot append to the metrics log {}: {e}",
-                                            shown.display()
-                                        );
-                                    }
-                                }
-                                if done {
-                                    return;
-                                }
-                            }
-                        })?,
-                );
-                Some((path.to_owned(), shared))
-            }
+            Some(path) => Some(LogWriter::start(path)?),
             None => None,
         };
         Ok(Metrics {
             recent: Mutex::new(VecDeque::new()),
             log,
-            writer: Mutex::new(writer),
         })
     }
 
     /// The log file, if any.
     pub fn log_path(&self) -> Option<&Path> {
-        self.log.as_ref().map(|(p, _)| p.as_path())
+        self.log.as_ref().map(|l| l.path.as_path())
     }
 
     /// Record one invocation.
     pub fn record(&self, report: Report) {
-        if let Some((_, shared)) = &self.log {
-            let mut pending = shared.0.lock().expect("lock");
-            if !pending.closed {
-                pending.records.push(report.clone());
-            }
+        if let Some(log) = &self.log
+            && !log.closed.load(std::sync::atomic::Ordering::Acquire)
+        {
+            let mut pending = log.pending.lock().expect("lock");
+            serde_json::to_writer(&mut *pending, &report).expect("report serializes");
+            pending.push(b'\n');
         }
         let mut recent = self.recent.lock().expect("lock");
         if recent.len() == KEEP {
@@ -179,12 +128,12 @@ impl Metrics {
 
     /// Write out every pending record and stop the writer (later records stay in memory only).
     pub fn close(&self) {
-        if let Some((_, shared)) = &self.log {
-            shared.0.lock().expect("lock").closed = true;
-            shared.1.notify_all();
-        }
-        if let Some(writer) = self.writer.lock().expect("lock").take() {
-            let _ = writer.join();
+        if let Some(log) = &self.log
+            && let Some(thread) = log.thread.lock().expect("lock").take()
+        {
+            log.closed.store(true, std::sync::atomic::Ordering::Release);
+            thread.thread().unpark();
+            let _ = thread.join();
         }
     }
 
@@ -197,6 +146,48 @@ impl Metrics {
             .rev()
             .find(|r| r.request_id == request_id)
             .cloned()
+    }
+}
+
+impl LogWriter {
+    fn start(path: &Path) -> std::io::Result<LogWriter> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let pending = std::sync::Arc::new(Mutex::new(Vec::<u8>::with_capacity(64 * 1024)));
+        let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (theirs, done) = (pending.clone(), closed.clone());
+        let shown = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("sebs-metrics".into())
+            .spawn(move || {
+                let mut batch = Vec::with_capacity(64 * 1024);
+                loop {
+                    std::thread::park_timeout(FLUSH_EVERY);
+                    let last = done.load(std::sync::atomic::Ordering::Acquire);
+                    std::mem::swap(&mut *theirs.lock().expect("lock"), &mut batch);
+                    // One write per batch with O_APPEND: lines never interleave.
+                    if !batch.is_empty()
+                        && let Err(e) = file.write_all(&batch)
+                    {
+                        tracing::warn!("cannot append to the metrics log {}: {e}", shown.display());
+                    }
+                    batch.clear();
+                    if last {
+                        return;
+                    }
+                }
+            })?;
+        Ok(LogWriter {
+            path: path.to_owned(),
+            pending,
+            closed,
+            thread: Mutex::new(Some(thread)),
+        })
     }
 }
 

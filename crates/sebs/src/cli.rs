@@ -431,6 +431,11 @@ pub struct LocalPlatformArgs {
     /// Isolate instances in mount (private /tmp) and network namespaces where the host allows.
     #[arg(long)]
     pub namespaces: bool,
+
+    /// Microseconds the gateway and instances busy-poll for the next message before sleeping,
+    /// while at most half of the CPUs are busy with invocations (default 100; 0: never).
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub busy_poll_us: Option<u64>,
 }
 
 fn parse_deployments(s: &str) -> Result<usize, String> {

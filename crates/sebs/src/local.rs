@@ -49,6 +49,9 @@ pub fn platform_config(settings: &Settings, args: &LocalPlatformArgs) -> Result<
                 .join("run"),
         );
     }
+    if let Some(us) = args.busy_poll_us.or(local.busy_poll_us) {
+        config.busy_poll = Duration::from_micros(us);
+    }
     config.metrics_log = Some(metrics_log(&settings.cache_dir));
     Ok(config)
 }
@@ -127,6 +130,7 @@ pub fn deployment_record(
             "isolation": platform.isolation().describe(),
             "network": spec.network,
             "cpu-share": config.cpu_share,
+            "busy-poll-us": config.busy_poll.as_micros() as u64,
             "metrics-log": platform.metrics_log(),
         },
     });
