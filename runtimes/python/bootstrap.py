@@ -14,10 +14,73 @@ Frames are ``[u32 length LE][u8 kind][u8 id length][id][body]``. Platform to ins
 ``INVOKE`` with ``body = u64 deadline-ms LE + u32 busy-poll-us LE + payload``. Instance to platform: ``READY``,
 ``RESPONSE``, ``ERROR`` (Lambda error JSON), ``INIT_ERROR``, ``OOM``.
 """
-import json
 import os
 import sys
 import time
+
+# --- JSON ------------------------------------------------------------------------------------
+# The json module imports `re`, and with it `enum`, `functools` and `collections`: several ms of
+# every `exec` cold start, more than the rest of this runtime. Encoding and decoding go through
+# json's own C accelerator (`_json`) instead, configured as json.dumps() and json.loads() with
+# their defaults configure it, so the output is byte for byte the same. Anything unusual (an
+# error to report, bytes that are not UTF-8) is handed to the json module itself, imported then.
+try:
+    import _json
+
+    def _not_serializable(o):
+        raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+    class _Decoding:
+        """What json's C scanner reads from a JSONDecoder: the defaults of json.loads()."""
+
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+    _scan = _json.make_scanner(_Decoding())
+    _ws = " \t\n\r"
+
+    def json_dumps(obj):
+        """json.dumps(obj), without importing json."""
+        if obj.__class__ is str:
+            return _json.encode_basestring_ascii(obj)
+        encode = _json.make_encoder(
+            {}, _not_serializable, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True
+        )
+        try:
+            return "".join(encode(obj, 0))
+        except (TypeError, ValueError, RecursionError):
+            import json  # for its exact error
+
+            return json.dumps(obj)
+
+    def json_loads(data):
+        """json.loads(data), without importing json for str or UTF-8 bytes."""
+        try:
+            s = data.decode() if data.__class__ is bytes else data
+            start = len(s) - len(s.lstrip(_ws))
+            obj, end = _scan(s, start)
+            if not s[end:].strip(_ws):
+                return obj
+        except (UnicodeDecodeError, StopIteration, ValueError, TypeError, AttributeError):
+            pass
+        import json  # for its exact result (other encodings) or error
+
+        return json.loads(data)
+
+    # Sanity check against this interpreter's _json (its private API could change).
+    if json_dumps({"a": [1, 2.5, None, True, "\u00e9"]}) != '{"a": [1, 2.5, null, true, "\\u00e9"]}' or json_loads(
+        b' {"a": [1, -2.5e3, null, "x"]} '
+    ) != {"a": [1, -2500.0, None, "x"]}:
+        raise ImportError("unexpected _json behaviour")
+except (ImportError, AttributeError, TypeError, ValueError, StopIteration):
+    from json import dumps as json_dumps, loads as json_loads  # noqa: F811
+
+# The SeBS wrapper (handler.py) uses this codec when it runs here.
+sys.modules.setdefault("sebs_runtime", sys.modules[__name__])
 
 _monotonic = time.monotonic
 _yield = os.sched_yield
@@ -30,7 +93,7 @@ def _error_body(exc, skip=0):
 
     # Like Lambda's runtime: the frames of the function, without the runtime's own.
     frames = traceback.extract_tb(exc.__traceback__)[skip:]
-    return json.dumps(
+    return json_dumps(
         {
             "errorMessage": str(exc),
             "errorType": type(exc).__name__,
@@ -143,8 +206,8 @@ def _serve_channel(fd, handler):
         reader.poll = int.from_bytes(body[8:12], "little") / 1e6
         rid = request_id.encode()
         try:
-            result = handler(json.loads(body[12:]) if len(body) > 12 else {}, Context(request_id, deadline))
-            out = json.dumps(result).encode()
+            result = handler(json_loads(body[12:]) if len(body) > 12 else {}, Context(request_id, deadline))
+            out = json_dumps(result).encode()
             reply = RESPONSE
         except MemoryError as exc:
             # Lambda ends a sandbox that ran out of memory; so do we.
@@ -201,7 +264,7 @@ def _zygote_main(control):
                 return
             if pid == 0:
                 return
-            _write_frame(control, EXITED, b"", json.dumps({"pid": pid, "status": status}).encode())
+            _write_frame(control, EXITED, b"", json_dumps({"pid": pid, "status": status}).encode())
 
     signal.signal(signal.SIGCHLD, reap)
     _write_frame(control, READY)
@@ -214,10 +277,10 @@ def _zygote_main(control):
             os._exit(0)
         if kind != FORK:
             continue
-        spec = json.loads(body)
+        spec = json_loads(body)
         pid = os.fork()
         if pid:
-            _write_frame(control, FORKED, b"", json.dumps({"id": spec["id"], "pid": pid}).encode())
+            _write_frame(control, FORKED, b"", json_dumps({"id": spec["id"], "pid": pid}).encode())
             continue
         # The child: become an instance.
         try:
@@ -300,8 +363,8 @@ def _runtime_api_main():
         arn = response.getheader("Lambda-Runtime-Invoked-Function-Arn") or ""
         headers = {"Content-Type": "application/json"}
         try:
-            event = json.loads(body) if body else {}
-            payload = json.dumps(handler(event, Context(request_id, deadline, arn))).encode()
+            event = json_loads(body) if body else {}
+            payload = json_dumps(handler(event, Context(request_id, deadline, arn))).encode()
             path = "/invocation/%s/response" % request_id
         except Exception as exc:  # noqa: BLE001
             payload = _error_body(exc, skip=1)

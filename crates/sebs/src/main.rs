@@ -33,10 +33,28 @@ fn init_logging(cli: &Cli) {
         .init();
 }
 
+/// Async worker threads: half the CPUs (at least one), or `TOKIO_WORKER_THREADS`.
+///
+/// The functions the local platform runs need CPUs more than the gateway does, and with fewer
+/// workers than busy CPUs a request is not handed from one worker thread to another on its way
+/// through the gateway (each hand-off is a cross-CPU wake-up, tens of µs on a VM).
+fn worker_threads() -> usize {
+    if let Some(n) = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return n;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus / 2).max(1)
+}
+
 fn main() {
     let cli = Cli::parse();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
         .enable_all()
         .build()
     {
