@@ -355,7 +355,7 @@ pub struct LocalDeploymentConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
     /// Microseconds the gateway and instances busy-poll for the next message before sleeping,
-    /// while at most half of the CPUs are busy with invocations (default 100; 0: never).
+    /// while at most half of the CPUs are busy with invocations (default 200; 0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub busy_poll_us: Option<u64>,
     /// Per-function overrides.

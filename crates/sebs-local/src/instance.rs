@@ -107,6 +107,7 @@ impl Channel {
         let mut room: Option<AsyncFd<std::os::unix::net::UnixStream>> = None;
         while off < data.len() {
             let rest = &data[off..];
+            // SAFETY: `rest` is valid for `rest.len()` bytes; `fd` is open while `self` lives.
             let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
             if n >= 0 {
                 off += n as usize;
@@ -136,6 +137,11 @@ impl Channel {
 
     /// A complete frame at the start of the buffer, if there is one.
     fn parse(&mut self) -> std::io::Result<Option<(u8, String, Bytes)>> {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            // Drop what was consumed (amortised: at most as many bytes as are kept).
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         let have = &self.buf[self.start..];
         if have.len() < 4 {
             return Ok(None);
@@ -177,6 +183,7 @@ impl Channel {
             buf.reserve(64 * 1024);
         }
         let spare = buf.spare_capacity_mut();
+        // SAFETY: `spare` is writable for `spare.len()` bytes.
         let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
         if n < 0 {
             return Err(std::io::Error::last_os_error());

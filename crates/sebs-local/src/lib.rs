@@ -226,7 +226,7 @@ impl Default for PlatformConfig {
             namespaces: false,
             work_dir: None,
             metrics_log: None,
-            busy_poll: Duration::from_micros(100),
+            busy_poll: Duration::from_micros(200),
         }
     }
 }

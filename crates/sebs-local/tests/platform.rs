@@ -535,3 +535,44 @@ async fn namespaces_give_a_private_tmp_and_no_network() {
         }
     }
 }
+
+/// Whether the gateway and the instance busy-poll for each other's next frame or sleep, warm
+/// invocations reuse the instance and carry payloads of any size intact (frames larger than one
+/// read exercise partial reads on both sides).
+#[tokio::test]
+async fn busy_polling_or_not_the_channel_carries_every_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = package(tmp.path(), ECHO);
+    for budget_us in [0u64, 200, 50_000] {
+        let platform = LocalPlatform::with_config(PlatformConfig {
+            busy_poll: Duration::from_micros(budget_us),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        platform
+            .deploy(spec("f", pkg.clone(), Duration::from_secs(30)))
+            .await;
+        let mut pids = std::collections::HashSet::new();
+        for i in 0..20usize {
+            let value = if i % 5 == 4 {
+                "x".repeat(300_000 + i)
+            } else {
+                format!("v{i}")
+            };
+            let (inv, body) = call(&platform, "f", json!({ "value": value })).await;
+            let body = body.unwrap_or_else(|| panic!("budget {budget_us} µs, call {i}: {inv:?}"));
+            assert_eq!(
+                body["result"]["echo"],
+                json!(value),
+                "budget {budget_us} µs"
+            );
+            pids.insert(body["result"]["pid"].as_u64().unwrap());
+        }
+        assert_eq!(
+            pids.len(),
+            1,
+            "one warm instance served all (budget {budget_us} µs)"
+        );
+    }
+}

@@ -433,7 +433,7 @@ pub struct LocalPlatformArgs {
     pub namespaces: bool,
 
     /// Microseconds the gateway and instances busy-poll for the next message before sleeping,
-    /// while at most half of the CPUs are busy with invocations (default 100; 0: never).
+    /// while at most half of the CPUs are busy with invocations (default 200; 0: never).
     #[arg(long, value_name = "MICROSECONDS")]
     pub busy_poll_us: Option<u64>,
 }
