@@ -11,8 +11,8 @@ from ``LAMBDA_TASK_ROOT``, then serve invocations one at a time. Three ways to r
   for every request of the platform; each child then talks on its own channel.
 
 Frames are ``[u32 length LE][u8 kind][u8 id length][id][body]``. Platform to instance:
-``INVOKE`` with ``body = u64 deadline-ms LE + u32 busy-poll-us LE + payload``. Instance to platform: ``READY``,
-``RESPONSE``, ``ERROR`` (Lambda error JSON), ``INIT_ERROR``, ``OOM``.
+``INVOKE`` with ``body = u64 deadline-ms LE + u32 busy-poll-us LE + payload``. Instance to
+platform: ``READY``, ``RESPONSE``, ``ERROR`` (Lambda error JSON), ``INIT_ERROR``, ``OOM``.
 """
 import os
 import sys
@@ -72,10 +72,11 @@ try:
         return json.loads(data)
 
     # Sanity check against this interpreter's _json (its private API could change).
-    if json_dumps({"a": [1, 2.5, None, True, "\u00e9"]}) != '{"a": [1, 2.5, null, true, "\\u00e9"]}' or json_loads(
-        b' {"a": [1, -2.5e3, null, "x"]} '
-    ) != {"a": [1, -2500.0, None, "x"]}:
+    _encoded = json_dumps({"a": [1, 2.5, None, True, "\u00e9"]})
+    _decoded = json_loads(b' {"a": [1, -2.5e3, null, "x"]} ')
+    if _encoded != '{"a": [1, 2.5, null, true, "\\u00e9"]}' or _decoded != {"a": [1, -2500.0, None, "x"]}:
         raise ImportError("unexpected _json behaviour")
+    del _encoded, _decoded
 except (ImportError, AttributeError, TypeError, ValueError, StopIteration):
     from json import dumps as json_dumps, loads as json_loads  # noqa: F811
 
