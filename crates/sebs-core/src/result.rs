@@ -227,3 +227,27 @@ mod tests {
         assert!(!r.succeeded());
     }
 }
+
+/// What a provider measured for one invocation: the fields of AWS Lambda's `REPORT` log line
+/// (the local platform writes the same record to its metrics log). Every platform's
+/// `provider_metrics` returns these, so processing is the same whatever the platform.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProviderMetrics {
+    /// Execution duration (µs).
+    pub execution_us: u64,
+    /// Initialization duration (µs) of a cold start; `None` for warm invocations.
+    pub initialization_us: Option<u64>,
+    /// Billed duration (ms).
+    pub billed_ms: u64,
+    /// Configured memory (MB).
+    pub memory_mb: u64,
+    /// Peak memory used (MB), if the provider reports it.
+    pub max_memory_used_mb: Option<u64>,
+}
+
+impl ProviderMetrics {
+    /// GB-seconds billed: billed duration × configured memory.
+    pub fn gb_seconds(&self) -> f64 {
+        self.billed_ms as f64 / 1000.0 * self.memory_mb as f64 / 1024.0
+    }
+}

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 
-use crate::{MAX_PAYLOAD, Outcome, PlatformError, Shared};
+use crate::state::Shared;
+use crate::{Invocation, MAX_PAYLOAD, Outcome, PlatformError, dispatch};
 
 type AppState = Arc<Shared>;
 
@@ -87,7 +88,7 @@ async fn invoke_api(
             }
             let shared = shared.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::invoke(&shared, &name, body).await {
+                if let Err(e) = dispatch::invoke(&shared, &name, body).await {
                     tracing::warn!("asynchronous invocation failed: {e}");
                 }
             });
@@ -122,10 +123,16 @@ async fn invoke_api(
     } else {
         body
     };
-    let invocation = match crate::invoke(&shared, &name, payload).await {
+    let invocation = match dispatch::invoke(&shared, &name, payload).await {
         Ok(inv) => inv,
         Err(e) => return platform_error(&name, e),
     };
+    invoke_api_response(invocation, &headers)
+}
+
+/// The Invoke API's answer to a completed invocation: the function's response (or the error
+/// JSON), Lambda's headers and, when `X-Amz-Log-Type: Tail` asked for it, the log's tail.
+fn invoke_api_response(invocation: Invocation, headers: &HeaderMap) -> Response {
     let (body, function_error) = match invocation.outcome {
         Outcome::Response(body) => (body, None),
         Outcome::FunctionError(body) => (body, Some("Unhandled")),
@@ -250,7 +257,7 @@ async fn trigger(
     }
     let event = function_url_event(&method, &uri, &headers, &body);
     let payload = Bytes::from(serde_json::to_vec(&event).expect("event serializes"));
-    let invocation = match crate::invoke(&shared, &name, payload).await {
+    let invocation = match dispatch::invoke(&shared, &name, payload).await {
         Ok(inv) => inv,
         Err(PlatformError::NotFound(_)) => {
             return json_response(

@@ -13,45 +13,68 @@ pub const MB_PER_VCPU: f64 = 1769.0;
 /// so the rlimit fallback allows this much on top of the configured memory.
 const RLIMIT_HEADROOM: u64 = 128 * 1024 * 1024;
 
-/// Which mechanism enforces limits.
+/// Which mechanism enforces limits, and which limits it applies.
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// cgroup v1: one directory per controller.
     V1 {
         /// memory controller directory of the platform.
         memory: PathBuf,
-        /// cpu controller directory, if writable.
+        /// cpu controller directory, when instances get a CPU share (asked for and writable).
         cpu: Option<PathBuf>,
-        /// pids controller directory, if writable.
+        /// pids controller directory, when instances get a process limit (asked for and
+        /// writable).
         pids: Option<PathBuf>,
     },
     /// cgroup v2: one unified directory of the platform.
     V2 {
         /// The platform's cgroup.
         dir: PathBuf,
+        /// Whether instances get a CPU share (`cpu.max`): asked for and the controller enabled.
+        cpu: bool,
+        /// Whether instances get a process limit (`pids.max`): asked for and the controller
+        /// enabled.
+        pids: bool,
     },
     /// `setrlimit(RLIMIT_AS)` in the child.
     Rlimit,
 }
 
 impl Backend {
-    /// A short description for logs and reports.
+    /// A short description for logs and reports, naming only the limits actually applied: for
+    /// example `cgroup v1 (memory, pids)` when no CPU share was asked for.
     pub fn describe(&self) -> String {
         match self {
             Backend::V1 { cpu, pids, .. } => {
-                let mut parts = vec!["memory"];
-                if cpu.is_some() {
-                    parts.push("cpu");
-                }
-                if pids.is_some() {
-                    parts.push("pids");
-                }
-                format!("cgroup v1 ({})", parts.join(", "))
+                format!("cgroup v1 ({})", controllers(cpu.is_some(), pids.is_some()))
             }
-            Backend::V2 { .. } => "cgroup v2 (memory, cpu, pids)".into(),
-            Backend::Rlimit => "rlimit (RLIMIT_AS; cgroups not writable)".into(),
+            Backend::V2 { cpu, pids, .. } => format!("cgroup v2 ({})", controllers(*cpu, *pids)),
+            // V8 reserves far more address space than it uses: Node.js instances get no
+            // RLIMIT_AS, only the heap limit their runtime is started with.
+            Backend::Rlimit => "rlimit (RLIMIT_AS; Node.js: V8 heap limit)".into(),
         }
     }
+}
+
+/// `memory`, then `cpu` and `pids` where applied.
+fn controllers(cpu: bool, pids: bool) -> String {
+    let mut parts = vec!["memory"];
+    if cpu {
+        parts.push("cpu");
+    }
+    if pids {
+        parts.push("pids");
+    }
+    parts.join(", ")
+}
+
+/// The limits besides memory (always limited) that the platform was asked to apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requested {
+    /// A CPU share per instance.
+    pub cpu: bool,
+    /// A maximum number of processes per instance.
+    pub pids: bool,
 }
 
 /// Limits to apply to one instance.
@@ -120,18 +143,27 @@ fn try_make(parent: &Path, name: &str) -> Option<PathBuf> {
     Some(dir)
 }
 
+/// `dir` if the controller's `file` is there to write limits to; else the directory is removed.
+fn controls(dir: PathBuf, file: &str) -> Option<PathBuf> {
+    if dir.join(file).is_file() {
+        Some(dir)
+    } else {
+        let _ = std::fs::remove_dir(&dir);
+        None
+    }
+}
+
 impl Limits {
-    /// Find a writable cgroup hierarchy and create the platform's cgroup `name` in it.
-    pub fn detect(name: &str) -> Limits {
+    /// Find a writable cgroup hierarchy and create the platform's cgroup `name` in it, with the
+    /// controllers for what is `requested` where the host has them.
+    pub fn detect(name: &str, requested: Requested) -> Limits {
         let root = Path::new("/sys/fs/cgroup");
         let (v1, v2) = own_cgroups();
         if root.join("cgroup.controllers").is_file() {
             if let Some(path) = v2
-                && let Some(dir) = Self::setup_v2(root, &path, name)
+                && let Some(backend) = Self::setup_v2(root, &path, name, requested)
             {
-                return Limits {
-                    backend: Backend::V2 { dir },
-                };
+                return Limits { backend };
             }
         } else if root.join("memory").is_dir() {
             let base = |controller: &str| -> Option<PathBuf> {
@@ -143,11 +175,13 @@ impl Limits {
                 try_make(&root.join(controller).join(own), name)
             };
             if let Some(memory) = base("memory") {
+                let cpu = requested.cpu.then(|| base("cpu")).flatten();
+                let pids = requested.pids.then(|| base("pids")).flatten();
                 return Limits {
                     backend: Backend::V1 {
                         memory,
-                        cpu: base("cpu"),
-                        pids: base("pids"),
+                        cpu: cpu.and_then(|dir| controls(dir, "cpu.cfs_quota_us")),
+                        pids: pids.and_then(|dir| controls(dir, "pids.max")),
                     },
                 };
             }
@@ -157,7 +191,7 @@ impl Limits {
         }
     }
 
-    fn setup_v2(root: &Path, own: &str, name: &str) -> Option<PathBuf> {
+    fn setup_v2(root: &Path, own: &str, name: &str, requested: Requested) -> Option<Backend> {
         // A v2 cgroup with processes cannot enable controllers for children, so the platform's
         // cgroup sits next to ours, under our parent.
         let own_dir = root.join(own.trim_start_matches('/'));
@@ -169,10 +203,16 @@ impl Limits {
             let _ = write(&dir.join("cgroup.subtree_control"), "+memory");
         }
         let probe = try_make(&dir, "probe")?;
-        let ok = probe.join("memory.max").is_file();
+        // A controller's files appear in a child only where the controller is enabled.
+        let has = |file: &str| probe.join(file).is_file();
+        let (memory, cpu, pids) = (has("memory.max"), has("cpu.max"), has("pids.max"));
         let _ = std::fs::remove_dir(&probe);
-        if ok {
-            Some(dir)
+        if memory {
+            Some(Backend::V2 {
+                dir,
+                cpu: requested.cpu && cpu,
+                pids: requested.pids && pids,
+            })
         } else {
             let _ = std::fs::remove_dir(&dir);
             None
@@ -240,7 +280,7 @@ impl Limits {
                 }
                 cg.open_peak()
             }
-            Backend::V2 { dir } => {
+            Backend::V2 { dir, .. } => {
                 let Some(dir) = try_make(dir, instance) else {
                     return InstanceCgroup::rlimit(bytes);
                 };
@@ -278,7 +318,7 @@ impl Limits {
                 .into_iter()
                 .flatten()
                 .collect(),
-            Backend::V2 { dir } => vec![dir],
+            Backend::V2 { dir, .. } => vec![dir],
             Backend::Rlimit => vec![],
         };
         for dir in dirs {
@@ -395,5 +435,70 @@ impl InstanceCgroup {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v1(cpu: bool, pids: bool) -> Backend {
+        Backend::V1 {
+            memory: PathBuf::from("/sys/fs/cgroup/memory/p"),
+            cpu: cpu.then(|| PathBuf::from("/sys/fs/cgroup/cpu/p")),
+            pids: pids.then(|| PathBuf::from("/sys/fs/cgroup/pids/p")),
+        }
+    }
+
+    fn v2(cpu: bool, pids: bool) -> Backend {
+        Backend::V2 {
+            dir: PathBuf::from("/sys/fs/cgroup/p"),
+            cpu,
+            pids,
+        }
+    }
+
+    #[test]
+    fn description_names_only_the_limits_applied() {
+        assert_eq!(v1(false, false).describe(), "cgroup v1 (memory)");
+        assert_eq!(v1(false, true).describe(), "cgroup v1 (memory, pids)");
+        assert_eq!(v1(true, false).describe(), "cgroup v1 (memory, cpu)");
+        assert_eq!(v1(true, true).describe(), "cgroup v1 (memory, cpu, pids)");
+        assert_eq!(v2(false, false).describe(), "cgroup v2 (memory)");
+        assert_eq!(v2(false, true).describe(), "cgroup v2 (memory, pids)");
+        assert_eq!(v2(true, false).describe(), "cgroup v2 (memory, cpu)");
+        assert_eq!(v2(true, true).describe(), "cgroup v2 (memory, cpu, pids)");
+        assert_eq!(
+            Backend::Rlimit.describe(),
+            "rlimit (RLIMIT_AS; Node.js: V8 heap limit)"
+        );
+    }
+
+    #[test]
+    fn a_controller_without_its_limit_file_is_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let with = try_make(tmp.path(), "with").unwrap();
+        std::fs::write(with.join("pids.max"), "max").unwrap();
+        assert_eq!(controls(with.clone(), "pids.max"), Some(with));
+        let without = try_make(tmp.path(), "without").unwrap();
+        assert_eq!(controls(without.clone(), "pids.max"), None);
+        assert!(!without.exists(), "the unusable directory is removed");
+    }
+
+    #[test]
+    fn the_rlimit_fallback_allows_headroom_over_the_memory_size() {
+        let limits = Limits::rlimit();
+        assert!(matches!(limits.backend(), Backend::Rlimit));
+        let cgroup = limits.create(
+            "i",
+            InstanceLimits {
+                memory_mb: 128,
+                cpus: Some(0.5),
+                pids: Some(64),
+            },
+        );
+        assert!(!cgroup.is_cgroup());
+        assert!(cgroup.procs.is_empty(), "no cgroup to join");
+        assert_eq!(cgroup.rlimit_as, Some((128 + 128) * 1024 * 1024));
     }
 }

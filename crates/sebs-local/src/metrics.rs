@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use sebs_core::result::ProviderMetrics;
 use serde::{Deserialize, Serialize};
 
 /// How many records are kept in memory.
@@ -191,6 +192,22 @@ impl LogWriter {
     }
 }
 
+/// The record in the form every platform reports: execution and init times in microseconds
+/// (rounded to the nearest), billing and memory as recorded.
+impl From<&Report> for ProviderMetrics {
+    fn from(report: &Report) -> ProviderMetrics {
+        ProviderMetrics {
+            execution_us: (report.duration_ms * 1000.0).round() as u64,
+            initialization_us: report
+                .init_duration_ms
+                .map(|ms| (ms * 1000.0).round() as u64),
+            billed_ms: report.billed_duration_ms,
+            memory_mb: report.memory_size_mb,
+            max_memory_used_mb: report.max_memory_used_mb,
+        }
+    }
+}
+
 /// Read a JSON-lines metrics log (skipping lines that do not parse, e.g. a torn last line).
 pub fn read_log(path: &Path) -> std::io::Result<Vec<Report>> {
     let text = std::fs::read_to_string(path)?;
@@ -234,6 +251,40 @@ mod tests {
         assert_eq!(
             line,
             "REPORT RequestId: r\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tInit Duration: 80.50 ms\t"
+        );
+    }
+
+    #[test]
+    fn provider_metrics_in_microseconds() {
+        let cold = ProviderMetrics::from(&report());
+        assert_eq!(
+            cold,
+            ProviderMetrics {
+                execution_us: 1234,
+                initialization_us: Some(80_500),
+                billed_ms: 2,
+                memory_mb: 128,
+                max_memory_used_mb: Some(40),
+            }
+        );
+        assert_eq!(cold.gb_seconds(), report().gb_seconds());
+        let warm = Report {
+            duration_ms: 0.0006,
+            billed_duration_ms: Report::billed(0.0006),
+            max_memory_used_mb: None,
+            init_duration_ms: None,
+            cold_start_mode: None,
+            ..report()
+        };
+        assert_eq!(
+            ProviderMetrics::from(&warm),
+            ProviderMetrics {
+                execution_us: 1,
+                initialization_us: None,
+                billed_ms: 1,
+                memory_mb: 128,
+                max_memory_used_mb: None,
+            }
         );
     }
 

@@ -18,8 +18,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 
-use crate::Shared;
-use crate::instance::{Instance, encode, frame, read_frame};
+use crate::channel::{encode, frame, read_frame};
+use crate::instance::Instance;
+use crate::state::Shared;
 
 pub(crate) struct Zygote {
     writer: tokio::sync::Mutex<tokio::net::unix::OwnedWriteHalf>,
@@ -73,7 +74,7 @@ impl Zygote {
         drop(theirs);
         ours.set_nonblocking(true).map_err(|e| e.to_string())?;
         let stream = UnixStream::from_std(ours).map_err(|e| e.to_string())?;
-        let (mut reader, writer) = stream.into_split();
+        let (reader, writer) = stream.into_split();
         let zygote = Arc::new(Zygote {
             writer: tokio::sync::Mutex::new(writer),
             pending: Mutex::new(HashMap::new()),
@@ -84,51 +85,12 @@ impl Zygote {
         });
 
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), String>>();
-        let this = zygote.clone();
-        let shared_for_reader = shared.clone();
-        tokio::spawn(async move {
-            let mut ready_tx = Some(ready_tx);
-            loop {
-                let Ok((kind, _, body)) = read_frame(&mut reader).await else {
-                    break;
-                };
-                let msg: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                match kind {
-                    frame::READY => {
-                        if let Some(tx) = ready_tx.take() {
-                            let _ = tx.send(Ok(()));
-                        }
-                    }
-                    frame::INIT_ERROR => {
-                        if let Some(tx) = ready_tx.take() {
-                            let _ = tx.send(Err(String::from_utf8_lossy(&body).into_owned()));
-                        }
-                    }
-                    frame::FORKED => {
-                        let id = msg["id"].as_str().unwrap_or_default();
-                        let pid = msg["pid"].as_i64().unwrap_or(0) as i32;
-                        if let Some(tx) = this.pending.lock().expect("lock").remove(id) {
-                            let _ = tx.send(pid);
-                        }
-                    }
-                    frame::EXITED => {
-                        let pid = msg["pid"].as_i64().unwrap_or(0) as i32;
-                        let status = msg["status"].as_i64().unwrap_or(0) as i32;
-                        let child = this.children.lock().expect("lock").remove(&pid);
-                        match child.and_then(|w| w.upgrade()) {
-                            Some(instance) => instance.on_exit(&shared_for_reader, status),
-                            None => {
-                                this.early_exits.lock().expect("lock").insert(pid, status);
-                            }
-                        }
-                    }
-                    other => tracing::debug!("fork server sent an unexpected frame kind {other}"),
-                }
-            }
-            // The zygote is gone: its instances keep serving until retired.
-            this.alive.store(false, Ordering::Release);
-            this.pending.lock().expect("lock").clear();
-        });
+        tokio::spawn(read_control(
+            zygote.clone(),
+            shared.clone(),
+            reader,
+            ready_tx,
+        ));
         tokio::spawn(async move {
             let _ = child.wait().await;
         });
@@ -225,6 +187,57 @@ impl Zygote {
         }
         self.alive.store(false, Ordering::Release);
     }
+}
+
+/// Read the zygote's control channel until it closes: its readiness (or init error) once, then
+/// the pids of forked instances and their exits.
+async fn read_control(
+    this: Arc<Zygote>,
+    shared: Arc<Shared>,
+    mut reader: tokio::net::unix::OwnedReadHalf,
+    ready_tx: oneshot::Sender<Result<(), String>>,
+) {
+    let mut ready_tx = Some(ready_tx);
+    loop {
+        let Ok((kind, _, body)) = read_frame(&mut reader).await else {
+            break;
+        };
+        let msg: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        match kind {
+            frame::READY => {
+                if let Some(tx) = ready_tx.take() {
+                    let _ = tx.send(Ok(()));
+                }
+            }
+            frame::INIT_ERROR => {
+                if let Some(tx) = ready_tx.take() {
+                    let _ = tx.send(Err(String::from_utf8_lossy(&body).into_owned()));
+                }
+            }
+            frame::FORKED => {
+                let id = msg["id"].as_str().unwrap_or_default();
+                let pid = msg["pid"].as_i64().unwrap_or(0) as i32;
+                if let Some(tx) = this.pending.lock().expect("lock").remove(id) {
+                    let _ = tx.send(pid);
+                }
+            }
+            frame::EXITED => {
+                let pid = msg["pid"].as_i64().unwrap_or(0) as i32;
+                let status = msg["status"].as_i64().unwrap_or(0) as i32;
+                let child = this.children.lock().expect("lock").remove(&pid);
+                match child.and_then(|w| w.upgrade()) {
+                    Some(instance) => instance.on_exit(&shared, status),
+                    None => {
+                        this.early_exits.lock().expect("lock").insert(pid, status);
+                    }
+                }
+            }
+            other => tracing::debug!("fork server sent an unexpected frame kind {other}"),
+        }
+    }
+    // The zygote is gone: its instances keep serving until retired.
+    this.alive.store(false, Ordering::Release);
+    this.pending.lock().expect("lock").clear();
 }
 
 /// Accept connections of forked instances on the platform's Unix socket and hand each to the

@@ -1,74 +1,15 @@
 //! The local platform with real Python functions: scheduling, keep-alive, limits, faults, cold
-//! start modes, protocols and metrics.
+//! start modes, protocols and metrics. (Isolation, namespaces and cgroups: `isolation.rs`.)
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sebs_local::{
-    ColdStartMode, FunctionSpec, LocalPlatform, Outcome, PlatformConfig, PlatformError, Protocol,
-};
+use common::{ECHO, call, package, spec};
+use sebs_local::{ColdStartMode, LocalPlatform, Outcome, PlatformConfig, PlatformError, Protocol};
 use serde_json::{Value, json};
-
-const HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
-
-fn python() -> PathBuf {
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .expect("python3 is installed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// A code package with the SeBS wrapper and `function.py` = `source`.
-fn package(dir: &Path, source: &str) -> PathBuf {
-    let root = dir.join("pkg");
-    std::fs::create_dir_all(root.join("function")).unwrap();
-    std::fs::write(root.join("handler.py"), HANDLER).unwrap();
-    std::fs::write(root.join("function/__init__.py"), "").unwrap();
-    std::fs::write(root.join("function/function.py"), source).unwrap();
-    root
-}
-
-const ECHO: &str = r#"import os, time
-
-def handler(event):
-    time.sleep(event.get('sleep', 0))
-    if event.get('allocate_mb'):
-        block = bytearray(event['allocate_mb'] * 1024 * 1024)
-        for i in range(0, len(block), 4096):
-            block[i] = 1
-    if event.get('crash'):
-        os.kill(os.getpid(), 11)
-    if event.get('raise'):
-        raise ValueError('asked to raise')
-    return {'pid': os.getpid(), 'echo': event.get('value')}
-"#;
-
-fn spec(name: &str, pkg: PathBuf, timeout: Duration) -> FunctionSpec {
-    FunctionSpec::python(name, pkg, python(), 128, timeout)
-}
-
-/// Invoke and parse the SeBS response out of the wrapper's `{"statusCode", "body"}`.
-async fn call(
-    platform: &LocalPlatform,
-    name: &str,
-    event: Value,
-) -> (sebs_local::Invocation, Option<Value>) {
-    let inv = platform
-        .invoke(name, Bytes::from(event.to_string()))
-        .await
-        .expect("invocation accepted");
-    let body = match &inv.outcome {
-        Outcome::Response(b) => {
-            let outer: Value = serde_json::from_slice(b).unwrap();
-            Some(serde_json::from_str(outer["body"].as_str().unwrap()).unwrap())
-        }
-        _ => None,
-    };
-    (inv, body)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_cold_starts_then_twenty_warm() {
@@ -462,78 +403,6 @@ async fn instances_get_a_scrubbed_environment_and_private_tmp() {
         tmpdir.starts_with(body["result"]["cwd"].as_str().unwrap()),
         "TMPDIR inside the instance's own directory"
     );
-}
-
-const ISOLATION_PROBE: &str = r#"import os, socket
-
-def handler(event):
-    mine = os.path.join("/tmp", "mark-" + str(os.getpid()))
-    open(mine, "w").close()
-    try:
-        socket.create_connection(("127.0.0.1", event["port"]), timeout=1).close()
-        network = "reachable"
-    except OSError as e:
-        network = type(e).__name__
-    return {"tmp": sorted(os.listdir("/tmp")), "network": network}
-"#;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn namespaces_give_a_private_tmp_and_no_network() {
-    // Everything the instances need must live outside /tmp for /tmp to be replaced.
-    let base = tempfile::tempdir_in("/var/tmp").unwrap();
-    let platform = Arc::new(
-        LocalPlatform::with_config(PlatformConfig {
-            namespaces: true,
-            work_dir: Some(base.path().join("run")),
-            ..Default::default()
-        })
-        .await
-        .unwrap(),
-    );
-    let isolation = *platform.isolation();
-    if !isolation.mount || !isolation.net {
-        eprintln!(
-            "skipping: this host does not allow namespaces ({})",
-            isolation.describe()
-        );
-        return;
-    }
-    let port = platform.addr().port();
-    for mode in [ColdStartMode::Exec, ColdStartMode::Fork] {
-        let name = format!("iso-{mode}");
-        let mut s = spec(
-            &name,
-            package(&base.path().join(&name), ISOLATION_PROBE),
-            Duration::from_secs(10),
-        );
-        s.network = false;
-        s.cold_start = Some(mode);
-        platform.deploy(s).await;
-        let calls: Vec<_> = (0..2)
-            .map(|_| {
-                let p = platform.clone();
-                let name = name.clone();
-                tokio::spawn(
-                    async move { call(&p, &name, json!({"port": port, "sleep": 0})).await },
-                )
-            })
-            .collect();
-        for c in calls {
-            let (inv, body) = c.await.unwrap();
-            let body = body.unwrap_or_else(|| panic!("{mode}: {:?}", inv.outcome));
-            let tmp = body["result"]["tmp"].as_array().unwrap();
-            // Each instance sees only its own marker (and the wrapper's cold-start marker).
-            let marks: Vec<_> = tmp
-                .iter()
-                .filter(|f| f.as_str().unwrap().starts_with("mark-"))
-                .collect();
-            assert_eq!(marks.len(), 1, "{mode}: {tmp:?}");
-            assert_ne!(
-                body["result"]["network"], "reachable",
-                "{mode}: the instance reached the gateway"
-            );
-        }
-    }
 }
 
 /// Whether the gateway and the instance busy-poll for each other's next frame or sleep, warm

@@ -8,7 +8,7 @@ use sebs_core::config::{ColdStartMode, Language};
 const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).";
 
 /// sebs: the Serverless Benchmark Suite. Build, deploy and invoke representative FaaS
-/// benchmarks on a local platform or in the cloud, and turn the measurements into statistics.
+/// benchmarks on the embedded local platform, and turn the measurements into statistics.
 #[derive(Debug, Parser)]
 #[command(name = "sebs", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -135,11 +135,11 @@ pub struct ExperimentProcessArgs {
     /// Cache directory of the run (for the platform's metrics log).
     #[arg(long, value_name = "DIR", default_value = "cache")]
     pub cache: PathBuf,
-    /// Widen the metrics time window by this many minutes (SeBS; the local platform matches
-    /// records by request id and does not need it).
-    #[arg(long, value_name = "MINUTES", default_value_t = -1, allow_negative_numbers = true)]
-    pub extend_time_interval: i64,
-    /// SeBS user config (accepted for compatibility).
+    /// Widen the metrics time window by this many minutes (SeBS's option; accepted and
+    /// ignored with a warning: every platform here matches records by request id).
+    #[arg(long, value_name = "MINUTES", allow_negative_numbers = true)]
+    pub extend_time_interval: Option<i64>,
+    /// SeBS user config: its `deployment` section tells processing how to reach the platform.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -315,7 +315,9 @@ pub struct CommonArgs {
     #[arg(long, value_name = "VERSION")]
     pub language_version: Option<String>,
 
-    /// Platform to deploy to (overrides `deployment.name`).
+    /// Platform to deploy to (overrides `deployment.name`). This build deploys to `local`;
+    /// SeBS's other names (aws, azure, gcp, openwhisk, knative) are recognised and refused
+    /// with an explanation.
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
 
@@ -460,7 +462,7 @@ pub struct ProcessArgs {
     /// Cache directory of the run (for its metrics log, if the results do not name it).
     #[arg(long, value_name = "DIR", default_value = "cache")]
     pub cache: PathBuf,
-    /// SeBS user config (accepted for compatibility; not needed).
+    /// SeBS user config: its `deployment` section tells processing how to reach the platform.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -507,4 +509,69 @@ pub struct StatisticsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
+}
+
+impl CommonArgs {
+    /// The library's options: these flags, and the local platform's flags if the command has
+    /// them.
+    pub fn options(&self, local: Option<&LocalPlatformArgs>) -> sebs_platforms::RunOptions {
+        sebs_platforms::RunOptions {
+            config: self.config.clone(),
+            output_dir: self.output_dir.clone(),
+            cache_dir: self.cache.clone(),
+            language: self.language,
+            language_version: self.language_version.clone(),
+            deployment: self.deployment.clone(),
+            update_code: self.update_code,
+            benchmarks_dir: self.benchmarks_dir.clone(),
+            update_storage: self.update_storage,
+            data_dir: self.data_dir.clone(),
+            local: local.map(LocalPlatformArgs::overrides).unwrap_or_default(),
+        }
+    }
+}
+
+impl LocalPlatformArgs {
+    /// The flags as overrides of `deployment.local`.
+    pub fn overrides(&self) -> sebs_platforms::local::LocalOverrides {
+        sebs_platforms::local::LocalOverrides {
+            cold_start: self.cold_start,
+            keep_alive: self.keep_alive,
+            concurrency_limit: self.concurrency_limit,
+            cpu_share: self.cpu_share,
+            namespaces: self.namespaces,
+            busy_poll_us: self.busy_poll_us,
+        }
+    }
+}
+
+impl From<Trigger> for sebs_platforms::TriggerKind {
+    fn from(trigger: Trigger) -> Self {
+        match trigger {
+            Trigger::Http => sebs_platforms::TriggerKind::Http,
+            Trigger::Library => sebs_platforms::TriggerKind::Library,
+        }
+    }
+}
+
+impl From<ExperimentKind> for sebs_experiments::ExperimentKind {
+    fn from(kind: ExperimentKind) -> Self {
+        match kind {
+            ExperimentKind::PerfCost => sebs_experiments::ExperimentKind::PerfCost,
+            ExperimentKind::InvocationOverhead => {
+                sebs_experiments::ExperimentKind::InvocationOverhead
+            }
+            ExperimentKind::NetworkPingPong => sebs_experiments::ExperimentKind::NetworkPingPong,
+            ExperimentKind::EvictionModel => sebs_experiments::ExperimentKind::EvictionModel,
+        }
+    }
+}
+
+impl From<OutputFormat> for sebs_report::OutputFormat {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Text => sebs_report::OutputFormat::Text,
+            OutputFormat::Json => sebs_report::OutputFormat::Json,
+        }
+    }
 }

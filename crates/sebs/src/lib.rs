@@ -1,39 +1,57 @@
-//! The `sebs` command-line tool as a library: argument definitions and one `run` entry point per
-//! command, so commands can be tested in-process. `main.rs` only parses, sets up logging and
-//! dispatches.
+//! The `sebs` command-line tool as a library: argument definitions and one `run` entry point, so
+//! commands can be tested in-process. Each command converts its arguments, calls one library
+//! function (`sebs-platforms`, `sebs-experiments`, `sebs-report`) and prints what it returns;
+//! `main.rs` only parses, sets up logging and dispatches.
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod cli;
 pub mod data_cmd;
-pub mod experiments;
-pub mod invoke;
 pub mod list;
-pub mod local;
 pub mod local_cmd;
-pub mod process;
-pub mod regression;
-pub mod settings;
 pub mod storage_cmd;
-pub mod storage_setup;
-pub mod summary;
-pub mod trigger;
 
 use anyhow::Result;
+use sebs_experiments::benchmark::InvokeRequest;
+use sebs_experiments::process::ProcessContext;
+use sebs_experiments::regression::RegressionRequest;
+use sebs_experiments::{EXIT_INTERRUPTED, RunRequest};
 
-use cli::{BenchmarkCommand, Cli, Command, ExperimentCommand, LocalCommand};
+use cli::{
+    BenchmarkCommand, Cli, Command, ExperimentCommand, ExperimentInvokeArgs, ExperimentProcessArgs,
+    InvokeArgs, LocalCommand, ProcessArgs, RegressionArgs,
+};
+
+/// Exit status when some invocations failed or did not validate.
+pub const EXIT_FAILED_INVOCATIONS: i32 = 3;
 
 /// Run a parsed command line; returns the process exit status.
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Benchmark(command) => match command {
-            BenchmarkCommand::Invoke(args) => invoke::invoke(&args).await,
+            BenchmarkCommand::Invoke(args) => invoke(&args).await,
             BenchmarkCommand::Package(args) => {
-                tokio::task::spawn_blocking(move || invoke::package(&args)).await?
+                let options = args.common.options(None);
+                let package = tokio::task::spawn_blocking(move || {
+                    sebs_platforms::pipeline::package(&options, &args.benchmark)
+                })
+                .await??;
+                println!(
+                    "{}\t{}",
+                    package.dir.display(),
+                    sebs_core::fsutil::human_size(package.size)
+                );
+                Ok(0)
             }
-            BenchmarkCommand::Process(args) => process::process(&args),
+            BenchmarkCommand::Process(args) => process(&args).await,
             BenchmarkCommand::List(args) => list::list(&args),
-            BenchmarkCommand::Statistics(args) => summary::statistics(&args),
-            BenchmarkCommand::Regression(args) => regression::regression(&args).await,
+            BenchmarkCommand::Statistics(args) => {
+                print!(
+                    "{}",
+                    sebs_report::benchmark_statistics(&args.file, args.output_format.into())?
+                );
+                Ok(0)
+            }
+            BenchmarkCommand::Regression(args) => regression(&args).await,
         },
         Command::Local(command) => match command {
             LocalCommand::Start(args) => tokio::task::block_in_place(|| local_cmd::start(&args)),
@@ -44,9 +62,108 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Storage(command) => storage_cmd::run(command).await,
         Command::Data(command) => data_cmd::run(command).await,
         Command::Experiment(command) => match command {
-            ExperimentCommand::Invoke(args) => experiments::invoke(&args).await,
-            ExperimentCommand::Process(args) => experiments::process(&args),
-            ExperimentCommand::Statistics(args) => experiments::statistics(&args),
+            ExperimentCommand::Invoke(args) => experiment_invoke(&args).await,
+            ExperimentCommand::Process(args) => experiment_process(&args).await,
+            ExperimentCommand::Statistics(args) => {
+                print!(
+                    "{}",
+                    sebs_report::experiment_statistics(&args.dir, args.output_format.into())?
+                );
+                Ok(0)
+            }
         },
     }
+}
+
+async fn invoke(args: &InvokeArgs) -> Result<i32> {
+    let outcome = sebs_experiments::benchmark::invoke(&InvokeRequest {
+        options: args.common.options(Some(&args.local)),
+        benchmark: args.benchmark.clone(),
+        size: args.size.clone(),
+        repetitions: args.repetitions,
+        trigger: args.trigger.into(),
+        memory: args.memory,
+        timeout: args.timeout,
+        function_name: args.function_name.clone(),
+        validate: args.validate,
+        storage_configuration: args.storage_configuration.clone(),
+    })
+    .await?;
+    print!("{}", outcome.summary);
+    println!("results: {}", outcome.path.display());
+    if outcome.interrupted {
+        tracing::warn!(
+            "interrupted: the invocations completed so far are saved in {}",
+            outcome.path.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    if outcome.failed > 0 {
+        tracing::warn!(
+            "{} of {} invocations failed; see `error` in {}",
+            outcome.failed,
+            args.repetitions,
+            outcome.path.display()
+        );
+        return Ok(EXIT_FAILED_INVOCATIONS);
+    }
+    Ok(0)
+}
+
+fn warn_extend_time_interval(value: Option<i64>) {
+    if let Some(minutes) = value {
+        tracing::warn!(
+            "--extend-time-interval {minutes} is ignored: provider records are matched by request id, so no time window is needed"
+        );
+    }
+}
+
+async fn process(args: &ProcessArgs) -> Result<i32> {
+    let ctx = ProcessContext::new(&args.output_dir, &args.cache, args.config.as_deref())?;
+    let (path, filled, missing) = sebs_experiments::process::process_benchmark(&ctx).await?;
+    println!(
+        "{} ({filled} invocations with provider metrics, {missing} without)",
+        path.display()
+    );
+    Ok(0)
+}
+
+async fn regression(args: &RegressionArgs) -> Result<i32> {
+    let report = sebs_experiments::regression::regression(&RegressionRequest {
+        options: args.common.options(Some(&args.local)),
+        size: args.size.clone(),
+        benchmark_name: args.benchmark_name.clone(),
+        jobs: args.jobs,
+        repetitions: args.repetitions,
+        trigger: args.trigger.into(),
+        storage_configuration: args.storage_configuration.clone(),
+    })
+    .await?;
+    print!("{}", report.text);
+    Ok(if report.failed > 0 { 1 } else { 0 })
+}
+
+async fn experiment_invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
+    let outcome = sebs_experiments::invoke(
+        args.experiment.into(),
+        &RunRequest {
+            options: args.common.options(Some(&args.local)),
+            resume: args.resume,
+            storage_configuration: args.storage_configuration.clone(),
+        },
+    )
+    .await?;
+    print!("{}", outcome.summary);
+    if !outcome.interrupted {
+        println!("results: {}", outcome.results.display());
+    }
+    Ok(outcome.exit_code())
+}
+
+async fn experiment_process(args: &ExperimentProcessArgs) -> Result<i32> {
+    warn_extend_time_interval(args.extend_time_interval);
+    let ctx = ProcessContext::new(&args.output_dir, &args.cache, args.config.as_deref())?;
+    let processed = sebs_experiments::process(args.experiment.into(), &ctx).await?;
+    print!("{}", processed.summary);
+    Ok(processed.exit_code)
 }

@@ -7,7 +7,7 @@ use sebs_core::catalogue::{Benchmark, Catalogue};
 use serde_json::json;
 
 use crate::cli::{ListArgs, OutputFormat};
-use crate::settings::load_config;
+use sebs_platforms::settings::load_config;
 
 /// Print id, languages, memory, timeout and modules of every benchmark.
 pub fn list(args: &ListArgs) -> Result<i32> {

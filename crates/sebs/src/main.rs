@@ -14,7 +14,7 @@ fn init_logging(cli: &Cli) {
     // -v applies to our crates only; RUST_LOG, when set, wins.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "warn,sebs={level},sebs_core={level},sebs_build={level},sebs_local={level},sebs_storage={level},sebs_data={level}"
+            "warn,sebs={level},sebs_core={level},sebs_build={level},sebs_local={level},sebs_storage={level},sebs_data={level},sebs_platforms={level},sebs_experiments={level},sebs_report={level}"
         ))
     });
     let color = match cli.color {

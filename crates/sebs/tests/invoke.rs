@@ -321,6 +321,25 @@ fn bad_requests_fail_cleanly_and_write_nothing() {
         invoke(&["110.dynamic-html", "test", "--language-version", "3.1"]),
         "Python 3.1 is not installed",
     );
+    // SeBS's deployments this build has no backend for are named and refused plainly.
+    assert_one_line_error(
+        invoke(&["110.dynamic-html", "test", "--deployment", "aws"]),
+        "deployment `aws` is not available in this build of sebs",
+    );
+    assert_one_line_error(
+        invoke(&["110.dynamic-html", "test", "--deployment", "lambda"]),
+        "unknown deployment `lambda`: expected one of local, aws, azure, gcp, openwhisk, knative",
+    );
+    std::fs::write(&config, r#"{"deployment": {"name": "gcp"}}"#).unwrap();
+    assert_one_line_error(
+        invoke(&[
+            "110.dynamic-html",
+            "test",
+            "--config",
+            config.to_str().unwrap(),
+        ]),
+        "deployment `gcp` is not available in this build of sebs",
+    );
     assert!(!out.exists(), "nothing is written for a rejected request");
     assert!(
         !tmp.path().join("cache").exists(),

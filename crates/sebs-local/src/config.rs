@@ -1,0 +1,62 @@
+//! Platform-wide settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sebs_core::config::ColdStartMode;
+
+/// Platform-wide settings.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    /// Address of the gateway (127.0.0.1 with an ephemeral port by default).
+    pub bind: SocketAddr,
+    /// Default keep-alive of idle instances (0: never reuse).
+    pub keep_alive: Duration,
+    /// Default concurrency limit per function.
+    pub concurrency: usize,
+    /// Requests that may wait beyond the concurrency limit before throttling.
+    pub queue: usize,
+    /// Default cold-start mode.
+    pub cold_start: ColdStartMode,
+    /// Give instances a CPU share proportional to memory (1 vCPU at 1769 MB).
+    pub cpu_share: bool,
+    /// Maximum processes/threads per instance.
+    pub pids: Option<u64>,
+    /// Use cgroups when the host lets us (else, or when false, `RLIMIT_AS`).
+    pub cgroups: bool,
+    /// Isolate instances in namespaces where the host allows: a mount namespace with a private
+    /// `/tmp`, and a network namespace for functions that do not need the network. Costs a
+    /// millisecond or two per cold start.
+    pub namespaces: bool,
+    /// Where instance directories, the bootstrap and the platform's socket live (default: the
+    /// system's temporary directory).
+    pub work_dir: Option<PathBuf>,
+    /// Append invocation records to this JSON-lines file.
+    pub metrics_log: Option<PathBuf>,
+    /// Busy-poll budget while the machine has idle CPUs (zero: always sleep). The gateway polls
+    /// for an instance's answer, and an instance of our shims for its next request, for up to
+    /// this long before sleeping: on a virtual machine waking an idle CPU costs tens of
+    /// microseconds, more than a no-op function takes. Applied only while in-flight invocations
+    /// occupy at most half of the CPUs, and never to instances with a CPU share.
+    pub busy_poll: Duration,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            keep_alive: Duration::from_secs(600),
+            concurrency: 1000,
+            queue: 100,
+            cold_start: ColdStartMode::Exec,
+            cpu_share: false,
+            pids: Some(1024),
+            cgroups: true,
+            namespaces: false,
+            work_dir: None,
+            metrics_log: None,
+            busy_poll: Duration::from_micros(200),
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The one pipeline every command runs: settings → benchmark → storage and input → the package
+//! for the platform's target → create or update the function → a trigger. Only the
+//! [`Platform`] varies.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use sebs_core::cache::Cache;
+use sebs_core::catalogue::{Benchmark, Catalogue, GeneratedInput, InputScript, Size};
+use sebs_core::fsutil::human_size;
+use sebs_core::result::{ExecutionResult, Validation};
+use serde_json::{Value, json};
+
+use crate::platform::{FunctionConfig, PackageTarget, Platform, Trigger, TriggerKind};
+use crate::settings::{RunOptions, Settings};
+use crate::storage::{self, RunStorage};
+
+/// What to prepare: a benchmark at an input size, and where its storage is.
+#[derive(Debug, Clone, Default)]
+pub struct PrepareRequest<'a> {
+    /// Benchmark id, name or number.
+    pub benchmark: &'a str,
+    /// Input size (`test`, `small`, `large`).
+    pub size: &'a str,
+    /// `--storage-configuration` files.
+    pub storage_configuration: &'a [PathBuf],
+    /// Storage already running for several runs (the regression's); replaces configured
+    /// sections.
+    pub shared_storage: Option<&'a sebs_storage::StorageConfig>,
+}
+
+/// A benchmark prepared on a platform: its input generated (and uploaded), its package built for
+/// the platform's target, its storage running. Functions are deployed from it.
+pub struct Session {
+    /// The effective settings.
+    pub settings: Settings,
+    /// The benchmark.
+    pub benchmark: Benchmark,
+    /// The input size.
+    pub size: Size,
+    /// The generated input (`.input` is what functions are invoked with).
+    pub generated: GeneratedInput,
+    /// The code package.
+    pub package: sebs_build::Package,
+    /// The platform functions are deployed on.
+    pub platform: Box<dyn Platform>,
+    storage: Option<RunStorage>,
+    data_dir: Option<PathBuf>,
+    function_env: BTreeMap<String, String>,
+}
+
+impl Session {
+    /// Resolve the settings, create the platform, set up storage, generate (and upload) the
+    /// input and build the package. Everything that can be wrong with the request is checked
+    /// before anything is built or written.
+    pub async fn start(options: &RunOptions, request: &PrepareRequest<'_>) -> Result<Session> {
+        let settings = Settings::resolve(options)?;
+        let platform = crate::factory::create(&settings)?;
+        Self::start_on(settings, platform, request).await
+    }
+
+    /// Like [`Session::start`], on a platform the caller created (the tests' fake platform).
+    pub async fn start_on(
+        settings: Settings,
+        platform: Box<dyn Platform>,
+        request: &PrepareRequest<'_>,
+    ) -> Result<Session> {
+        let size: Size = request.size.parse()?;
+        let benchmark = find_benchmark(&settings, request.benchmark)?;
+        let resources_id = platform.resources_id().to_owned();
+        let storage = RunStorage::prepare(
+            &settings,
+            &benchmark,
+            request.storage_configuration,
+            request.shared_storage,
+            &resources_id,
+        )
+        .await?;
+        let data_dir = storage::data_dir(&settings, &benchmark).await?;
+        let bucket = storage::benchmarks_bucket(&resources_id);
+        let generated = run_blocking(|| {
+            InputScript {
+                benchmark: &benchmark,
+                python: &settings.python,
+                data_dir: data_dir.as_deref(),
+            }
+            .generate_with_storage(
+                size,
+                Some(&bucket),
+                storage.as_ref().map(RunStorage::driver).as_ref(),
+            )
+        })?;
+        if storage.is_none()
+            && (!generated.uploads.is_empty() || !generated.nosql_writes.is_empty())
+        {
+            anyhow::bail!(
+                "benchmark {} uploads inputs or writes NoSQL items but its config.json lists no `modules`; add \"storage\" and/or \"nosql\" to `modules`",
+                benchmark.id
+            );
+        }
+        log_uploads(&generated, &bucket);
+        let function_env = storage
+            .as_ref()
+            .map(|s| s.function_env(&generated.nosql_table_names))
+            .unwrap_or_default();
+        let target = platform.package_target(settings.config.experiments.architecture);
+        let package = run_blocking(|| build_package(&settings, &benchmark, &target))?;
+        Ok(Session {
+            settings,
+            benchmark,
+            size,
+            generated,
+            package,
+            platform,
+            storage,
+            data_dir,
+            function_env,
+        })
+    }
+
+    /// The default function name (SeBS: `sebs-<resources id>-<benchmark>-<language>-<version>`).
+    pub fn default_function_name(&self) -> String {
+        format!(
+            "sebs-{}-{}-{}-{}",
+            self.platform.resources_id(),
+            self.benchmark.id,
+            self.settings.language,
+            self.settings.language_version()
+        )
+    }
+
+    /// The prepared package as function `name` with `memory_mb` and `timeout_s`.
+    pub fn function_config(&self, name: &str, memory_mb: u64, timeout_s: u64) -> FunctionConfig {
+        FunctionConfig {
+            name: name.to_owned(),
+            benchmark: self.benchmark.id.clone(),
+            language: self.settings.language,
+            language_version: self.settings.language_version().to_owned(),
+            interpreter: self.settings.function_interpreter().to_owned(),
+            code_dir: self.package.dir.clone(),
+            code_hash: self.package.hash.clone(),
+            code_size: self.package.size,
+            memory_mb,
+            timeout_s,
+            env: self.function_env.clone(),
+        }
+    }
+
+    /// Create or update function `name` with `memory_mb` (the benchmark's timeout); returns its
+    /// deployment record.
+    pub async fn deploy(&self, name: &str, memory_mb: u64) -> Result<Value> {
+        let function = self.function_config(name, memory_mb, self.benchmark.config.timeout);
+        self.deploy_config(&function).await
+    }
+
+    /// Create or update a function described in full (e.g. another code directory).
+    pub async fn deploy_config(&self, function: &FunctionConfig) -> Result<Value> {
+        self.platform
+            .create_or_update(function)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to deploy {} on {}",
+                    function.name,
+                    self.platform.name()
+                )
+            })
+    }
+
+    /// A trigger of a deployed function.
+    pub async fn trigger(&self, name: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
+        self.platform.trigger(name, kind).await
+    }
+
+    /// Check a successful result with the benchmark's `validate_output` and record the verdict
+    /// in `result.validation`; failed invocations are left as they are.
+    pub async fn validate(&self, result: &mut ExecutionResult) {
+        if result.stats.failure {
+            return;
+        }
+        let validator = InputScript {
+            benchmark: &self.benchmark,
+            python: &self.settings.python,
+            data_dir: self.data_dir.as_deref(),
+        };
+        let storage = self.storage.as_ref().map(RunStorage::driver);
+        let verdict = run_blocking(|| {
+            validator.validate_with_storage(
+                &self.generated.input,
+                &result.output,
+                self.settings.language,
+                storage.as_ref(),
+            )
+        });
+        result.validation = Some(match verdict {
+            Ok(None) => Validation {
+                passed: true,
+                message: None,
+            },
+            Ok(Some(reason)) => Validation {
+                passed: false,
+                message: Some(reason),
+            },
+            Err(e) => Validation {
+                passed: false,
+                message: Some(e.to_string()),
+            },
+        });
+    }
+
+    /// The `config` block of result files: the experiments settings and the deployment record.
+    pub fn result_config(&self, deployment: Value) -> Value {
+        self.settings.result_config(deployment)
+    }
+
+    /// Stop the platform's local parts and the storage servers this session started.
+    pub async fn shutdown(self) {
+        self.platform.shutdown().await;
+        if let Some(storage) = self.storage {
+            storage.shutdown().await;
+        }
+    }
+}
+
+/// Run blocking work (input scripts, package builds, file copies) from async code: through
+/// `block_in_place` on a multi-threaded runtime, so other tasks keep running; inline on a
+/// current-thread runtime (where `block_in_place` panics), e.g. a test on tokio's paused clock.
+pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+fn log_uploads(generated: &GeneratedInput, bucket: &str) {
+    if generated.uploaded + generated.skipped > 0 {
+        tracing::info!(
+            "inputs in bucket {bucket}: {} uploaded, {} already present{}",
+            generated.uploaded,
+            generated.skipped,
+            if generated.skipped > 0 {
+                " (pass --update-storage to upload them again)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// Build the package of `benchmark` for `target`, or reuse the cached one.
+pub fn build_package(
+    settings: &Settings,
+    benchmark: &Benchmark,
+    target: &PackageTarget,
+) -> Result<sebs_build::Package> {
+    let cache = Cache::new(&settings.cache_dir);
+    let package = sebs_build::build(
+        &cache,
+        &sebs_build::BuildRequest {
+            benchmark,
+            language: settings.language,
+            python: &settings.python,
+            node: settings.node.as_ref(),
+            platform: &target.layout,
+            architecture: target.architecture,
+            force: settings.config.experiments.update_code,
+        },
+    )
+    .with_context(|| format!("failed to build the code package of {}", benchmark.id))?;
+    if package.reused {
+        tracing::info!(
+            "reusing the cached code package of {} (hash {}, {}): sources unchanged; pass --update-code to rebuild",
+            benchmark.id,
+            &package.hash[..8],
+            human_size(package.size)
+        );
+    } else {
+        tracing::info!(
+            "built the code package of {} (hash {}, {}) in {}",
+            benchmark.id,
+            &package.hash[..8],
+            human_size(package.size),
+            package.dir.display()
+        );
+    }
+    Ok(package)
+}
+
+/// Find `name` in the catalogue and check it has the settings' language.
+pub fn find_benchmark(settings: &Settings, name: &str) -> Result<Benchmark> {
+    let catalogue = Catalogue::open(&settings.benchmarks_dir)?;
+    let benchmark = catalogue.find(name)?;
+    benchmark.language_dir(settings.language)?;
+    Ok(benchmark)
+}
+
+/// `sebs benchmark package`: build the package for the configured platform; returns it.
+pub fn package(options: &RunOptions, benchmark: &str) -> Result<sebs_build::Package> {
+    let settings = Settings::resolve(options)?;
+    let platform = crate::factory::create(&settings)?;
+    let benchmark = find_benchmark(&settings, benchmark)?;
+    let target = platform.package_target(settings.config.experiments.architecture);
+    build_package(&settings, &benchmark, &target)
+}
+
+impl Settings {
+    /// The `config` recorded in results: the experiments settings (with the effective runtime)
+    /// and the non-secret deployment record.
+    pub fn result_config(&self, deployment: Value) -> Value {
+        let mut experiments = serde_json::to_value(&self.config.experiments).unwrap_or(Value::Null);
+        if let Some(obj) = experiments.as_object_mut() {
+            obj.insert(
+                "runtime".into(),
+                json!({
+                    "language": self.language.as_str(),
+                    "version": self.language_version(),
+                    "language-variant": "default",
+                }),
+            );
+        }
+        json!({"experiments": experiments, "deployment": deployment})
+    }
+}

@@ -1,0 +1,145 @@
+//! The seam every backend implements: [`Platform`] (deploy, triggers, cold starts, provider
+//! metrics, resources) and [`Trigger`] (invoke once, get an [`ExecutionResult`]).
+//!
+//! Everything above this seam — `benchmark invoke`, the experiments, the regression, processing
+//! — talks to a `dyn Platform` only, so a new backend is one module plus one line in
+//! [`crate::factory`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use sebs_core::config::{Architecture, Language};
+use sebs_core::result::{ExecutionResult, ProviderMetrics};
+use serde::Serialize;
+use serde_json::Value;
+
+/// How a function is invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerKind {
+    /// An HTTP POST to the function's URL (API gateway, function URL).
+    Http,
+    /// The provider's invoke API (AWS Lambda Invoke, ...): SeBS's "library" trigger.
+    Library,
+}
+
+impl TriggerKind {
+    /// The name SeBS uses (`http`, `library`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Http => "http",
+            TriggerKind::Library => "library",
+        }
+    }
+}
+
+/// What code package a platform needs: its layout (the cache key of the package, e.g. `local`,
+/// `aws`) and the CPU architecture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageTarget {
+    /// Package layout and cache key.
+    pub layout: String,
+    /// Target architecture.
+    pub architecture: Architecture,
+}
+
+/// One function as the pipeline asks a platform to create or update it.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// Function name on the platform.
+    pub name: String,
+    /// The benchmark it runs (per-benchmark platform settings are looked up by it).
+    pub benchmark: String,
+    /// Language of the package.
+    pub language: Language,
+    /// Language version, e.g. `3.11` or `20`.
+    pub language_version: String,
+    /// The interpreter the package was built for (what a local platform runs it with).
+    pub interpreter: PathBuf,
+    /// The package directory (absolute).
+    pub code_dir: PathBuf,
+    /// The package's content hash: a platform updates the code only when it changed.
+    pub code_hash: String,
+    /// Package size in bytes.
+    pub code_size: u64,
+    /// Memory in MB.
+    pub memory_mb: u64,
+    /// Timeout in seconds.
+    pub timeout_s: u64,
+    /// Environment of the function (storage endpoints and credentials: never logged or
+    /// recorded).
+    pub env: BTreeMap<String, String>,
+}
+
+/// A resource a platform created (a function, a function URL, a bucket, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// Kind, e.g. `function`.
+    pub kind: String,
+    /// Name or id on the platform.
+    pub name: String,
+}
+
+/// A FaaS platform: the local one, a cloud, a cluster, or the deterministic fake of the tests.
+///
+/// Methods take `&self` so a platform can be shared by concurrent invocations; backends keep
+/// their mutable state behind their own locks.
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// The deployment name (`local`, `aws`, `fake`, ...), as in `deployment.name`.
+    fn name(&self) -> &str;
+
+    /// SeBS's resource id: names the benchmarks bucket (`sebs-benchmarks-<id>`) and default
+    /// function names (`sebs-<id>-<benchmark>-<language>-<version>`).
+    fn resources_id(&self) -> &str;
+
+    /// The code package this platform runs.
+    fn package_target(&self, architecture: Architecture) -> PackageTarget;
+
+    /// Create `function`, or update it in place if it exists (code only when its hash changed,
+    /// configuration only when it differs). Returns the deployment record written to results as
+    /// `config.deployment`: what describes the platform and the function, never secrets.
+    async fn create_or_update(&self, function: &FunctionConfig) -> Result<Value>;
+
+    /// A trigger of `kind` for a deployed function.
+    async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>>;
+
+    /// Make the next invocation of each function a cold start.
+    async fn enforce_cold_start(&self, functions: &[String]) -> Result<()>;
+
+    /// Provider-side metrics of the invocations `request_ids` of a run whose deployment record
+    /// (`config.deployment` of its results) is `deployment`. Ids the provider has no record of
+    /// are absent from the map.
+    async fn provider_metrics(
+        &self,
+        deployment: &Value,
+        request_ids: &[String],
+    ) -> Result<HashMap<String, ProviderMetrics>>;
+
+    /// The resources this platform created in this session.
+    async fn resources(&self) -> Result<Vec<Resource>>;
+
+    /// Remove functions (and their triggers) created earlier.
+    async fn remove(&self, functions: &[String]) -> Result<()>;
+
+    /// Stop whatever this platform started locally (servers, instances) and wait for it. Cloud
+    /// resources stay; `remove` deletes them.
+    async fn shutdown(self: Box<Self>);
+}
+
+/// A way to invoke one deployed function.
+#[async_trait]
+pub trait Trigger: Send + Sync {
+    /// The trigger's kind.
+    fn kind(&self) -> TriggerKind;
+
+    /// The URL a client can call, for HTTP triggers (what `local start` writes).
+    fn url(&self) -> Option<String>;
+
+    /// Invoke once with `input`. Never fails: transport errors, function errors, timeouts and
+    /// malformed responses are recorded in the result (`stats.failure`, `error`).
+    async fn invoke(&self, input: &Value) -> ExecutionResult;
+}

@@ -1,0 +1,30 @@
+//! Reports of `sebs` results: provider metrics filled into result files ([`process`]),
+//! statistics tables ([`statistics`]), invocation summaries ([`summary`]), JSON and CSV exports
+//! ([`files`], [`csv`]) and plots ([`plot`]).
+//!
+//! Everything here works on the result model of `sebs-core` and files on disk; nothing depends
+//! on a platform or an experiment, so every command and experiment shares one implementation.
+#![warn(missing_docs, rust_2018_idioms)]
+
+pub mod csv;
+pub mod files;
+pub mod plot;
+pub mod process;
+pub mod statistics;
+pub mod summary;
+
+pub use files::{result_files, write_json};
+pub use plot::{bin_counts, histogram_png};
+pub use process::{fill, request_ids, strip_payloads};
+pub use statistics::{benchmark_statistics, client_statistics, experiment_statistics};
+pub use summary::{format_us, invocation_summary};
+
+/// How a statistics report is rendered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned tables for a terminal.
+    #[default]
+    Text,
+    /// One pretty-printed JSON object.
+    Json,
+}
