@@ -38,23 +38,31 @@ use sebs_core::python::PythonInterpreter;
 /// The SeBS wrapper copied into every Python package.
 pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
 
+/// The shims of one language, `(file name, source)`: the SigV4 helper, then the storage and
+/// NoSQL clients, from `runtimes/<dir>` with the language's file extension.
+macro_rules! shims {
+    ($dir:literal, $ext:literal) => {
+        [
+            (
+                concat!("_sigv4.", $ext),
+                include_str!(concat!("../../../runtimes/", $dir, "/_sigv4.", $ext)),
+            ),
+            (
+                concat!("storage.", $ext),
+                include_str!(concat!("../../../runtimes/", $dir, "/storage.", $ext)),
+            ),
+            (
+                concat!("nosql.", $ext),
+                include_str!(concat!("../../../runtimes/", $dir, "/nosql.", $ext)),
+            ),
+        ]
+    };
+}
+
 /// The storage and NoSQL shims (`runtimes/python`), stdlib only: `(file name, source)`.
 /// `storage.py` and `nosql.py` go into `function/` when the benchmark's config.json lists the
 /// module (`"modules": ["storage"]`), together with the SigV4 helper they share.
-pub const PYTHON_SHIMS: [(&str, &str); 3] = [
-    (
-        "_sigv4.py",
-        include_str!("../../../runtimes/python/_sigv4.py"),
-    ),
-    (
-        "storage.py",
-        include_str!("../../../runtimes/python/storage.py"),
-    ),
-    (
-        "nosql.py",
-        include_str!("../../../runtimes/python/nosql.py"),
-    ),
-];
+pub const PYTHON_SHIMS: [(&str, &str); 3] = shims!("python", "py");
 
 /// The SeBS wrapper copied into every Node.js package.
 pub const NODE_HANDLER: &str = include_str!("../../../runtimes/nodejs/handler.js");
@@ -62,48 +70,37 @@ pub const NODE_HANDLER: &str = include_str!("../../../runtimes/nodejs/handler.js
 /// The Node.js storage and NoSQL shims (`runtimes/nodejs`), standard library only:
 /// `(file name, source)`. Copied into `function/` by the benchmark's config.json `modules`, like
 /// the Python ones.
-pub const NODE_SHIMS: [(&str, &str); 3] = [
-    (
-        "_sigv4.js",
-        include_str!("../../../runtimes/nodejs/_sigv4.js"),
-    ),
-    (
-        "storage.js",
-        include_str!("../../../runtimes/nodejs/storage.js"),
-    ),
-    (
-        "nosql.js",
-        include_str!("../../../runtimes/nodejs/nosql.js"),
-    ),
-];
+pub const NODE_SHIMS: [(&str, &str); 3] = shims!("nodejs", "js");
 
 /// The Node.js shims a benchmark's package gets, from its config.json `modules`.
 pub fn node_shims_for(benchmark: &Benchmark) -> Vec<(&'static str, &'static str)> {
-    let storage = benchmark.uses_module("storage");
-    let nosql = benchmark.uses_module("nosql");
-    NODE_SHIMS
-        .into_iter()
-        .filter(|(name, _)| match *name {
-            "_sigv4.js" => storage || nosql,
-            "storage.js" => storage,
-            "nosql.js" => nosql,
-            _ => false,
-        })
-        .collect()
+    shims_for(&NODE_SHIMS, benchmark)
 }
 
 /// The shims a benchmark's package gets, from its config.json `modules`.
 pub fn python_shims_for(benchmark: &Benchmark) -> Vec<(&'static str, &'static str)> {
+    shims_for(&PYTHON_SHIMS, benchmark)
+}
+
+/// The shims of one language a benchmark needs: `storage` and `nosql` by its modules, and the
+/// SigV4 helper (`_sigv4`) with either.
+fn shims_for(
+    shims: &[(&'static str, &'static str)],
+    benchmark: &Benchmark,
+) -> Vec<(&'static str, &'static str)> {
     let storage = benchmark.uses_module("storage");
     let nosql = benchmark.uses_module("nosql");
-    PYTHON_SHIMS
-        .into_iter()
-        .filter(|(name, _)| match *name {
-            "_sigv4.py" => storage || nosql,
-            "storage.py" => storage,
-            "nosql.py" => nosql,
-            _ => false,
-        })
+    shims
+        .iter()
+        .copied()
+        .filter(
+            |(name, _)| match name.split_once('.').map_or(*name, |(stem, _)| stem) {
+                "_sigv4" => storage || nosql,
+                "storage" => storage,
+                "nosql" => nosql,
+                _ => false,
+            },
+        )
         .collect()
 }
 
@@ -188,15 +185,9 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     // instead of replacing a package another process is running.
     let _lock = lock_package(&dir)?;
     if !req.force
-        && let Some(entry) = cache.code_package(&key)?
-        && entry.hash == hash
+        && let Some(package) = cached(cache, &key, &dir, &hash)?
     {
-        return Ok(Package {
-            size: dir_size(&dir),
-            dir,
-            hash,
-            reused: true,
-        });
+        return Ok(package);
     }
 
     let parent = dir.parent().expect("package dir has a parent");
@@ -227,15 +218,8 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     }
     if let Err(e) = std::fs::rename(staging.path(), &dir) {
         // Another sebs process may have built the same package at the same time.
-        if let Some(entry) = cache.code_package(&key)?
-            && entry.hash == hash
-        {
-            return Ok(Package {
-                size: dir_size(&dir),
-                dir,
-                hash,
-                reused: true,
-            });
+        if let Some(package) = cached(cache, &key, &dir, &hash)? {
+            return Ok(package);
         }
         return Err(e)
             .with_context(|| format!("failed to move the package into {}", dir.display()));
@@ -249,6 +233,19 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
         size,
         reused: false,
     })
+}
+
+/// The package in `dir` if the cache records it with content hash `hash`.
+fn cached(cache: &Cache, key: &PackageKey, dir: &Path, hash: &str) -> Result<Option<Package>> {
+    Ok(cache
+        .code_package(key)?
+        .filter(|entry| entry.hash == hash)
+        .map(|_| Package {
+            size: dir_size(dir),
+            dir: dir.to_owned(),
+            hash: hash.to_owned(),
+            reused: true,
+        }))
 }
 
 /// Hold an exclusive lock on `<package>.lock` until the returned file is dropped.

@@ -23,26 +23,19 @@ pub struct NodeInterpreter {
 
 /// Ask `program` what it is. `None` if it does not run or is not Node.js.
 pub fn probe(program: &Path) -> Option<NodeInterpreter> {
-    let out = Command::new(program)
-        .args([
-            "-e",
-            "console.log(process.execPath); console.log(process.versions.node)",
-        ])
-        // What the probe must not pick up from the host: preloaded modules and extra CA files
-        // (which alone cost ~50 ms per start).
-        .env_remove("NODE_OPTIONS")
-        .env_remove("NODE_EXTRA_CA_CERTS")
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8(out.stdout).ok()?;
-    let mut lines = text.lines();
-    let path = PathBuf::from(lines.next()?.trim());
-    let full_version = lines.next()?.trim().to_owned();
+    let (path, full_version) = crate::interpreter::path_and_version(
+        Command::new(program)
+            .args([
+                "-e",
+                "console.log(process.execPath); console.log(process.versions.node)",
+            ])
+            // What the probe must not pick up from the host: preloaded modules and extra CA
+            // files (which alone cost ~50 ms per start).
+            .env_remove("NODE_OPTIONS")
+            .env_remove("NODE_EXTRA_CA_CERTS"),
+    )?;
     let version = full_version.split('.').next()?.to_owned();
-    if path.as_os_str().is_empty() || version.parse::<u32>().is_err() {
+    if version.parse::<u32>().is_err() {
         return None;
     }
     Some(NodeInterpreter {

@@ -25,19 +25,12 @@ const PROBE: &str = "import sys; print(sys.executable); print('%d.%d.%d' % sys.v
 
 /// Ask `program` what it is. `None` if it does not run or is not Python 3.
 pub fn probe(program: &Path) -> Option<PythonInterpreter> {
-    let out = Command::new(program)
-        .args(["-S", "-c", PROBE])
-        .env_remove("PYTHONPATH")
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8(out.stdout).ok()?;
-    let mut lines = text.lines();
-    let path = PathBuf::from(lines.next()?.trim());
-    let full_version = lines.next()?.trim().to_owned();
-    if path.as_os_str().is_empty() || !full_version.starts_with("3.") {
+    let (path, full_version) = crate::interpreter::path_and_version(
+        Command::new(program)
+            .args(["-S", "-c", PROBE])
+            .env_remove("PYTHONPATH"),
+    )?;
+    if !full_version.starts_with("3.") {
         return None;
     }
     let version = full_version.rsplit_once('.')?.0.to_owned();

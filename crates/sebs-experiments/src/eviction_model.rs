@@ -13,14 +13,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
 use sebs_core::config::UserConfig;
-use sebs_platforms::{Session, Trigger, TriggerKind};
+use sebs_platforms::{Session, Trigger};
 use sebs_report::{result_files, write_json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::process::ProcessContext;
-use crate::runner::{Experiment, Plan};
+use crate::runner::{Deployed, Experiment, Plan};
 use crate::{Processed, Status};
 
 /// Idle times probed when the config names none (SeBS's candidates, seconds).
@@ -156,14 +156,14 @@ impl Experiment for EvictionModel {
         let base = session.default_function_name();
         for (j, &time) in self.times.iter().enumerate() {
             for copy in 0..self.copies {
-                let name = format!("{base}-{j}-{copy}");
-                self.deployment = session.deploy(&name, memory).await?;
-                let trigger = session.trigger(&name, TriggerKind::Http).await?;
+                let function =
+                    Deployed::http(session, format!("{base}-{j}-{copy}"), memory).await?;
+                self.deployment = function.deployment;
                 self.functions.push(Probed {
                     copy,
                     time,
-                    name,
-                    trigger,
+                    name: function.name,
+                    trigger: function.trigger,
                 });
             }
         }

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::Processed;
 use crate::process::ProcessContext;
-use crate::runner::{Experiment, Plan};
+use crate::runner::{Experiment, Plan, at_least_one};
 use crate::udp::{self, ClientRow, ServerRow};
 
 /// The benchmark the experiment drives.
@@ -141,9 +141,10 @@ fn settings(config: &InvocationOverheadConfig) -> Result<Settings> {
     }
     let repetitions = config.repetitions.unwrap_or(5);
     let exchanges = config.n.unwrap_or(20);
-    if repetitions == 0 || exchanges == 0 {
-        bail!("experiments.invocation-overhead: `repetitions` and `N` must be at least 1");
-    }
+    at_least_one(
+        "experiments.invocation-overhead",
+        [("repetitions", repetitions), ("N", exchanges)],
+    )?;
     Ok(Settings {
         sweep,
         sizes,
@@ -244,7 +245,6 @@ pub struct InvocationOverhead {
     settings: Settings,
     /// Size → the function that serves it (one for the payload sweep, one per code size).
     functions: BTreeMap<u64, Function>,
-    input: Value,
     journal: PathBuf,
     /// Sizes whose warm samples had their warm-up invocation in this process.
     warmed: Vec<u64>,
@@ -263,7 +263,6 @@ impl Plan for InvocationOverhead {
                     .unwrap_or_default(),
             )?,
             functions: BTreeMap::new(),
-            input: Value::Null,
             journal: PathBuf::new(),
             warmed: Vec::new(),
             attempts: BTreeMap::new(),
@@ -288,8 +287,8 @@ impl InvocationOverhead {
     }
 
     /// The event for `size`: the benchmark's input, with `size` zero bytes for payload sweeps.
-    fn input(&self, size: u64) -> Value {
-        let mut input = self.input.clone();
+    fn input(&self, session: &Session, size: u64) -> Value {
+        let mut input = session.generated.input.clone();
         if self.settings.sweep == Sweep::Payload {
             input["data"] = Value::String(zero_payload(size));
         }
@@ -394,7 +393,6 @@ impl Experiment for InvocationOverhead {
             let trigger = session.trigger(&name, TriggerKind::Http).await?;
             self.functions.insert(size, Function { name, trigger });
         }
-        self.input = session.generated.input.clone();
         Ok(())
     }
 
@@ -408,7 +406,7 @@ impl Experiment for InvocationOverhead {
         };
         let Function { name, trigger } = &self.functions[&size];
         let (name, trigger) = (name.clone(), trigger.clone());
-        let input = self.input(size);
+        let input = self.input(session, size);
         let exchanges = self.settings.exchanges;
         if !cold && !self.warmed.contains(&size) {
             // Warm-up: an instance for the warm samples (not recorded).
@@ -491,19 +489,7 @@ fn write_results(dir: &Path, records: &[Record]) -> Result<PathBuf> {
         udp::write_request_rows(dir, &r.request_id, &r.server, &r.client)?;
     }
     let path = dir.join("result.csv");
-    sebs_report::csv::write_csv(
-        &path,
-        &[
-            "size",
-            "repetition",
-            "is_cold",
-            "connection_time",
-            "start_timestamp",
-            "finish_timestamp",
-            "request_id",
-        ],
-        rows,
-    )?;
+    sebs_report::csv::write_csv(&path, &RESULT_HEADER, rows)?;
     Ok(path)
 }
 
@@ -568,8 +554,20 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
     })
 }
 
-/// The columns of `result.csv`.
-const RESULT_COLUMNS: usize = 7;
+/// The columns of `result.csv` (SeBS's).
+const RESULT_HEADER: [&str; 7] = [
+    "size",
+    "repetition",
+    "is_cold",
+    "connection_time",
+    "start_timestamp",
+    "finish_timestamp",
+    "request_id",
+];
+
+/// The columns `result-processed.csv` adds to those of `result.csv` (whose `size` it names
+/// `payload_size`, as SeBS does for both sweeps).
+const PROCESSED_COLUMNS: [&str; 3] = ["clock_drift_mean", "clock_drift_std", "invocation_time"];
 
 /// Process one sweep directory: write its `result-processed.csv`, append its summary (invocation
 /// times per size, the clock drift, the file written) to `summary`; returns the file's path.
@@ -582,11 +580,13 @@ fn process_dir(dir: &Path, summary: &mut String) -> Result<PathBuf> {
     let mut skipped = 0;
     for record in &table.records {
         let fields = &record.fields;
-        if fields.len() != RESULT_COLUMNS {
+        if fields.len() != RESULT_HEADER.len() {
             bail!(
-                "{} line {}: expected 7 columns (size,repetition,is_cold,connection_time,start_timestamp,finish_timestamp,request_id)",
+                "{} line {}: expected {} columns ({})",
                 input.display(),
-                record.line
+                record.line,
+                RESULT_HEADER.len(),
+                RESULT_HEADER.join(",")
             );
         }
         let number = |i: usize, what: &str| -> Result<f64> {
@@ -629,22 +629,12 @@ fn process_dir(dir: &Path, summary: &mut String) -> Result<PathBuf> {
             .push(p.invocation_time);
     }
     let path = dir.join("result-processed.csv");
-    sebs_report::csv::write_csv(
-        &path,
-        &[
-            "payload_size",
-            "repetition",
-            "is_cold",
-            "connection_time",
-            "start_timestamp",
-            "finish_timestamp",
-            "request_id",
-            "clock_drift_mean",
-            "clock_drift_std",
-            "invocation_time",
-        ],
-        rows,
-    )?;
+    let header: Vec<&str> = ["payload_size"]
+        .into_iter()
+        .chain(RESULT_HEADER[1..].iter().copied())
+        .chain(PROCESSED_COLUMNS)
+        .collect();
+    sebs_report::csv::write_csv(&path, &header, rows)?;
     append_summary(summary, &times, &drifts, skipped);
     let _ = writeln!(summary, "{}", path.display());
     Ok(path)

@@ -12,13 +12,12 @@ use async_trait::async_trait;
 use sebs_core::config::UserConfig;
 use sebs_core::result::ExecutionResult;
 use sebs_core::stats::{Summary, percentile};
-use sebs_platforms::{Session, Trigger, TriggerKind};
+use sebs_platforms::{Session, Trigger};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::process::ProcessContext;
-use crate::runner::{Experiment, Plan};
+use crate::runner::{Deployed, Experiment, Plan, at_least_one};
 use crate::udp::{self, ClientRow, ServerRow};
 use crate::{Processed, Status};
 
@@ -53,7 +52,6 @@ pub struct NetworkPingPong {
     invocations: u64,
     repetitions: u64,
     trigger: Option<Arc<dyn Trigger>>,
-    input: Value,
     /// The round in flight: each invocation is journaled as soon as it completes, so a round
     /// spans several batches.
     round: JoinSet<Invocation>,
@@ -69,16 +67,14 @@ impl Plan for NetworkPingPong {
             .unwrap_or_default();
         let invocations = settings.invocations.unwrap_or(50);
         let repetitions = settings.repetitions.unwrap_or(1000);
-        if invocations == 0 || repetitions == 0 {
-            bail!(
-                "experiments.network-ping-pong: `invocations` and `repetitions` must be at least 1"
-            );
-        }
+        at_least_one(
+            "experiments.network-ping-pong",
+            [("invocations", invocations), ("repetitions", repetitions)],
+        )?;
         Ok(NetworkPingPong {
             invocations,
             repetitions,
             trigger: None,
-            input: Value::Null,
             round: JoinSet::new(),
             rounds: 0,
         })
@@ -122,18 +118,19 @@ impl Experiment for NetworkPingPong {
     }
 
     async fn deploy(&mut self, session: &Session, _done: &[Record]) -> Result<()> {
-        let name = session.default_function_name();
-        session
-            .deploy(&name, session.benchmark.config.memory)
-            .await?;
-        self.trigger = Some(session.trigger(&name, TriggerKind::Http).await?);
-        self.input = session.generated.input.clone();
+        let function = Deployed::http(
+            session,
+            session.default_function_name(),
+            session.benchmark.config.memory,
+        )
+        .await?;
+        self.trigger = Some(function.trigger);
         Ok(())
     }
 
     async fn next_batch(
         &mut self,
-        _session: &Session,
+        session: &Session,
         done: &[Record],
     ) -> Result<Option<Vec<Record>>> {
         if self.round.is_empty() {
@@ -160,7 +157,7 @@ impl Experiment for NetworkPingPong {
                 .clone()
                 .context("the function is not deployed")?;
             for _ in 0..missing {
-                let (trigger, input) = (trigger.clone(), self.input.clone());
+                let (trigger, input) = (trigger.clone(), session.generated.input.clone());
                 let repetitions = self.repetitions;
                 self.round.spawn(async move {
                     udp::invoke_with_server(trigger.as_ref(), input, repetitions).await

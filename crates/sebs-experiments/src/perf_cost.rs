@@ -11,13 +11,13 @@ use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
 use sebs_core::config::UserConfig;
 use sebs_core::result::{ExecutionResult, ExperimentResult};
-use sebs_platforms::{Session, Trigger, TriggerKind};
+use sebs_platforms::{Session, Trigger};
 use sebs_report::{client_statistics, result_files, write_json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::process::{ProcessContext, fill_provider_metrics};
-use crate::runner::{Experiment, Plan};
+use crate::runner::{Deployed, Experiment, Plan, at_least_one};
 use crate::{Processed, Status, epoch_now};
 
 /// The four invocation patterns.
@@ -93,13 +93,6 @@ pub struct Record {
     pub result: ExecutionResult,
 }
 
-/// A function deployed for one memory size.
-struct Function {
-    name: String,
-    trigger: Arc<dyn Trigger>,
-    deployment: Value,
-}
-
 /// The perf-cost experiment: its plan and, once deployed, one function per memory size.
 pub struct PerfCost {
     benchmark: String,
@@ -108,8 +101,8 @@ pub struct PerfCost {
     repetitions: u64,
     concurrency: u64,
     memories: Vec<u64>,
-    functions: BTreeMap<u64, Function>,
-    input: Value,
+    /// The function of each memory size.
+    functions: BTreeMap<u64, Deployed>,
     /// Configurations whose warm-up batch ran in this process (a resumed run warms up again).
     warmed: BTreeSet<(Kind, u64)>,
 }
@@ -129,11 +122,13 @@ impl Plan for PerfCost {
             .collect::<Result<Vec<_>>>()?;
         let repetitions = config.repetitions.unwrap_or(50);
         let concurrency = config.concurrent_invocations.unwrap_or(10);
-        if repetitions == 0 || concurrency == 0 {
-            bail!(
-                "experiments.perf-cost: `repetitions` and `concurrent-invocations` must be at least 1"
-            );
-        }
+        at_least_one(
+            "experiments.perf-cost",
+            [
+                ("repetitions", repetitions),
+                ("concurrent-invocations", concurrency),
+            ],
+        )?;
         Ok(PerfCost {
             benchmark,
             size: config.input_size.clone().unwrap_or_else(|| "test".into()),
@@ -143,7 +138,6 @@ impl Plan for PerfCost {
             // Empty: the benchmark's memory, known once it is prepared.
             memories: config.memory_sizes.clone().unwrap_or_default(),
             functions: BTreeMap::new(),
-            input: Value::Null,
             warmed: BTreeSet::new(),
         })
     }
@@ -198,7 +192,7 @@ impl PerfCost {
         }
     }
 
-    async fn enforce_cold(&self, session: &Session, function: &Function) -> Result<()> {
+    async fn enforce_cold(&self, session: &Session, function: &Deployed) -> Result<()> {
         session
             .platform
             .enforce_cold_start(std::slice::from_ref(&function.name))
@@ -224,19 +218,9 @@ impl Experiment for PerfCost {
         }
         let base = session.default_function_name();
         for &memory in &self.memories {
-            let name = format!("{base}-{memory}");
-            let deployment = session.deploy(&name, memory).await?;
-            let trigger = session.trigger(&name, TriggerKind::Http).await?;
-            self.functions.insert(
-                memory,
-                Function {
-                    name,
-                    trigger,
-                    deployment,
-                },
-            );
+            let function = Deployed::http(session, format!("{base}-{memory}"), memory).await?;
+            self.functions.insert(memory, function);
         }
-        self.input = session.generated.input.clone();
         Ok(())
     }
 
@@ -269,12 +253,12 @@ impl Experiment for PerfCost {
                 self.enforce_cold(session, function).await?;
             }
             let warm_up = if kind == Kind::Sequential { 2 } else { n };
-            run_batch(&function.trigger, &self.input, warm_up).await;
+            run_batch(&function.trigger, &session.generated.input, warm_up).await;
         }
         if kind.enforces_cold() {
             self.enforce_cold(session, function).await?;
         }
-        let results = run_batch(&function.trigger, &self.input, n).await;
+        let results = run_batch(&function.trigger, &session.generated.input, n).await;
         self.warmed.insert((kind, memory));
         let mut missing = self.repetitions - kept(&mine);
         let records = results

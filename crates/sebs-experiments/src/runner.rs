@@ -4,13 +4,17 @@
 //! An [`Experiment`] holds only its own logic.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use async_trait::async_trait;
 use sebs_core::config::UserConfig;
-use sebs_platforms::{Platform, PrepareRequest, RunOptions, Session, Settings};
+use sebs_platforms::{
+    Platform, PrepareRequest, RunOptions, Session, Settings, Trigger, TriggerKind,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::journal::Journal;
 use crate::progress::Progress;
@@ -87,6 +91,39 @@ pub trait Experiment: Send + Sync {
 pub trait Plan: Experiment + Sized {
     /// The plan from `experiments.<name>` of the config; errors name the key to fix.
     fn plan(config: &UserConfig) -> Result<Self>;
+}
+
+/// Refuse a count of zero in an experiment's config section: both counts must be at least 1
+/// (`<section>: `<a>` and `<b>` must be at least 1`).
+pub(crate) fn at_least_one(section: &str, [(a, m), (b, n)]: [(&str, u64); 2]) -> Result<()> {
+    if m == 0 || n == 0 {
+        bail!("{section}: `{a}` and `{b}` must be at least 1");
+    }
+    Ok(())
+}
+
+/// A function an experiment deployed: its name, its HTTP trigger and its deployment record
+/// (`config.deployment` of the result files).
+pub struct Deployed {
+    /// Function name.
+    pub name: String,
+    /// Its HTTP trigger.
+    pub trigger: Arc<dyn Trigger>,
+    /// Its deployment record.
+    pub deployment: Value,
+}
+
+impl Deployed {
+    /// Create or update the function `name` with `memory_mb` MB and get its HTTP trigger.
+    pub async fn http(session: &Session, name: String, memory_mb: u64) -> Result<Deployed> {
+        let deployment = session.deploy(&name, memory_mb).await?;
+        let trigger = session.trigger(&name, TriggerKind::Http).await?;
+        Ok(Deployed {
+            name,
+            trigger,
+            deployment,
+        })
+    }
 }
 
 /// What to run.

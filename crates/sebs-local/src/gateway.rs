@@ -280,26 +280,9 @@ async fn trigger(
     };
     let mut response = match &invocation.outcome {
         Outcome::Response(body) => proxy_response(body),
-        Outcome::FunctionError(body) => {
-            let mut r = (StatusCode::BAD_GATEWAY, body.clone()).into_response();
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            r.headers_mut().insert(
-                "x-amz-function-error",
-                HeaderValue::from_static("Unhandled"),
-            );
-            r
-        }
+        Outcome::FunctionError(body) => failed_trigger_response(body.clone()),
         Outcome::Failed { kind, message } => {
-            let mut r =
-                (StatusCode::BAD_GATEWAY, Outcome::error_body(kind, message)).into_response();
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            r.headers_mut().insert(
-                "x-amz-function-error",
-                HeaderValue::from_static("Unhandled"),
-            );
-            r
+            failed_trigger_response(Outcome::error_body(kind, message))
         }
     };
     sebs_headers(
@@ -309,6 +292,19 @@ async fn trigger(
         invocation.cold,
     );
     response
+}
+
+/// A trigger's answer to a failed invocation: 502 with the error JSON, marked as a function
+/// error as Lambda marks it.
+fn failed_trigger_response(error: Bytes) -> Response {
+    let mut r = (StatusCode::BAD_GATEWAY, error).into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        "x-amz-function-error",
+        HeaderValue::from_static("Unhandled"),
+    );
+    r
 }
 
 fn function_url_event(method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value {

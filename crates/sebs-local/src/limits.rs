@@ -236,14 +236,7 @@ impl Limits {
         let bytes = limits.memory_mb * 1024 * 1024;
         match &self.backend {
             Backend::V1 { memory, cpu, pids } => {
-                let mut cg = InstanceCgroup {
-                    procs: Vec::new(),
-                    memory: None,
-                    dirs: Vec::new(),
-                    v2: false,
-                    rlimit_as: None,
-                    peak: None,
-                };
+                let mut cg = InstanceCgroup::none();
                 if let Some(dir) = try_make(memory, instance) {
                     let limited =
                         write(&dir.join("memory.limit_in_bytes"), &bytes.to_string()).is_ok();
@@ -258,8 +251,7 @@ impl Limits {
                 if let (Some(cpu), Some(cpus)) = (cpu, limits.cpus)
                     && let Some(dir) = try_make(cpu, instance)
                 {
-                    let period = 100_000u64;
-                    let quota = ((cpus * period as f64) as u64).max(1000);
+                    let (quota, period) = cpu_quota(cpus);
                     if write(&dir.join("cpu.cfs_period_us"), &period.to_string()).is_ok()
                         && write(&dir.join("cpu.cfs_quota_us"), &quota.to_string()).is_ok()
                     {
@@ -290,8 +282,7 @@ impl Limits {
                 }
                 let _ = write(&dir.join("memory.swap.max"), "0");
                 if let Some(cpus) = limits.cpus {
-                    let period = 100_000u64;
-                    let quota = ((cpus * period as f64) as u64).max(1000);
+                    let (quota, period) = cpu_quota(cpus);
                     let _ = write(&dir.join("cpu.max"), &format!("{quota} {period}"));
                 }
                 if let Some(max) = limits.pids {
@@ -327,6 +318,12 @@ impl Limits {
     }
 }
 
+/// The CFS quota and period (µs) that give `cpus` CPUs: a 100 ms period, at least 1 ms of it.
+fn cpu_quota(cpus: f64) -> (u64, u64) {
+    let period = 100_000u64;
+    (((cpus * period as f64) as u64).max(1000), period)
+}
+
 impl InstanceCgroup {
     /// No limits at all (zygotes).
     pub fn none() -> InstanceCgroup {
@@ -342,12 +339,8 @@ impl InstanceCgroup {
 
     fn rlimit(bytes: u64) -> InstanceCgroup {
         InstanceCgroup {
-            procs: Vec::new(),
-            memory: None,
-            dirs: Vec::new(),
-            v2: false,
             rlimit_as: Some(bytes + RLIMIT_HEADROOM),
-            peak: None,
+            ..InstanceCgroup::none()
         }
     }
 

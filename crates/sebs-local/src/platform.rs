@@ -325,15 +325,7 @@ impl LocalPlatform {
     }
 
     fn kill_all(&self) {
-        let functions: Vec<_> = self
-            .shared
-            .functions
-            .lock()
-            .expect("lock")
-            .values()
-            .cloned()
-            .collect();
-        for f in functions {
+        for f in self.shared.deployed() {
             if let Some(z) = f.zygote.lock().expect("lock").take() {
                 z.kill();
             }
@@ -381,14 +373,7 @@ async fn sweep(shared: std::sync::Weak<Shared>) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let functions: Vec<_> = shared
-            .functions
-            .lock()
-            .expect("lock")
-            .values()
-            .cloned()
-            .collect();
-        for f in functions {
+        for f in shared.deployed() {
             let n = f.pool.sweep();
             if n > 0 {
                 tracing::debug!(

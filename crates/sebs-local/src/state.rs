@@ -49,3 +49,15 @@ pub(crate) struct Shared {
     /// CPUs this process may run on.
     pub(crate) cpus: usize,
 }
+
+impl Shared {
+    /// The deployed functions, copied out of the lock so that work on them does not hold it.
+    pub(crate) fn deployed(&self) -> Vec<Arc<FunctionState>> {
+        self.functions
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+}

@@ -2,10 +2,13 @@
 //! private channel and the HTTP Runtime API, sync/async/callback handlers, errors that keep the
 //! instance, the scrubbed environment, init errors, heap exhaustion and the fork-mode fallback.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::call;
 use sebs_local::{ColdStartMode, FunctionSpec, LocalPlatform, Outcome, PlatformConfig, Protocol};
 use serde_json::{Value, json};
 
@@ -50,27 +53,6 @@ exports.handler = async (event) => {
 
 fn spec(name: &str, pkg: PathBuf) -> FunctionSpec {
     FunctionSpec::node(name, pkg, node(), 128, Duration::from_secs(10))
-}
-
-/// Invoke and parse the SeBS response out of the wrapper's `{"statusCode", "body"}`.
-async fn call(
-    platform: &LocalPlatform,
-    name: &str,
-    event: Value,
-) -> (sebs_local::Invocation, Option<Value>) {
-    let inv = platform
-        .invoke(name, Bytes::from(event.to_string()))
-        .await
-        .expect("invocation accepted");
-    let body = match &inv.outcome {
-        Outcome::Response(b) => {
-            let outer: Value = serde_json::from_slice(b).unwrap();
-            assert_eq!(outer["statusCode"], 200, "{outer}");
-            Some(serde_json::from_str(outer["body"].as_str().unwrap()).unwrap())
-        }
-        _ => None,
-    };
-    (inv, body)
 }
 
 fn function_error(outcome: &Outcome) -> Value {

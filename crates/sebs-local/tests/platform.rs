@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{ECHO, call, package, spec};
+use common::{ECHO, call, deploy_echo, package, spec};
 use sebs_local::{ColdStartMode, LocalPlatform, Outcome, PlatformConfig, PlatformError, Protocol};
 use serde_json::{Value, json};
 
@@ -15,13 +15,7 @@ use serde_json::{Value, json};
 async fn twenty_concurrent_cold_starts_then_twenty_warm() {
     let tmp = tempfile::tempdir().unwrap();
     let platform = Arc::new(LocalPlatform::start().await.unwrap());
-    platform
-        .deploy(spec(
-            "f",
-            package(tmp.path(), ECHO),
-            Duration::from_secs(30),
-        ))
-        .await;
+    deploy_echo(&platform, tmp.path(), Duration::from_secs(30)).await;
     let wave = |platform: Arc<LocalPlatform>| async move {
         let calls: Vec<_> = (0..20)
             .map(|_| {
@@ -95,13 +89,7 @@ async fn zero_keep_alive_never_reuses() {
 async fn out_of_memory_fails_and_the_next_invocation_gets_a_fresh_instance() {
     let tmp = tempfile::tempdir().unwrap();
     let platform = LocalPlatform::start().await.unwrap();
-    platform
-        .deploy(spec(
-            "f",
-            package(tmp.path(), ECHO),
-            Duration::from_secs(30),
-        ))
-        .await;
+    deploy_echo(&platform, tmp.path(), Duration::from_secs(30)).await;
     let (warmup, body) = call(&platform, "f", json!({})).await;
     let first_pid = body.unwrap()["result"]["pid"].clone();
     let (inv, _) = call(&platform, "f", json!({"allocate_mb": 300})).await;
@@ -132,13 +120,7 @@ async fn out_of_memory_under_the_rlimit_fallback() {
         platform.limits(),
         sebs_local::LimitBackend::Rlimit
     ));
-    platform
-        .deploy(spec(
-            "f",
-            package(tmp.path(), ECHO),
-            Duration::from_secs(30),
-        ))
-        .await;
+    deploy_echo(&platform, tmp.path(), Duration::from_secs(30)).await;
     let (inv, _) = call(&platform, "f", json!({"allocate_mb": 300})).await;
     assert!(
         matches!(&inv.outcome, Outcome::Failed { kind, message } if kind == "Runtime.OutOfMemory" && message == "out of memory (limit 128 MB)"),
@@ -159,9 +141,7 @@ async fn out_of_memory_under_the_rlimit_fallback() {
 async fn timeout_kills_the_instance_after_about_the_timeout() {
     let tmp = tempfile::tempdir().unwrap();
     let platform = LocalPlatform::start().await.unwrap();
-    platform
-        .deploy(spec("f", package(tmp.path(), ECHO), Duration::from_secs(1)))
-        .await;
+    deploy_echo(&platform, tmp.path(), Duration::from_secs(1)).await;
     call(&platform, "f", json!({})).await;
     let started = Instant::now();
     let (inv, _) = call(&platform, "f", json!({"sleep": 5})).await;
@@ -184,13 +164,7 @@ async fn timeout_kills_the_instance_after_about_the_timeout() {
 async fn exceptions_keep_the_instance_crashes_replace_it() {
     let tmp = tempfile::tempdir().unwrap();
     let platform = LocalPlatform::start().await.unwrap();
-    platform
-        .deploy(spec(
-            "f",
-            package(tmp.path(), ECHO),
-            Duration::from_secs(10),
-        ))
-        .await;
+    deploy_echo(&platform, tmp.path(), Duration::from_secs(10)).await;
     let (first, _) = call(&platform, "f", json!({"raise": true})).await;
     match &first.outcome {
         Outcome::FunctionError(body) => {
@@ -351,13 +325,7 @@ async fn reports_have_lambda_fields() {
     })
     .await
     .unwrap();
-    platform
-        .deploy(spec(
-            "f",
-            package(tmp.path(), ECHO),
-            Duration::from_secs(10),
-        ))
-        .await;
+    deploy_echo(&platform, tmp.path(), Duration::from_secs(10)).await;
     let (cold, _) = call(&platform, "f", json!({"sleep": 0.05})).await;
     let (warm, _) = call(&platform, "f", json!({"allocate_mb": 40})).await;
     assert!(cold.report.init_duration_ms.unwrap() > 1.0);

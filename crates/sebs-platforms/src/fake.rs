@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::platform::{FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind};
+use crate::platform::{
+    FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind, deployment_record,
+};
 
 /// What the fake does. Times are exact: every cold invocation takes `cold_client_us` at the
 /// client and `cold_benchmark_us` in the function, every warm one the warm values.
@@ -300,10 +302,7 @@ impl Platform for FakePlatform {
     fn package_target(&self, architecture: Architecture) -> PackageTarget {
         // The fake runs nothing; the local layout keeps its packages in the cache next to the
         // local platform's.
-        PackageTarget {
-            layout: "local".into(),
-            architecture,
-        }
+        PackageTarget::local(architecture)
     }
 
     async fn create_or_update(&self, function: &FunctionConfig) -> Result<Value> {
@@ -318,15 +317,13 @@ impl Platform for FakePlatform {
         state
             .functions
             .insert(function.name.clone(), function.clone());
-        Ok(json!({
-            "name": "fake",
-            "region": "",
-            "credentials": {},
-            "resources": {
+        Ok(deployment_record(
+            "fake",
+            json!({
                 "keep-alive": self.0.script.keep_alive.as_secs_f64(),
                 "metrics-log": self.0.metrics_log,
-            },
-        }))
+            }),
+        ))
     }
 
     async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
@@ -380,10 +377,7 @@ impl Platform for FakePlatform {
             .expect("lock")
             .functions
             .keys()
-            .map(|name| Resource {
-                kind: "function".into(),
-                name: name.clone(),
-            })
+            .map(|name| Resource::function(name))
             .collect())
     }
 

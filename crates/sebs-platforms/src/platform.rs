@@ -27,6 +27,9 @@ pub enum TriggerKind {
 }
 
 impl TriggerKind {
+    /// Every kind.
+    pub const ALL: [TriggerKind; 2] = [TriggerKind::Http, TriggerKind::Library];
+
     /// The name SeBS uses (`http`, `library`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +47,16 @@ pub struct PackageTarget {
     pub layout: String,
     /// Target architecture.
     pub architecture: Architecture,
+}
+
+impl PackageTarget {
+    /// The local platform's layout (`local`): packages run as they are built.
+    pub fn local(architecture: Architecture) -> PackageTarget {
+        PackageTarget {
+            layout: "local".into(),
+            architecture,
+        }
+    }
 }
 
 /// One function as the pipeline asks a platform to create or update it.
@@ -81,6 +94,27 @@ pub struct Resource {
     pub kind: String,
     /// Name or id on the platform.
     pub name: String,
+}
+
+impl Resource {
+    /// A function named `name`.
+    pub fn function(name: &str) -> Resource {
+        Resource {
+            kind: "function".into(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// A deployment record (`config.deployment` of results) in SeBS's shape: the deployment `name`,
+/// no region, no credentials, and what describes the platform and the function in `resources`.
+pub fn deployment_record(name: &str, resources: Value) -> Value {
+    serde_json::json!({
+        "name": name,
+        "region": "",
+        "credentials": {},
+        "resources": resources,
+    })
 }
 
 /// A FaaS platform: the local one, a cloud, a cluster, or the deterministic fake of the tests.

@@ -28,3 +28,16 @@ pub enum OutputFormat {
     /// One pretty-printed JSON object.
     Json,
 }
+
+impl OutputFormat {
+    /// Every format.
+    pub const ALL: [OutputFormat; 2] = [OutputFormat::Text, OutputFormat::Json];
+
+    /// The format's name (`text`, `json`), as `--output-format` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Text => "text",
+            OutputFormat::Json => "json",
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use sebs_core::result::{ExecutionResult, ExperimentResult};
-use sebs_core::stats::{Summary, median_interval, t_interval};
+use sebs_core::stats::{Interval, Summary, median_interval, t_interval};
 use serde_json::{Value, json};
 
 use crate::OutputFormat;
@@ -128,23 +128,33 @@ pub fn client_statistics(samples: &[&ExecutionResult]) -> (Value, String) {
         s.n, s.mean, s.median, s.std, s.cv
     );
     let mut report = json!({"n": s.n, "mean_ms": s.mean, "median_ms": s.median, "std_ms": s.std, "cv_percent": s.cv});
+    // (report key, text label, the centre it is around, the interval).
+    type Method = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&[f64], f64) -> Option<Interval>,
+    );
+    const METHODS: [Method; 2] = [
+        ("t_interval", "Student-t", "mean", t_interval),
+        (
+            "median_interval",
+            "non-parametric",
+            "median",
+            median_interval,
+        ),
+    ];
     for level in [0.95, 0.99] {
         let key = format!("{}", (level * 100.0) as u32);
-        if let Some(ci) = t_interval(&ms, level) {
-            let _ = writeln!(
-                text,
-                "  Student-t CI {key}%: [{:.3}, {:.3}] ms (±{:.2}% of the mean)",
-                ci.low, ci.high, ci.half_width_percent
-            );
-            report[format!("t_interval_{key}")] = json!(ci);
-        }
-        if let Some(ci) = median_interval(&ms, level) {
-            let _ = writeln!(
-                text,
-                "  non-parametric CI {key}%: [{:.3}, {:.3}] ms (±{:.2}% of the median)",
-                ci.low, ci.high, ci.half_width_percent
-            );
-            report[format!("median_interval_{key}")] = json!(ci);
+        for (name, label, centre, interval) in METHODS {
+            if let Some(ci) = interval(&ms, level) {
+                let _ = writeln!(
+                    text,
+                    "  {label} CI {key}%: [{:.3}, {:.3}] ms (±{:.2}% of the {centre})",
+                    ci.low, ci.high, ci.half_width_percent
+                );
+                report[format!("{name}_{key}")] = json!(ci);
+            }
         }
     }
     (report, text)

@@ -18,6 +18,19 @@ pub use config::{Endpoint, StorageConfig};
 pub use nosql::NosqlServer;
 pub use object::ObjectServer;
 
+/// Bind a server to `127.0.0.1:port` (0 picks a free port); a port in use is an error that says
+/// what to change. `what` names the server (`object storage`, `NoSQL`).
+async fn bind(what: &str, port: u16) -> Result<tokio::net::TcpListener> {
+    use anyhow::Context as _;
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| {
+            format!(
+                "failed to bind the {what} server to 127.0.0.1:{port}; choose another `mapped_port` (0 picks a free one)"
+            )
+        })
+}
+
 /// Version string written to the configuration's `version` fields.
 pub const OBJECT_VERSION: &str = "s3s-fs-0.14.1";
 /// Version string of the NoSQL server.
@@ -65,6 +78,19 @@ pub struct Services {
     pub object: bool,
     /// The DynamoDB-API server.
     pub nosql: bool,
+}
+
+impl Services {
+    /// Object storage only.
+    pub const OBJECT: Services = Services {
+        object: true,
+        nosql: false,
+    };
+    /// NoSQL only.
+    pub const NOSQL: Services = Services {
+        object: false,
+        nosql: true,
+    };
 }
 
 /// Where and how to run the embedded services.

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -42,13 +41,7 @@ impl NosqlServer {
                 database.display()
             )
         })?;
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .with_context(|| {
-                format!(
-                    "failed to bind the NoSQL server to 127.0.0.1:{port}; choose another `mapped_port` (0 picks a free one)"
-                )
-            })?;
+        let listener = crate::bind("NoSQL", port).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {

@@ -18,7 +18,6 @@ use s3s::dto::{self, CopySource};
 use s3s::path::S3Path;
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -38,6 +37,18 @@ fn check_name(what: &str, name: &str) -> S3Result<()> {
             InvalidArgument,
             "{what} must not contain `.` or `..` path components, a leading `/` or a backslash"
         ));
+    }
+    Ok(())
+}
+
+/// What both listing APIs check first: an empty delimiter is none (as S3 treats it), and the
+/// prefix must be a safe name.
+fn check_listing(delimiter: &mut Option<String>, prefix: Option<&str>) -> S3Result<()> {
+    if delimiter.as_deref() == Some("") {
+        *delimiter = None;
+    }
+    if let Some(prefix) = prefix {
+        check_name("the listing prefix", prefix)?;
     }
     Ok(())
 }
@@ -205,12 +216,7 @@ impl S3 for Store {
         &self,
         mut req: S3Request<dto::ListObjectsInput>,
     ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
-        if req.input.delimiter.as_deref() == Some("") {
-            req.input.delimiter = None;
-        }
-        if let Some(prefix) = &req.input.prefix {
-            check_name("the listing prefix", prefix)?;
-        }
+        check_listing(&mut req.input.delimiter, req.input.prefix.as_deref())?;
         self.fs.list_objects(req).await
     }
 
@@ -218,12 +224,7 @@ impl S3 for Store {
         &self,
         mut req: S3Request<dto::ListObjectsV2Input>,
     ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        if req.input.delimiter.as_deref() == Some("") {
-            req.input.delimiter = None;
-        }
-        if let Some(prefix) = &req.input.prefix {
-            check_name("the listing prefix", prefix)?;
-        }
+        check_listing(&mut req.input.delimiter, req.input.prefix.as_deref())?;
         self.fs.list_objects_v2(req).await
     }
 }
@@ -261,13 +262,7 @@ impl ObjectServer {
         builder.set_access(Access);
         let service = builder.build();
 
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .with_context(|| {
-                format!(
-                    "failed to bind the object storage server to 127.0.0.1:{port}; choose another `mapped_port` (0 picks a free one)"
-                )
-            })?;
+        let listener = crate::bind("object storage", port).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {

@@ -2,65 +2,17 @@
 //! objects written by Node read back by the Python shims and the other way round, `[key, promise]`
 //! uploads, directory downloads, wrong credentials, and NoSQL CRUD.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::run;
 use sebs_storage::{EmbeddedOptions, EmbeddedStorage, Services};
-
-fn shims(language: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../runtimes")
-        .join(language)
-}
-
-/// Run `script` with `program` (`node` or `python3`), the shims importable and the storage
-/// environment of `storage`.
-fn run(
-    program: &str,
-    storage: &EmbeddedStorage,
-    script: &str,
-    extra_env: &[(&str, &str)],
-) -> (bool, String) {
-    let config = storage.config();
-    let mut cmd = Command::new(program);
-    if program == "node" {
-        cmd.arg("-e")
-            .arg(script)
-            .current_dir(shims("nodejs"))
-            .env_remove("NODE_OPTIONS");
-    } else {
-        cmd.arg("-c").arg(script).env("PYTHONPATH", shims("python"));
-    }
-    if let Some(e) = config.object_endpoint().unwrap() {
-        cmd.envs(e.object_env());
-    }
-    if let Some(e) = config.nosql_endpoint().unwrap() {
-        cmd.envs(e.nosql_env());
-    }
-    cmd.envs(extra_env.iter().copied());
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_storage_shim_round_trips_with_the_python_shim() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = EmbeddedStorage::start(
-        Services {
-            object: true,
-            nosql: false,
-        },
-        &EmbeddedOptions::under(dir.path()),
-    )
-    .await
-    .unwrap();
+    let storage = EmbeddedStorage::start(Services::OBJECT, &EmbeddedOptions::under(dir.path()))
+        .await
+        .unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let work_s = work.to_str().unwrap();
@@ -144,15 +96,9 @@ const storage = require('./storage');
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_nosql_shim_crud() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = EmbeddedStorage::start(
-        Services {
-            object: false,
-            nosql: true,
-        },
-        &EmbeddedOptions::under(dir.path()),
-    )
-    .await
-    .unwrap();
+    let storage = EmbeddedStorage::start(Services::NOSQL, &EmbeddedOptions::under(dir.path()))
+        .await
+        .unwrap();
     let env = [("NOSQL_STORAGE_TABLE_cart", "t-shopping_cart")];
     let (ok, out) = run(
         "python3",

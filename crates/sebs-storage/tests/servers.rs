@@ -2,49 +2,22 @@
 //! use): object round trips, presigned URLs, wrong credentials, path traversal, NoSQL CRUD, and
 //! data surviving a restart.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use sebs_storage::{Credentials, EmbeddedOptions, EmbeddedStorage, Services};
 
-fn shims() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runtimes/python")
-}
-
-/// Run `script` with the shims importable and the storage environment of `storage`.
+/// Run `script` with the Python shims importable and the storage environment of `storage`.
 fn python(storage: &EmbeddedStorage, script: &str, extra_env: &[(&str, &str)]) -> (bool, String) {
-    let config = storage.config();
-    let mut cmd = Command::new("python3");
-    cmd.arg("-c").arg(script).env("PYTHONPATH", shims());
-    if let Some(e) = config.object_endpoint().unwrap() {
-        cmd.envs(e.object_env());
-    }
-    if let Some(e) = config.nosql_endpoint().unwrap() {
-        cmd.envs(e.nosql_env());
-    }
-    cmd.envs(extra_env.iter().copied());
-    let out = cmd.output().expect("python3 runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    common::run("python3", storage, script, extra_env)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_storage_round_trip_auth_and_traversal() {
     let dir = tempfile::tempdir().unwrap();
     let options = EmbeddedOptions::under(dir.path());
-    let storage = EmbeddedStorage::start(
-        Services {
-            object: true,
-            nosql: false,
-        },
-        &options,
-    )
-    .await
-    .unwrap();
+    let storage = EmbeddedStorage::start(Services::OBJECT, &options)
+        .await
+        .unwrap();
     let script = r#"
 import os, tempfile, urllib.request, urllib.error
 import storage
@@ -136,15 +109,9 @@ print(results)
     let mut options2 = EmbeddedOptions::under(dir.path());
     options2.credentials = Credentials::generate();
     assert_ne!(options2.credentials, options.credentials);
-    let storage = EmbeddedStorage::start(
-        Services {
-            object: true,
-            nosql: false,
-        },
-        &options2,
-    )
-    .await
-    .unwrap();
+    let storage = EmbeddedStorage::start(Services::OBJECT, &options2)
+        .await
+        .unwrap();
     let (ok, out) = python(
         &storage,
         "import storage\ns = storage.get_instance()\nprint(len(s.list('sebs-benchmarks-test', 'bench-0-input/')))",
@@ -158,10 +125,7 @@ print(results)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nosql_crud_and_persistence() {
     let dir = tempfile::tempdir().unwrap();
-    let services = Services {
-        object: false,
-        nosql: true,
-    };
+    let services = Services::NOSQL;
     let storage = EmbeddedStorage::start(services, &EmbeddedOptions::under(dir.path()))
         .await
         .unwrap();

@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sebs_core::config::{ColdStartMode, Language};
+use sebs_experiments::ExperimentKind;
+use sebs_platforms::TriggerKind;
+use sebs_report::OutputFormat;
 
 const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).";
 
@@ -61,30 +65,67 @@ pub enum Command {
     Experiment(ExperimentCommand),
 }
 
-/// The experiments.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ExperimentKind {
-    /// Performance and cost: cold, warm, burst and sequential invocations over memory sizes.
-    PerfCost,
-    /// Invocation overhead: UDP clock synchronisation with the function over payload and
-    /// code-package size sweeps, warm and cold.
-    InvocationOverhead,
-    /// UDP round trips between the driver and concurrent function instances.
-    NetworkPingPong,
-    /// When idle instances are evicted, as a function of idle time.
-    EvictionModel,
+/// A value parser for one of a library's enums: the values, their names and their order are the
+/// library's (`all`, `name`); only the help text of each (`help`) is the command line's.
+fn choice<T>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(
+        all.iter()
+            .map(move |&value| PossibleValue::new(name(value)).help(help(value))),
+    )
+    .map(move |chosen| {
+        *all.iter()
+            .find(|&&value| name(value) == chosen)
+            .expect("the parser accepts only these names")
+    })
 }
 
-impl ExperimentKind {
-    /// The name used in configs and directories.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExperimentKind::PerfCost => "perf-cost",
-            ExperimentKind::InvocationOverhead => "invocation-overhead",
-            ExperimentKind::NetworkPingPong => "network-ping-pong",
-            ExperimentKind::EvictionModel => "eviction-model",
-        }
-    }
+/// The experiments, with their help text.
+fn experiments() -> impl TypedValueParser<Value = ExperimentKind> {
+    choice(
+        &ExperimentKind::ALL,
+        ExperimentKind::as_str,
+        |kind| match kind {
+            ExperimentKind::PerfCost => {
+                "Performance and cost: cold, warm, burst and sequential invocations over memory sizes"
+            }
+            ExperimentKind::InvocationOverhead => {
+                "Invocation overhead: UDP clock synchronisation with the function over payload and code-package size sweeps, warm and cold"
+            }
+            ExperimentKind::NetworkPingPong => {
+                "UDP round trips between the driver and concurrent function instances"
+            }
+            ExperimentKind::EvictionModel => {
+                "When idle instances are evicted, as a function of idle time"
+            }
+        },
+    )
+}
+
+/// How to invoke the function: the triggers, with their help text.
+fn triggers() -> impl TypedValueParser<Value = TriggerKind> {
+    choice(&TriggerKind::ALL, TriggerKind::as_str, |kind| match kind {
+        TriggerKind::Http => "An HTTP POST to the function's URL",
+        TriggerKind::Library => "The provider's invoke API (AWS Lambda Invoke)",
+    })
+}
+
+/// Output format for listings and statistics, with the help text of each.
+fn output_formats() -> impl TypedValueParser<Value = OutputFormat> {
+    choice(
+        &OutputFormat::ALL,
+        OutputFormat::as_str,
+        |format| match format {
+            OutputFormat::Text => "A table for people",
+            OutputFormat::Json => "JSON for programs",
+        },
+    )
 }
 
 /// `sebs experiment ...`
@@ -107,7 +148,7 @@ pub enum ExperimentCommand {
 #[derive(Debug, Args)]
 pub struct ExperimentInvokeArgs {
     /// The experiment.
-    #[arg(value_enum)]
+    #[arg(value_parser = experiments())]
     pub experiment: ExperimentKind,
     /// Continue an interrupted run in the same --output-dir up to the requested sample counts.
     #[arg(long)]
@@ -127,7 +168,7 @@ pub struct ExperimentInvokeArgs {
 #[derive(Debug, Args)]
 pub struct ExperimentProcessArgs {
     /// The experiment.
-    #[arg(value_enum)]
+    #[arg(value_parser = experiments())]
     pub experiment: ExperimentKind,
     /// The directory the experiment wrote into (its --output-dir).
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -150,7 +191,7 @@ pub struct ExperimentStatisticsArgs {
     /// A directory with processed results (`*processed*.json`), e.g. out/perf-cost.
     pub dir: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_parser = output_formats(), default_value = "text")]
     pub output_format: OutputFormat,
 }
 
@@ -273,8 +314,8 @@ pub struct RegressionArgs {
     pub repetitions: u64,
 
     /// Trigger to invoke through.
-    #[arg(long, value_enum, default_value_t = Trigger::Http)]
-    pub trigger: Trigger,
+    #[arg(long, value_parser = triggers(), default_value = "http")]
+    pub trigger: TriggerKind,
 
     /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable. Without
     /// it, `deployment.local.storage` or embedded servers shared by all tests.
@@ -344,25 +385,6 @@ fn parse_language(s: &str) -> Result<Language, String> {
     s.parse()
 }
 
-/// How to invoke the function.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Trigger {
-    /// An HTTP POST to the function's URL.
-    Http,
-    /// The provider's invoke API (AWS Lambda Invoke).
-    Library,
-}
-
-impl Trigger {
-    /// The name used in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Http => "http",
-            Trigger::Library => "library",
-        }
-    }
-}
-
 /// `sebs benchmark invoke`.
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
@@ -376,8 +398,8 @@ pub struct InvokeArgs {
     pub repetitions: u64,
 
     /// Trigger to invoke through.
-    #[arg(long, value_enum, default_value_t = Trigger::Http)]
-    pub trigger: Trigger,
+    #[arg(long, value_parser = triggers(), default_value = "http")]
+    pub trigger: TriggerKind,
 
     /// Function memory in MB (overrides the benchmark's config.json).
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
@@ -477,16 +499,6 @@ pub struct PackageArgs {
     pub common: CommonArgs,
 }
 
-/// Output format for listings and statistics.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    /// A table for people.
-    #[default]
-    Text,
-    /// JSON for programs.
-    Json,
-}
-
 /// `sebs benchmark list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -497,7 +509,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_parser = output_formats(), default_value = "text")]
     pub output_format: OutputFormat,
 }
 
@@ -507,7 +519,7 @@ pub struct StatisticsArgs {
     /// A result file (experiments.json or results.json).
     pub file: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_parser = output_formats(), default_value = "text")]
     pub output_format: OutputFormat,
 }
 
@@ -541,37 +553,6 @@ impl LocalPlatformArgs {
             cpu_share: self.cpu_share,
             namespaces: self.namespaces,
             busy_poll_us: self.busy_poll_us,
-        }
-    }
-}
-
-impl From<Trigger> for sebs_platforms::TriggerKind {
-    fn from(trigger: Trigger) -> Self {
-        match trigger {
-            Trigger::Http => sebs_platforms::TriggerKind::Http,
-            Trigger::Library => sebs_platforms::TriggerKind::Library,
-        }
-    }
-}
-
-impl From<ExperimentKind> for sebs_experiments::ExperimentKind {
-    fn from(kind: ExperimentKind) -> Self {
-        match kind {
-            ExperimentKind::PerfCost => sebs_experiments::ExperimentKind::PerfCost,
-            ExperimentKind::InvocationOverhead => {
-                sebs_experiments::ExperimentKind::InvocationOverhead
-            }
-            ExperimentKind::NetworkPingPong => sebs_experiments::ExperimentKind::NetworkPingPong,
-            ExperimentKind::EvictionModel => sebs_experiments::ExperimentKind::EvictionModel,
-        }
-    }
-}
-
-impl From<OutputFormat> for sebs_report::OutputFormat {
-    fn from(format: OutputFormat) -> Self {
-        match format {
-            OutputFormat::Text => sebs_report::OutputFormat::Text,
-            OutputFormat::Json => sebs_report::OutputFormat::Json,
         }
     }
 }

@@ -47,7 +47,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             BenchmarkCommand::Statistics(args) => {
                 print!(
                     "{}",
-                    sebs_report::benchmark_statistics(&args.file, args.output_format.into())?
+                    sebs_report::benchmark_statistics(&args.file, args.output_format)?
                 );
                 Ok(0)
             }
@@ -67,7 +67,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             ExperimentCommand::Statistics(args) => {
                 print!(
                     "{}",
-                    sebs_report::experiment_statistics(&args.dir, args.output_format.into())?
+                    sebs_report::experiment_statistics(&args.dir, args.output_format)?
                 );
                 Ok(0)
             }
@@ -81,7 +81,7 @@ async fn invoke(args: &InvokeArgs) -> Result<i32> {
         benchmark: args.benchmark.clone(),
         size: args.size.clone(),
         repetitions: args.repetitions,
-        trigger: args.trigger.into(),
+        trigger: args.trigger,
         memory: args.memory,
         timeout: args.timeout,
         function_name: args.function_name.clone(),
@@ -135,7 +135,7 @@ async fn regression(args: &RegressionArgs) -> Result<i32> {
         benchmark_name: args.benchmark_name.clone(),
         jobs: args.jobs,
         repetitions: args.repetitions,
-        trigger: args.trigger.into(),
+        trigger: args.trigger,
         storage_configuration: args.storage_configuration.clone(),
     })
     .await?;
@@ -145,7 +145,7 @@ async fn regression(args: &RegressionArgs) -> Result<i32> {
 
 async fn experiment_invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
     let outcome = sebs_experiments::invoke(
-        args.experiment.into(),
+        args.experiment,
         &RunRequest {
             options: args.common.options(Some(&args.local)),
             resume: args.resume,
@@ -163,7 +163,7 @@ async fn experiment_invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
 async fn experiment_process(args: &ExperimentProcessArgs) -> Result<i32> {
     warn_extend_time_interval(args.extend_time_interval);
     let ctx = ProcessContext::new(&args.output_dir, &args.cache, args.config.as_deref())?;
-    let processed = sebs_experiments::process(args.experiment.into(), &ctx).await?;
+    let processed = sebs_experiments::process(args.experiment, &ctx).await?;
     print!("{}", processed.summary);
     Ok(processed.exit_code)
 }

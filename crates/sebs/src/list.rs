@@ -6,8 +6,9 @@ use anyhow::Result;
 use sebs_core::catalogue::{Benchmark, Catalogue};
 use serde_json::json;
 
-use crate::cli::{ListArgs, OutputFormat};
+use crate::cli::ListArgs;
 use sebs_platforms::settings::load_config;
+use sebs_report::OutputFormat;
 
 /// Print id, languages, memory, timeout and modules of every benchmark.
 pub fn list(args: &ListArgs) -> Result<i32> {

@@ -2,52 +2,12 @@
 //! (the same input gives the same result on every invocation), and `benchmark regression` over
 //! a subset, passing and failing.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+
+use common::{document, invocations, repo, sebs, shared_cache, text};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Shared with the other end-to-end tests, so pip installs and the data tree are made once.
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
-}
-
-fn sebs(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sebs").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The invocations of experiments.json in call order.
-fn invocations(path: &Path) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut all: Vec<Value> = doc["_invocations"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|f| f.as_object().unwrap().values().cloned())
-        .collect();
-    all.sort_by(|a, b| {
-        a["times"]["client_begin"]
-            .as_str()
-            .cmp(&b["times"]["client_begin"].as_str())
-    });
-    all
-}
 
 /// `benchmark invoke BENCH small --validate --repetitions 2`; returns the two results.
 fn invoke_small(dir: &Path, benchmark: &str) -> Vec<Value> {
@@ -61,7 +21,7 @@ fn invoke_small(dir: &Path, benchmark: &str) -> Vec<Value> {
         .output()
         .unwrap();
     assert!(out.status.success(), "{benchmark}: {}", text(&out));
-    let all = invocations(&out_dir.join("experiments.json"));
+    let all = invocations(&document(&out_dir.join("experiments.json")));
     assert_eq!(all.len(), 2, "{benchmark}");
     for r in &all {
         assert_eq!(

@@ -2,48 +2,16 @@
 //! resume without lost or duplicated samples, processing, and eviction-model against the
 //! platform's keep-alive.
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::{
+    document, experiment_invoke, experiment_process, invocations, repo, sebs, shared_cache,
+    write_config,
+};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
-}
-
-fn sebs() -> Command {
-    let mut cmd = Command::cargo_bin("sebs").unwrap();
-    cmd.current_dir(repo())
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn write_config(dir: &Path, experiments: Value, local: Value) -> PathBuf {
-    let mut config = json!({"experiments": {"runtime": {"language": "python"}}, "deployment": {"name": "local", "local": local}});
-    for (k, v) in experiments.as_object().unwrap() {
-        config["experiments"][k] = v.clone();
-    }
-    let path = dir.join("config.json");
-    std::fs::write(&path, config.to_string()).unwrap();
-    path
-}
-
-fn samples(path: &Path) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    doc["_invocations"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|m| m.as_object().unwrap().values().cloned())
-        .collect()
-}
 
 #[test]
 fn perf_cost_cold_and_warm_give_only_their_kind_and_process_writes_csv() {
@@ -55,35 +23,27 @@ fn perf_cost_cold_and_warm_give_only_their_kind_and_process_writes_csv() {
         json!({}),
     );
     let out = tmp.path().join("out");
-    sebs()
-        .args(["experiment", "invoke", "perf-cost", "--config"])
-        .arg(&config)
-        .arg("--output-dir")
-        .arg(&out)
-        .arg("--cache")
-        .arg(shared_cache())
+    experiment_invoke("perf-cost", &config, &out)
         .assert()
         .success();
     let dir = out.join("perf-cost");
-    let cold = samples(&dir.join("cold_results_128.json"));
+    let cold = invocations(&document(&dir.join("cold_results_128.json")));
     assert_eq!(cold.len(), 12);
     assert!(
         cold.iter().all(|s| s["stats"]["cold_start"] == true),
         "cold run has only cold samples"
     );
-    let warm = samples(&dir.join("warm_results_128.json"));
+    let warm = invocations(&document(&dir.join("warm_results_128.json")));
     assert_eq!(warm.len(), 12);
     assert!(
         warm.iter().all(|s| s["stats"]["cold_start"] == false),
         "warm run has only warm samples"
     );
-    let stats: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("cold_results_128.json")).unwrap())
-            .unwrap();
+    let stats = document(&dir.join("cold_results_128.json"));
     assert_eq!(stats["statistics"]["samples_generated"], 12);
     assert_eq!(stats["statistics"]["cold_count"], 12);
 
-    sebs()
+    sebs(&repo())
         .args(["experiment", "process", "perf-cost", "--output-dir"])
         .arg(&out)
         .arg("--cache")
@@ -111,7 +71,7 @@ fn perf_cost_cold_and_warm_give_only_their_kind_and_process_writes_csv() {
             .all(|r| r.split(',').nth(6).unwrap().parse::<u64>().unwrap() > 0),
         "{csv}"
     );
-    let stats = sebs()
+    let stats = sebs(&repo())
         .args(["experiment", "statistics"])
         .arg(&dir)
         .args(["--output-format", "json"])
@@ -169,26 +129,15 @@ fn killed_perf_cost_resumes_to_exactly_the_requested_samples() {
     let before = std::fs::read_to_string(&journal).unwrap().lines().count();
     assert!(before < 8, "killed before the end ({before} samples)");
     // Without --resume the finished part is protected.
-    sebs()
-        .args(["experiment", "invoke", "perf-cost", "--config"])
-        .arg(&config)
-        .arg("--output-dir")
-        .arg(&out)
-        .arg("--cache")
-        .arg(shared_cache())
+    experiment_invoke("perf-cost", &config, &out)
         .assert()
         .code(1)
         .stderr(predicates::str::contains("--resume"));
-    sebs()
-        .args(["experiment", "invoke", "perf-cost", "--resume", "--config"])
-        .arg(&config)
-        .arg("--output-dir")
-        .arg(&out)
-        .arg("--cache")
-        .arg(shared_cache())
+    experiment_invoke("perf-cost", &config, &out)
+        .arg("--resume")
         .assert()
         .success();
-    let results = samples(&out.join("perf-cost/burst_results_128.json"));
+    let results = invocations(&document(&out.join("perf-cost/burst_results_128.json")));
     assert_eq!(results.len(), 8, "exactly the requested samples");
     let ids: HashSet<String> = results
         .iter()
@@ -221,26 +170,12 @@ fn eviction_model_finds_the_keep_alive() {
         json!({"keep-alive": 1}),
     );
     let out = tmp.path().join("out");
-    sebs()
-        .args(["experiment", "invoke", "eviction-model", "--config"])
-        .arg(&config)
-        .arg("--output-dir")
-        .arg(&out)
-        .arg("--cache")
-        .arg(shared_cache())
+    experiment_invoke("eviction-model", &config, &out)
         .assert()
         .success();
-    let process = sebs()
-        .args(["experiment", "process", "eviction-model", "--output-dir"])
-        .arg(&out)
-        .assert()
-        .success();
-    let stdout = String::from_utf8_lossy(&process.get_output().stdout).into_owned();
+    let stdout = experiment_process("eviction-model", &out);
     assert!(stdout.contains("consistent"), "{stdout}");
-    let processed: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("eviction-model/result-processed.json")).unwrap(),
-    )
-    .unwrap();
+    let processed = document(&out.join("eviction-model/result-processed.json"));
     let threshold = processed["threshold_s"].as_f64().unwrap();
     assert!(
         (threshold - 1.0).abs() <= 0.5 + 1e-9,

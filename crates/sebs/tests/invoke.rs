@@ -1,47 +1,13 @@
 //! End-to-end tests: the real `sebs` binary, the real local platform, real Python functions.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::{
+    benchmark_invoke, copy, document, one_function_invocations, repo, sebs, shared_cache,
+};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A cache shared by tests that do not test caching, so dependencies are installed once.
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
-}
-
-fn sebs(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sebs").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn invocations(path: &Path) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let functions = doc["_invocations"].as_object().unwrap();
-    assert_eq!(functions.len(), 1);
-    let mut all: Vec<Value> = functions
-        .values()
-        .next()
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .values()
-        .cloned()
-        .collect();
-    all.sort_by(|a, b| {
-        a["times"]["client_begin"]
-            .as_str()
-            .cmp(&b["times"]["client_begin"].as_str())
-    });
-    all
-}
 
 /// A copy of one benchmark in a private catalogue, to edit or break.
 fn private_catalogue(tmp: &Path, group: &str, id: &str) -> PathBuf {
@@ -53,19 +19,8 @@ fn private_catalogue(tmp: &Path, group: &str, id: &str) -> PathBuf {
     root
 }
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        if entry.path().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 fn check_dynamic_html(path: &Path, n: usize) {
-    let all = invocations(path);
+    let all = one_function_invocations(&document(path));
     assert_eq!(all.len(), n);
     for (i, inv) in all.iter().enumerate() {
         assert_eq!(inv["stats"]["failure"], false, "{inv}");
@@ -97,19 +52,8 @@ fn check_dynamic_html(path: &Path, n: usize) {
 fn dynamic_html_end_to_end_both_triggers_then_statistics() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    sebs(&repo())
-        .args([
-            "benchmark",
-            "invoke",
-            "110.dynamic-html",
-            "test",
-            "--repetitions",
-            "5",
-        ])
-        .arg("--output-dir")
-        .arg(&out)
-        .arg("--cache")
-        .arg(shared_cache())
+    benchmark_invoke("110.dynamic-html", &out)
+        .args(["--repetitions", "5"])
         .assert()
         .success()
         .stdout(predicates::str::contains(
@@ -118,24 +62,12 @@ fn dynamic_html_end_to_end_both_triggers_then_statistics() {
     check_dynamic_html(&out.join("experiments.json"), 5);
 
     let lib = tmp.path().join("lib");
-    sebs(&repo())
-        .args([
-            "benchmark",
-            "invoke",
-            "110.dynamic-html",
-            "test",
-            "--trigger",
-            "library",
-            "--validate",
-        ])
-        .arg("--output-dir")
-        .arg(&lib)
-        .arg("--cache")
-        .arg(shared_cache())
+    benchmark_invoke("110.dynamic-html", &lib)
+        .args(["--trigger", "library", "--validate"])
         .assert()
         .success();
     check_dynamic_html(&lib.join("experiments.json"), 5);
-    for inv in invocations(&lib.join("experiments.json")) {
+    for inv in one_function_invocations(&document(&lib.join("experiments.json"))) {
         assert_eq!(inv["validation"]["passed"], true, "{inv}");
     }
 
@@ -190,22 +122,11 @@ fn package_is_reused_and_rebuilt_after_an_edit() {
 #[test]
 fn sleep_reports_about_one_second() {
     let tmp = tempfile::tempdir().unwrap();
-    sebs(&repo())
-        .args([
-            "benchmark",
-            "invoke",
-            "010.sleep",
-            "test",
-            "--repetitions",
-            "2",
-            "--output-dir",
-        ])
-        .arg(tmp.path())
-        .arg("--cache")
-        .arg(shared_cache())
+    benchmark_invoke("010.sleep", tmp.path())
+        .args(["--repetitions", "2"])
         .assert()
         .success();
-    for inv in invocations(&tmp.path().join("experiments.json")) {
+    for inv in one_function_invocations(&document(&tmp.path().join("experiments.json"))) {
         let benchmark = inv["times"]["benchmark"].as_u64().unwrap();
         assert!(
             (1_000_000..1_200_000).contains(&benchmark),
@@ -242,7 +163,7 @@ fn a_raising_handler_is_a_recorded_failure() {
         .code(3);
     let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
     assert!(stdout.contains("failures: 3"), "{stdout}");
-    let all = invocations(&out.join("experiments.json"));
+    let all = one_function_invocations(&document(&out.join("experiments.json")));
     assert_eq!(all.len(), 3);
     for inv in &all {
         assert_eq!(inv["stats"]["failure"], true);
@@ -447,19 +368,8 @@ fn local_daemon_serves_curl_and_stops_everything() {
 #[test]
 fn process_fills_provider_times_billing_and_memory() {
     let tmp = tempfile::tempdir().unwrap();
-    sebs(&repo())
-        .args([
-            "benchmark",
-            "invoke",
-            "110.dynamic-html",
-            "test",
-            "--repetitions",
-            "3",
-            "--output-dir",
-        ])
-        .arg(tmp.path())
-        .arg("--cache")
-        .arg(shared_cache())
+    benchmark_invoke("110.dynamic-html", tmp.path())
+        .args(["--repetitions", "3"])
         .assert()
         .success();
     sebs(&repo())
@@ -467,7 +377,7 @@ fn process_fills_provider_times_billing_and_memory() {
         .arg(tmp.path())
         .assert()
         .success();
-    let all = invocations(&tmp.path().join("results.json"));
+    let all = one_function_invocations(&document(&tmp.path().join("results.json")));
     assert_eq!(all.len(), 3);
     for (i, inv) in all.iter().enumerate() {
         let execution = inv["provider_times"]["execution"].as_u64().unwrap();

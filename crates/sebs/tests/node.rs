@@ -3,19 +3,17 @@
 //! starts are reported correctly; handler errors are recorded failures; a missing Node.js version
 //! is a clear error.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use common::{document, one_function_invocations, repo, sebs, text};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A cache shared by the tests of this file, so npm installs each package once.
 fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-shared-cache")
+    common::kept_dir("node-shared-cache")
 }
 
 /// The shared cache holds the embedded storage's data: one storage benchmark at a time uses it.
@@ -23,22 +21,6 @@ static STORAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn storage_lock() -> std::sync::MutexGuard<'static, ()> {
     STORAGE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn sebs(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sebs").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn node_major() -> String {
@@ -72,37 +54,13 @@ fn invoke(dir: &Path, benchmark: &str, n: u32, extra: &[&str]) -> (Output, PathB
     (out, out_dir.join("experiments.json"))
 }
 
-fn document(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn invocations(doc: &Value) -> Vec<Value> {
-    let functions = doc["_invocations"].as_object().unwrap();
-    assert_eq!(functions.len(), 1);
-    let mut all: Vec<Value> = functions
-        .values()
-        .next()
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .values()
-        .cloned()
-        .collect();
-    all.sort_by(|a, b| {
-        a["times"]["client_begin"]
-            .as_str()
-            .cmp(&b["times"]["client_begin"].as_str())
-    });
-    all
-}
-
 /// The first invocation is cold, the rest warm on the same container, and all validate.
 fn check_cold_then_warm(benchmark: &str, n: u32) -> Value {
     let tmp = tempfile::tempdir().unwrap();
     let (out, results) = invoke(tmp.path(), benchmark, n, &[]);
     assert!(out.status.success(), "{benchmark}:\n{}", text(&out));
     let doc = document(&results);
-    let all = invocations(&doc);
+    let all = one_function_invocations(&doc);
     assert_eq!(all.len(), n as usize);
     let container = all[0]["output"]["container_id"]
         .as_str()
@@ -144,7 +102,7 @@ fn check_cold_then_warm(benchmark: &str, n: u32) -> Value {
 #[test]
 fn dynamic_html_cold_then_warm() {
     let doc = check_cold_then_warm("110.dynamic-html", 4);
-    let page = invocations(&doc)[1]["output"]["result"]["result"]
+    let page = one_function_invocations(&doc)[1]["output"]["result"]["result"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -156,7 +114,7 @@ fn dynamic_html_cold_then_warm() {
 fn thumbnailer_cold_then_warm() {
     let _storage = storage_lock();
     let doc = check_cold_then_warm("210.thumbnailer", 3);
-    let result = &invocations(&doc)[0]["output"]["result"];
+    let result = &one_function_invocations(&doc)[0]["output"]["result"];
     assert!(
         result["result"]["key"].as_str().unwrap().ends_with(".jpg"),
         "{result}"
@@ -176,7 +134,7 @@ fn every_node_benchmark_validates() {
     ] {
         let (out, results) = invoke(tmp.path(), benchmark, 2, &[]);
         assert!(out.status.success(), "{benchmark}:\n{}", text(&out));
-        for inv in invocations(&document(&results)) {
+        for inv in one_function_invocations(&document(&results)) {
             assert_eq!(inv["validation"]["passed"], true, "{benchmark}: {inv}");
         }
     }
@@ -185,18 +143,21 @@ fn every_node_benchmark_validates() {
 #[test]
 fn package_has_the_lambda_node_layout() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = sebs(tmp.path())
-        .args([
-            "benchmark",
-            "package",
-            "110.dynamic-html",
-            "--language",
-            "nodejs",
-            "--cache",
-        ])
-        .arg(tmp.path().join("cache"))
-        .output()
-        .unwrap();
+    let package = || {
+        sebs(tmp.path())
+            .args([
+                "benchmark",
+                "package",
+                "110.dynamic-html",
+                "--language",
+                "nodejs",
+                "--cache",
+            ])
+            .arg(tmp.path().join("cache"))
+            .output()
+            .unwrap()
+    };
+    let out = package();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let dir = PathBuf::from(stdout.split('\t').next().unwrap().trim());
@@ -221,18 +182,7 @@ fn package_has_the_lambda_node_layout() {
         );
     }
     // Built once: the second run reuses the package.
-    let again = sebs(tmp.path())
-        .args([
-            "benchmark",
-            "package",
-            "110.dynamic-html",
-            "--language",
-            "nodejs",
-            "--cache",
-        ])
-        .arg(tmp.path().join("cache"))
-        .output()
-        .unwrap();
+    let again = package();
     assert!(
         text(&again).contains("reusing the cached code package"),
         "{}",
@@ -264,7 +214,7 @@ fn a_throwing_handler_is_a_recorded_failure() {
         ],
     );
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let all = invocations(&document(&results));
+    let all = one_function_invocations(&document(&results));
     assert_eq!(all.len(), 2, "both invocations ran and were recorded");
     for inv in &all {
         assert_eq!(inv["stats"]["failure"], true, "{inv}");

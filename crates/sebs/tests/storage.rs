@@ -3,11 +3,12 @@
 //! storage JSON; wrong keys get 403; data survives a restart; `--update-storage` uploads again;
 //! `sebs data generate` is deterministic; no credential reaches results or the cache.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
+use common::{document, invocations, sebs, text};
 use serde_json::Value;
 
 const BENCHMARKS: [&str; 4] = [
@@ -16,22 +17,6 @@ const BENCHMARKS: [&str; 4] = [
     "130.crud-api",
     "311.compression",
 ];
-
-fn sebs(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sebs").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
@@ -74,16 +59,8 @@ fn invoke(dir: &Path, cache: &Path, data: &Path, benchmark: &str, extra: &[&str]
         .unwrap();
     let log = text(&out);
     assert!(out.status.success(), "{benchmark} {extra:?} failed:\n{log}");
-    let results =
-        std::fs::read_to_string(dir.join(format!("out-{benchmark}/experiments.json"))).unwrap();
-    let doc: Value = serde_json::from_str(&results).unwrap();
-    let runs = doc["_invocations"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    for run in runs.as_object().unwrap().values() {
+    let doc = document(&dir.join(format!("out-{benchmark}/experiments.json")));
+    for run in invocations(&doc) {
         assert_eq!(run["validation"]["passed"], true, "{benchmark}: {run}");
     }
     log

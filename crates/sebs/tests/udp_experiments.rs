@@ -2,59 +2,22 @@
 //! SeBS's files, `--resume` completes exactly the requested counts, and the process steps give
 //! plausible loopback numbers and a decodable histogram.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+
+use common::{
+    document, experiment_invoke, experiment_process as process, shared_cache, write_config,
+};
 use serde_json::{Value, json};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
-}
-
-fn sebs() -> Command {
-    let mut cmd = Command::cargo_bin("sebs").unwrap();
-    cmd.current_dir(repo())
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn write_config(dir: &Path, experiments: Value) -> PathBuf {
-    let mut config = json!({"experiments": {"runtime": {"language": "python"}}, "deployment": {"name": "local", "local": {}}});
-    for (k, v) in experiments.as_object().unwrap() {
-        config["experiments"][k] = v.clone();
-    }
-    let path = dir.join("config.json");
-    std::fs::write(&path, config.to_string()).unwrap();
-    path
-}
-
 fn invoke(experiment: &str, config: &Path, out: &Path, resume: bool) -> assert_cmd::assert::Assert {
-    let mut cmd = sebs();
-    cmd.args(["-q", "experiment", "invoke", experiment]);
+    let mut cmd = experiment_invoke(experiment, config, out);
+    cmd.arg("-q");
     if resume {
         cmd.arg("--resume");
     }
-    cmd.arg("--config")
-        .arg(config)
-        .arg("--output-dir")
-        .arg(out)
-        .arg("--cache")
-        .arg(shared_cache())
-        .assert()
-}
-
-fn process(experiment: &str, out: &Path) -> String {
-    let assert = sebs()
-        .args(["experiment", "process", experiment, "--output-dir"])
-        .arg(out)
-        .assert()
-        .success();
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+    cmd.assert()
 }
 
 /// Rows of a CSV as header → value maps.
@@ -100,6 +63,7 @@ fn invocation_overhead_payload_sweep_processes_to_plausible_times() {
         tmp.path(),
         json!({"invocation-overhead": {"type": "payload", "repetitions": 2, "N": 5,
                "payload_begin": 1024, "payload_end": 65536, "payload_points": 2}}),
+        json!({}),
     );
     let out = tmp.path().join("out");
     invoke("invocation-overhead", &config, &out, false).success();
@@ -189,6 +153,7 @@ fn invocation_overhead_code_sweep_deploys_padded_packages() {
         tmp.path(),
         json!({"invocation-overhead": {"type": "code", "repetitions": 1, "N": 3,
                "code_package_begin": 262144, "code_package_end": 2097152, "code_package_points": 2}}),
+        json!({}),
     );
     let out = tmp.path().join("out");
     invoke("invocation-overhead", &config, &out, false).success();
@@ -225,6 +190,7 @@ fn network_ping_pong_reports_loopback_rtts_and_draws_a_histogram() {
     let config = write_config(
         tmp.path(),
         json!({"network-ping-pong": {"invocations": 3, "repetitions": 100}}),
+        json!({}),
     );
     let out = tmp.path().join("out");
     invoke("network-ping-pong", &config, &out, false).success();
@@ -268,9 +234,7 @@ fn network_ping_pong_reports_loopback_rtts_and_draws_a_histogram() {
     ] {
         assert!(stdout.contains(label), "{label} missing from {stdout}");
     }
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("result-processed.json")).unwrap())
-            .unwrap();
+    let summary = document(&dir.join("result-processed.json"));
     let p50 = summary["p50"].as_f64().unwrap();
     assert!(p50 > 0.0 && p50 < 1.0, "p50 {p50} s on loopback");
     assert!(summary["p99_9"].as_f64().unwrap() >= p50);

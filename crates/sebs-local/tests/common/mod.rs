@@ -1,6 +1,6 @@
-//! Set-up shared by the integration tests with Python functions: the interpreter, a code
-//! package with the SeBS wrapper, a function spec, an invocation with its parsed response, and
-//! visible skips.
+//! Set-up shared by the integration tests: for Python functions the interpreter, a code package
+//! with the SeBS wrapper, a function spec and an echo function deployed; for every language an
+//! invocation with its parsed response; visible skips.
 // Each test binary uses part of this module.
 #![allow(dead_code)]
 
@@ -54,7 +54,15 @@ pub fn spec(name: &str, pkg: PathBuf, timeout: Duration) -> FunctionSpec {
     FunctionSpec::python(name, pkg, python(), 128, timeout)
 }
 
-/// Invoke and parse the SeBS response out of the wrapper's `{"statusCode", "body"}`.
+/// Deploy [`ECHO`] as `f` (128 MB, `timeout`), its package under `dir`.
+pub async fn deploy_echo(platform: &LocalPlatform, dir: &Path, timeout: Duration) {
+    platform
+        .deploy(spec("f", package(dir, ECHO), timeout))
+        .await;
+}
+
+/// Invoke and parse the SeBS response out of the wrapper's `{"statusCode", "body"}` (200 on
+/// every completed invocation, with either language's wrapper).
 pub async fn call(
     platform: &LocalPlatform,
     name: &str,
@@ -67,6 +75,7 @@ pub async fn call(
     let body = match &inv.outcome {
         Outcome::Response(b) => {
             let outer: Value = serde_json::from_slice(b).unwrap();
+            assert_eq!(outer["statusCode"], 200, "{outer}");
             Some(serde_json::from_str(outer["body"].as_str().unwrap()).unwrap())
         }
         _ => None,

@@ -17,7 +17,9 @@ use sebs_local::{FunctionSpec, LocalPlatform, PlatformConfig};
 use serde_json::{Value, json};
 
 use crate::http::HttpTrigger;
-use crate::platform::{FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind};
+use crate::platform::{
+    FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind, deployment_record,
+};
 
 /// The local platform's command-line flags. They override `deployment.local` of the config
 /// ([`LocalOverrides::apply`]), so the backend reads one place.
@@ -203,11 +205,9 @@ impl LocalBackend {
         let config = platform.config();
         let requested: ColdStartMode = spec.cold_start.unwrap_or(config.cold_start);
         let cold_start = spec.effective_cold_start(config.cold_start);
-        let mut record = json!({
-            "name": "local",
-            "region": "",
-            "credentials": {},
-            "resources": {
+        let mut record = deployment_record(
+            "local",
+            json!({
                 "endpoint": platform.endpoint(),
                 "interpreter": function.interpreter,
                 "cold-start": cold_start.as_str(),
@@ -219,8 +219,8 @@ impl LocalBackend {
                 "cpu-share": config.cpu_share,
                 "busy-poll-us": config.busy_poll.as_micros() as u64,
                 "metrics-log": platform.metrics_log(),
-            },
-        });
+            }),
+        );
         if requested != cold_start {
             record["resources"]["cold-start-note"] = json!(format!(
                 "{} cold starts were requested, but they are for Python functions only: {} instances start with {}",
@@ -244,10 +244,7 @@ impl Platform for LocalBackend {
     }
 
     fn package_target(&self, architecture: Architecture) -> PackageTarget {
-        PackageTarget {
-            layout: "local".into(),
-            architecture,
-        }
+        PackageTarget::local(architecture)
     }
 
     async fn create_or_update(&self, function: &FunctionConfig) -> Result<Value> {
@@ -310,10 +307,7 @@ impl Platform for LocalBackend {
             .lock()
             .expect("lock")
             .iter()
-            .map(|name| Resource {
-                kind: "function".into(),
-                name: name.clone(),
-            })
+            .map(|name| Resource::function(name))
             .collect())
     }
 
