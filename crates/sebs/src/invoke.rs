@@ -11,7 +11,7 @@ use sebs_core::catalogue::{
 use sebs_core::fsutil::{human_size, write_json_atomic};
 use sebs_core::result::{ExecutionResult, ExperimentResult, Validation};
 use sebs_local::LocalPlatform;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::{CommonArgs, InvokeArgs, LocalPlatformArgs, PackageArgs, Trigger};
 use crate::local;
@@ -81,6 +81,7 @@ pub(crate) async fn prepare(
             benchmark: &benchmark,
             python: &settings.python,
             data_dir: data_dir.as_deref(),
+            cache_dir: Some(&settings.cache_dir),
         }
         .generate_with_storage(
             size,
@@ -324,6 +325,7 @@ pub(crate) async fn invoke_once(
             benchmark: &prepared.benchmark,
             python: &prepared.settings.python,
             data_dir: prepared.data_dir.as_deref(),
+            cache_dir: Some(&prepared.settings.cache_dir),
         };
         let storage = prepared.storage.as_ref().map(RunStorage::driver);
         result.validation = Some(tokio::task::block_in_place(|| {
@@ -393,18 +395,12 @@ pub(crate) fn epoch_now() -> f64 {
 
 /// The `config` recorded in results: experiments settings and the non-secret deployment.
 pub(crate) fn result_config(settings: &Settings, deployment: Value) -> Value {
-    let mut experiments = serde_json::to_value(&settings.config.experiments).unwrap_or(Value::Null);
-    if let Some(obj) = experiments.as_object_mut() {
-        obj.insert(
-            "runtime".into(),
-            json!({
-                "language": settings.language.as_str(),
-                "version": settings.language_version(),
-                "language-variant": "default",
-            }),
-        );
-    }
-    json!({"experiments": experiments, "deployment": deployment})
+    sebs_core::result::sebs_config_block(
+        &settings.config.experiments,
+        settings.language.as_str(),
+        settings.language_version(),
+        deployment,
+    )
 }
 
 fn write_results(dir: &Path, experiment: &ExperimentResult) -> Result<PathBuf> {

@@ -119,16 +119,7 @@ impl Deployed {
 
     /// The `config` recorded in results.
     pub(crate) fn result_config(&self, deployment: Value) -> Value {
-        let settings = &self.prepared.settings;
-        let mut experiments =
-            serde_json::to_value(&settings.config.experiments).unwrap_or(Value::Null);
-        if let Some(obj) = experiments.as_object_mut() {
-            obj.insert(
-                "runtime".into(),
-                json!({"language": settings.language.as_str(), "version": settings.language_version(), "language-variant": "default"}),
-            );
-        }
-        json!({"experiments": experiments, "deployment": deployment})
+        crate::invoke::result_config(&self.prepared.settings, deployment)
     }
 
     pub(crate) async fn shutdown(self) {
