@@ -117,13 +117,9 @@ def probe_gif(data):
 
 
 def _ffmpeg():
-    """An ffmpeg on the host for a full decode check, if there is one."""
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # noqa: BLE001 - optional on the host
-        return shutil.which("ffmpeg")
+    """An ffmpeg on the host's PATH for a full decode check, if there is one (standard library
+    only, so input.py needs no extra packages on the host)."""
+    return shutil.which("ffmpeg")
 
 
 def _download(storage, bucket, key):

@@ -80,20 +80,49 @@ def _load(benchmark_dir, store=None):
     return module
 
 
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def _catches_import_errors(handler):
+    """Whether an `except` clause catches a failed import."""
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id in _IMPORT_ERRORS for t in types)
+
+
 def _imported_modules(benchmark_dir):
-    """Top-level names of the modules input.py imports anywhere (also inside functions and
-    try blocks), without the standard library, relative imports and files next to input.py."""
+    """{top-level module name: optional} for the modules input.py imports anywhere (also inside
+    functions), without the standard library, relative imports and files next to input.py. A
+    module is optional when every import of it sits in a `try` whose handlers catch its failure."""
     with open(os.path.join(benchmark_dir, "input.py"), "rb") as f:
         tree = ast.parse(f.read(), filename="input.py")
-    names = set()
-    for node in ast.walk(tree):
+    imports = {}
+
+    def visit(node, guarded):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            names = [node.module]
+        else:
+            names = []
+        for name in names:
+            top = name.split(".")[0]
+            imports[top] = imports.get(top, True) and guarded
+        if isinstance(node, ast.Try):
+            inner = guarded or any(_catches_import_errors(h) for h in node.handlers)
+            for child in node.body:
+                visit(child, inner)
+            for child in node.handlers + node.orelse + node.finalbody:
+                visit(child, guarded)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, guarded)
+
+    visit(tree, False)
     stdlib = getattr(sys, "stdlib_module_names", None)
-    found = []
-    for name in sorted(names):
+    found = {}
+    for name, optional in sorted(imports.items()):
         if name == "__future__" or (stdlib is not None and name in stdlib):
             continue
         local = os.path.join(benchmark_dir, name)
@@ -101,18 +130,23 @@ def _imported_modules(benchmark_dir):
             continue
         if stdlib is None and importlib.util.find_spec(name) is not None:
             continue  # Python < 3.10: whatever this interpreter has counts as available
-        found.append(name)
+        found[name] = optional
     return found
 
 
 def _environment_check(request):
-    """None if input.py can run in this interpreter, else the reply that says what it needs."""
+    """None if input.py can run in this interpreter, else the reply that says what it needs.
+
+    Optional imports (guarded by a `try` that catches ImportError) also ask for the environment,
+    so a check that would be skipped without the package runs; only a required module that the
+    environment still lacks is an error."""
     modules = _imported_modules(request["benchmark_dir"])
     if not modules:
         return None
     if not request.get("host_env"):
-        return {"needs_host_env": modules}
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        return {"needs_host_env": sorted(modules)}
+    missing = [m for m, optional in sorted(modules.items())
+               if not optional and importlib.util.find_spec(m) is None]
     return {"missing_modules": missing} if missing else None
 
 

@@ -773,12 +773,13 @@ mod tests {
     fn third_party_import_missing_from_the_environment_names_the_package() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = write_bench(tmp.path(), "g", "1.x", CONFIG);
-        // Imported inside a function and guarded: still found, so validation cannot silently
-        // skip its check.
+        // Imported inside a function, after an optional (guarded) import of another module
+        // the environment lacks: only the required one is an error.
         std::fs::write(
             dir.join("input.py"),
             "import os, json\nimport helper\n\ndef validate_output(input_config, output):\n    \
-             try:\n        import sebs_no_such_module.sub\n    except ImportError:\n        return True\n",
+             try:\n        import sebs_optional_module\n    except ImportError:\n        pass\n    \
+             import sebs_no_such_module.sub\n",
         )
         .unwrap();
         std::fs::write(dir.join("helper.py"), "").unwrap();
@@ -801,11 +802,28 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(
-                err.contains("imports `sebs_no_such_module`")
+                err.contains("imports `sebs_no_such_module`,")
                     && err.contains("SEBS_INPUT_REQUIREMENTS=\"sebs_no_such_module\""),
                 "{err}"
             );
+            assert!(!err.contains("sebs_optional_module"), "{err}");
         }
+        // Only the optional import left: it runs, and the guard decides.
+        std::fs::write(
+            dir.join("input.py"),
+            "def validate_output(input_config, output):\n    try:\n        \
+             from sebs_optional_module import x\n    except (ValueError, ImportError):\n        \
+             return True\n",
+        )
+        .unwrap();
+        let verdict = script_for(&bench, &python, Some(&cache))
+            .validate(
+                &Value::Null,
+                &serde_json::json!({"result": 1}),
+                Language::Python,
+            )
+            .unwrap();
+        assert_eq!(verdict, None);
     }
 
     #[test]

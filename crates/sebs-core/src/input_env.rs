@@ -52,7 +52,7 @@ pub fn requirements() -> Vec<String> {
     list
 }
 
-/// The environment directory for `requirements` built from `base`.
+/// The environment directory (absolute) for `requirements` built from `base`.
 pub fn location(cache_dir: &Path, base: &PythonInterpreter, requirements: &[String]) -> PathBuf {
     let mut hash = Md5::new();
     for requirement in requirements {
@@ -68,7 +68,9 @@ pub fn location(cache_dir: &Path, base: &PythonInterpreter, requirements: &[Stri
         .take(6)
         .map(|b| format!("{b:02x}"))
         .collect();
-    cache_dir
+    // Absolute: input.py runs with the benchmark directory as its working directory.
+    std::path::absolute(cache_dir)
+        .unwrap_or_else(|_| cache_dir.to_owned())
         .join("input-env")
         .join(format!("py{}-{digest}", base.version))
 }

@@ -253,7 +253,8 @@ fn sebs_style_input_py_gets_pillow_from_the_input_environment() {
     );
     let source = std::fs::read_to_string(bench.join("input.py")).unwrap();
     std::fs::write(bench.join("input.py"), format!("{source}{PIL_VALIDATE}")).unwrap();
-    let out = sebs(tmp.path())
+    // A relative --cache, as CI passes it: input.py runs in the benchmark's directory.
+    let out = sebs(shared_cache().parent().unwrap())
         .args([
             "benchmark",
             "invoke",
@@ -263,9 +264,7 @@ fn sebs_style_input_py_gets_pillow_from_the_input_environment() {
         ])
         .args(["--repetitions", "1", "--benchmarks-dir"])
         .arg(tmp.path().join("benchmarks"))
-        .arg("--cache")
-        .arg(shared_cache())
-        .arg("--output-dir")
+        .args(["--cache", "shared-cache", "--output-dir"])
         .arg(tmp.path().join("out"))
         .output()
         .unwrap();
