@@ -202,7 +202,7 @@ const EXPERIMENT_SECTIONS: [&str; 4] = [
 /// top level, where SeBS's `deserialize` reads them).
 ///
 /// `language` and `version` are the runtime actually used, which command-line flags may have
-/// changed from the config's.
+/// changed from the config's; the variant is `default`, the only one sebs builds.
 pub fn sebs_experiments_block(
     experiments: &crate::config::ExperimentsConfig,
     language: &str,
@@ -212,14 +212,10 @@ pub fn sebs_experiments_block(
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };
-    let variant = experiments
-        .runtime
-        .variant
-        .clone()
-        .unwrap_or_else(|| "default".to_owned());
+    // The runtime that ran: sebs builds the default variant of every language.
     block.insert(
         "runtime".into(),
-        serde_json::json!({"language": language, "version": version, "language-variant": variant}),
+        serde_json::json!({"language": language, "version": version, "language-variant": "default"}),
     );
     let system_variant = experiments.system_variant.clone().unwrap_or_else(|| {
         if experiments.container_deployment == Some(true) {
