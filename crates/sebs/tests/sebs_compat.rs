@@ -30,10 +30,31 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Shared with the other end-to-end tests: packages, the data tree and the input environment are
-/// made once.
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
+/// The suite's own cache: SeBS's directories have our benchmarks' ids, and sharing the other
+/// tests' cache would make each side rebuild the other's packages.
+fn compat_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("sebs-compat-cache")
+}
+
+/// The benchmark data tree of the other end-to-end tests' cache, generated once and linked into
+/// [`compat_cache`].
+fn share_data_tree() {
+    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache/benchmarks-data");
+    if !sebs_data::is_complete(&shared, sebs_data::DEFAULT_SEED) {
+        let out = Command::new(env!("CARGO_BIN_EXE_sebs"))
+            .args(["data", "generate", "--dir"])
+            .arg(&shared)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "sebs data generate: {}", text(&out));
+    }
+    let link = compat_cache().join("benchmarks-data");
+    if std::fs::read_link(&link).is_err() {
+        std::fs::create_dir_all(compat_cache()).unwrap();
+        let _ = std::fs::remove_dir_all(&link);
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+    }
 }
 
 fn text(out: &std::process::Output) -> String {
@@ -427,7 +448,7 @@ fn benchmarks(report: &mut Report, venv: &Path, root: &Path, work: &Path) {
                     .arg("--benchmarks-dir")
                     .arg(root)
                     .arg("--cache")
-                    .arg(shared_cache())
+                    .arg(compat_cache())
                     .arg("--output-dir")
                     .arg(&out));
                 if judge(report, &artefact, (&id, &language, Step::Run), &result) {
@@ -444,7 +465,7 @@ fn benchmarks(report: &mut Report, venv: &Path, root: &Path, work: &Path) {
                 .args(["--language", &language, "--benchmarks-dir"])
                 .arg(root)
                 .arg("--cache")
-                .arg(shared_cache())
+                .arg(compat_cache())
                 .arg("--output-dir")
                 .arg(&out));
             if !judge(report, &artefact, (&id, &language, Step::Run), &result) {
@@ -485,7 +506,7 @@ fn perf_cost(report: &mut Report, venv: &Path, root: &Path, work: &Path) {
         .arg("--benchmarks-dir")
         .arg(root)
         .arg("--cache")
-        .arg(shared_cache())
+        .arg(compat_cache())
         .arg("--output-dir")
         .arg(&out))
     .and_then(|_| {
@@ -528,7 +549,7 @@ fn example_config(report: &mut Report, venv: &Path, package: &Path, work: &Path)
         .arg("--benchmarks-dir")
         .arg(package.join("benchmarks"))
         .arg("--cache")
-        .arg(shared_cache())
+        .arg(compat_cache())
         .arg("--output-dir")
         .arg(&out));
     match result {
@@ -612,6 +633,7 @@ fn sebs_release_artefacts_work_with_sebs() {
         package.display(),
         env!("CARGO_BIN_EXE_sebs")
     );
+    share_data_tree();
     let work = tempfile::tempdir().unwrap();
     let mut report = Report::default();
     benchmarks(&mut report, &venv, &package.join("benchmarks"), work.path());
