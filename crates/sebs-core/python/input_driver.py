@@ -299,7 +299,10 @@ def _validate(request):
     store, _ = _storage(request)
     module = _load(request["benchmark_dir"], store)
     if not hasattr(module, "validate_output"):
-        return {"error": "input.py has no validate_output(); add one to use --validate"}
+        return {
+            "error": "input.py has no validate_output() (SeBS's own benchmarks have one since after "
+            "SeBS 1.2.0); add one, or run without --validate"
+        }
     values = {
         "data_dir": request.get("data_dir"),
         "input_config": request["input_config"],
