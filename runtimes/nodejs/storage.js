@@ -14,11 +14,14 @@
  *     await uploaded;                       // key is "out/thumb.<uuid8>.jpg"
  *
  * As in SeBS's Node.js wrappers, `upload` and `upload_stream` return `[key, promise]`; the other
- * operations return promises.
+ * operations return promises. SeBS's streaming pair is here too: `downloadStream(bucket, key)` is
+ * a promise of a readable stream, `uploadStream(bucket, key)` returns `[writable stream, promise,
+ * unique key]` (the object is stored when the stream ends).
  */
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const stream = require('stream');
 const sigv4 = require('./_sigv4');
 
 /** An S3 request failed; `status` is the HTTP status, `code` the S3 error code. */
@@ -169,6 +172,33 @@ class storage {
   /** The bytes of object `file` (a promise of a Buffer). */
   async download_stream(bucket, file) {
     return sigv4.readAll(await this.request('GET', bucket, file));
+  }
+
+  /** SeBS: a promise of a readable stream of object `file`. */
+  downloadStream(bucket, file) {
+    return this.request('GET', bucket, file);
+  }
+
+  /**
+   * SeBS: `[writable stream, promise of the key, key]`; what is written to the stream is stored
+   * under a unique variant of `file` when the stream ends (S3 needs the length up front).
+   */
+  uploadStream(bucket, file) {
+    const key = storage.unique_name(file);
+    const input = new stream.PassThrough();
+    const chunks = [];
+    const done = new Promise((resolve, reject) => {
+      input.on('data', (chunk) => chunks.push(chunk));
+      input.on('error', reject);
+      input.on('end', () => {
+        const body = Buffer.concat(chunks);
+        this.request('PUT', bucket, key, { body, headers: { 'Content-Length': String(body.length) } })
+          .then(sigv4.readAll)
+          .then(() => key)
+          .then(resolve, reject);
+      });
+    });
+    return [input, done, key];
   }
 
   /** Every key under `prefix` (ListObjectsV2, all pages). */

@@ -15,8 +15,8 @@ def generate_input(
     return {"bucket": {"bucket": benchmarks_bucket, "output": output_paths[0]}}
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    result = output["result"]["result"]
+def validate_output(data_dir, input_config, output, language, storage=None):
+    result = output["result"]
     rows = result.get("measurements")
     if not isinstance(rows, list) or not rows:
         return "expected the function's UDP measurements, got %r" % (result,)

@@ -46,10 +46,12 @@ def _md5_file(path):
     return digest.hexdigest()
 
 
-def validate_output(data_dir, input_config, output, language, storage):
+def validate_output(data_dir, input_config, output, language, storage=None):
+    if storage is None:
+        return "validate_output needs the storage object to check the uploaded object; pass one as SeBS does for storage benchmarks"
     import tempfile
 
-    result = output["result"]["result"]
+    result = output["result"]
     bucket = input_config["bucket"]
     key = result["key"]
     name = result.get("name", "")
@@ -65,6 +67,6 @@ def validate_output(data_dir, input_config, output, language, storage):
         got, want = _md5_file(copy), _md5_file(source)
     if got != want:
         return "uploaded object MD5 %s differs from the source's %s" % (got, want)
-    if output["result"]["measurement"].get("upload_size") != os.path.getsize(source):
+    if output["measurement"].get("upload_size") != os.path.getsize(source):
         return "reported upload_size differs from the source's size"
     return None

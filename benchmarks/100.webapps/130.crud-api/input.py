@@ -80,8 +80,8 @@ def _check_cart(got, products, exact):
     return None
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    results = output["result"]["result"]
+def validate_output(data_dir, input_config, output, language, storage=None):
+    results = output["result"]
     requests = input_config["requests"]
     if len(results) != len(requests):
         return "%d results for %d requests" % (len(results), len(requests))

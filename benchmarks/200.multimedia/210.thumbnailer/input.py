@@ -2,6 +2,7 @@
 import glob
 import os
 import struct
+import tempfile
 
 KEY = "6_astronomy-desktop-wallpaper-evening-1624438.jpg"
 WIDTH = HEIGHT = 200
@@ -48,15 +49,26 @@ def image_size(data):
     raise ValueError("the JPEG has no frame header")
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    result = output["result"]["result"]
+def _download(storage, bucket, key):
+    """The bytes of object `key`, through SeBS's host-side storage API (download to a file)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "object")
+        storage.download(bucket, key, path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def validate_output(data_dir, input_config, output, language, storage=None):
+    if storage is None:
+        return "validate_output needs the storage object to check the uploaded object; pass one as SeBS does for storage benchmarks"
+    result = output["result"]
     bucket = input_config["bucket"]
     if result.get("bucket") != bucket["bucket"]:
         return "thumbnail uploaded to bucket %r, expected %r" % (result.get("bucket"), bucket["bucket"])
     key = result["key"]
     if not key.startswith(bucket["output"] + "/"):
         return "thumbnail key %r is not under the output prefix %r" % (key, bucket["output"])
-    data = storage.download_stream(bucket["bucket"], key)
+    data = _download(storage, bucket["bucket"], key)
     try:
         kind, width, height = image_size(data)
     except ValueError as e:
@@ -76,7 +88,7 @@ def validate_output(data_dir, input_config, output, language, storage):
         return "thumbnail is %dx%d, expected about %dx%d (aspect ratio of %dx%d)" % (
             width, height, want_w, want_h, src_w, src_h
         )
-    measurement = output["result"].get("measurement", {})
+    measurement = output.get("measurement", {})
     if measurement.get("upload_size") != len(data):
         return "reported upload_size %r but the object has %d bytes" % (measurement.get("upload_size"), len(data))
     return None

@@ -117,23 +117,30 @@ def probe_gif(data):
 
 
 def _ffmpeg():
-    """An ffmpeg on the host for a full decode check, if there is one."""
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # noqa: BLE001 - optional on the host
-        return shutil.which("ffmpeg")
+    """An ffmpeg on the host's PATH for a full decode check, if there is one (standard library
+    only, so input.py needs no extra packages on the host)."""
+    return shutil.which("ffmpeg")
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    result = output["result"]["result"]
+def _download(storage, bucket, key):
+    """The bytes of object `key`, through SeBS's host-side storage API (download to a file)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "object")
+        storage.download(bucket, key, path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def validate_output(data_dir, input_config, output, language, storage=None):
+    if storage is None:
+        return "validate_output needs the storage object to check the uploaded object; pass one as SeBS does for storage benchmarks"
+    result = output["result"]
     bucket = input_config["bucket"]
     obj = input_config["object"]
     key = result.get("key", "")
     if result.get("bucket") != bucket["bucket"] or not key.startswith(bucket["output"] + "/"):
         return "output %s/%s is not under the output prefix %s" % (result.get("bucket"), key, bucket["output"])
-    data = storage.download_stream(bucket["bucket"], key)
+    data = _download(storage, bucket["bucket"], key)
     with open(os.path.join(data_dir, obj["key"]), "rb") as f:
         source = probe_mp4(f.read())
     src_duration, _, src_w, src_h = source
@@ -171,7 +178,7 @@ def validate_output(data_dir, input_config, output, language, storage):
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             if ret.returncode != 0 or ret.stdout.strip():
                 return "ffmpeg cannot decode the output cleanly: %s" % ret.stdout.decode(errors="replace")[:300]
-    measurement = output["result"].get("measurement", {})
+    measurement = output.get("measurement", {})
     if measurement.get("upload_size") != len(data):
         return "reported upload_size %r but the object has %d bytes" % (measurement.get("upload_size"), len(data))
     return None

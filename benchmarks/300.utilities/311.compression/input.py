@@ -42,8 +42,10 @@ def _md5(stream):
     return digest.hexdigest()
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    result = output["result"]["result"]
+def validate_output(data_dir, input_config, output, language, storage=None):
+    if storage is None:
+        return "validate_output needs the storage object to check the uploaded object; pass one as SeBS does for storage benchmarks"
+    result = output["result"]
     bucket = input_config["bucket"]
     key = result["key"]
     if not key.startswith(bucket["output"] + "/") or not key.endswith(".zip"):

@@ -66,8 +66,8 @@ def generate_input(
     }
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    result = output["result"]["result"]
+def validate_output(data_dir, input_config, output, language, storage=None):
+    result = output["result"]
     if result.get("classes") != 1000:
         return "the model produced %r scores; ResNet-50 has 1000 classes" % result.get("classes")
     total = result.get("probability_sum")

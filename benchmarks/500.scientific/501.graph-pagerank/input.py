@@ -26,12 +26,11 @@ def barabasi_edges(n, m=10):
     return sum(min(i, m) for i in range(n))
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    body = output["result"]
-    rank = body.get("result")
+def validate_output(data_dir, input_config, output, language, storage=None):
+    rank = output.get("result")
     if not isinstance(rank, float) or not 0.0 < rank < 1.0:
         return "the rank of vertex 0 is %r; expected a probability in (0, 1)" % (rank,)
-    measurement = body.get("measurement", {})
+    measurement = output.get("measurement", {})
     n = input_config["size"]
     if measurement.get("vertices") != n or measurement.get("edges") != barabasi_edges(n):
         return "the graph has %r vertices and %r edges; Barabasi(%d, 10) has %d and %d" % (

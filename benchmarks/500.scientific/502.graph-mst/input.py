@@ -50,8 +50,8 @@ def tree_error(n, edges):
     return None
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    edges = output["result"].get("result")
+def validate_output(data_dir, input_config, output, language, storage=None):
+    edges = output.get("result")
     n = input_config["size"]
     error = tree_error(n, edges)
     if error:

@@ -49,8 +49,8 @@ def bfs_error(n, result):
     return None
 
 
-def validate_output(data_dir, input_config, output, language, storage):
-    result = output["result"].get("result")
+def validate_output(data_dir, input_config, output, language, storage=None):
+    result = output.get("result")
     n = input_config["size"]
     error = bfs_error(n, result)
     if error:

@@ -202,7 +202,7 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     let root = staging.path();
     match node {
         Some(node) => {
-            assemble_node(req.benchmark, &source, root)?;
+            assemble_node(req.benchmark, &source, root, &node.version)?;
             install_node_dependencies(node, root)?;
         }
         None => {
@@ -410,9 +410,27 @@ fn run_init_scripts(benchmark: &Benchmark, source: &Path, function: &Path) -> Re
 /// The files npm reads at the package root rather than in `function/`.
 const NPM_FILES: [&str; 2] = ["package.json", "package-lock.json"];
 
-fn assemble_node(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<()> {
+fn assemble_node(
+    benchmark: &Benchmark,
+    source: &Path,
+    root: &Path,
+    node_major: &str,
+) -> Result<()> {
     let function = root.join("function");
     copy_dir(source, &function)?;
+    // SeBS: `package.json.<major>` replaces `package.json` for that Node.js version (e.g. a
+    // newer sharp for Node.js 20); the other versions' manifests are not packaged.
+    let versioned = format!("package.json.{node_major}");
+    for entry in std::fs::read_dir(&function)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == versioned {
+            std::fs::rename(entry.path(), function.join("package.json"))
+                .with_context(|| format!("failed to use {name} as package.json"))?;
+        } else if name.starts_with("package.json.") {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("failed to leave {name} out of the package"))?;
+        }
+    }
     for name in NPM_FILES {
         let from = function.join(name);
         if from.is_file() {
@@ -713,5 +731,22 @@ mod tests {
 
         let without = build(&cache, &BuildRequest { node: None, ..req }).unwrap_err();
         assert!(format!("{without:#}").contains("Node.js"), "{without:#}");
+
+        // SeBS's per-version manifests: package.json.<major> is this version's package.json.
+        std::fs::write(
+            dir.join(format!("nodejs/package.json.{}", node.version)),
+            r#"{"name": "versioned", "version": "1.0.0", "dependencies": {}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("nodejs/package.json.4"),
+            r#"{"name": "ancient", "version": "1.0.0", "dependencies": {}}"#,
+        )
+        .unwrap();
+        let versioned = build(&cache, &req).unwrap();
+        assert!(!versioned.reused, "a new manifest rebuilds");
+        let manifest = std::fs::read_to_string(versioned.dir.join("package.json")).unwrap();
+        assert!(manifest.contains("\"versioned\""), "{manifest}");
+        assert!(!versioned.dir.join("function/package.json.4").exists());
     }
 }

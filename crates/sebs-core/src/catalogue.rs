@@ -390,33 +390,65 @@ pub struct NosqlWriteRaw {
     pub secondary_key: Option<Vec<Value>>,
 }
 
-/// Runs `input.py` functions through the embedded driver.
+/// Runs `input.py` functions through the embedded driver, as SeBS calls them.
 #[derive(Debug, Clone)]
 pub struct InputScript<'a> {
     /// The benchmark.
     pub benchmark: &'a Benchmark,
-    /// The interpreter to run input.py with.
+    /// The interpreter the input environment is built from.
     pub python: &'a PythonInterpreter,
     /// The benchmarks-data directory, if any.
     pub data_dir: Option<&'a Path>,
+    /// The cache holding the input environment (SeBS's host-side packages, see
+    /// [`crate::input_env`]); `None` runs input.py with `python` itself.
+    pub cache_dir: Option<&'a Path>,
 }
 
 impl InputScript<'_> {
-    fn run(&self, step: &str, request: Value) -> Result<Value, CatalogueError> {
+    fn run(&self, step: &str, mut request: Value) -> Result<Value, CatalogueError> {
         let fail = |message: String| CatalogueError::InputScript {
             id: self.benchmark.id.clone(),
             step: step.to_owned(),
             message,
         };
-        let mut child = Command::new(&self.python.path)
+        let (python, host_env) = match self.cache_dir {
+            Some(cache) => match crate::input_env::ready(cache, self.python) {
+                Some(env) => (env, true),
+                None => (self.python.path.clone(), false),
+            },
+            None => (self.python.path.clone(), true),
+        };
+        request["host_env"] = host_env.into();
+        let mut reply = self.exec(&python, step, &request)?;
+        if reply.get("needs_host_env").is_some() {
+            let cache = self.cache_dir.expect("only asked without the environment");
+            let env =
+                crate::input_env::prepare(cache, self.python).map_err(|e| fail(e.to_string()))?;
+            request["host_env"] = true.into();
+            reply = self.exec(&env, step, &request)?;
+        }
+        if let Some(missing) = reply.get("missing_modules") {
+            let modules: Vec<String> = serde_json::from_value(missing.clone()).unwrap_or_default();
+            return Err(fail(crate::input_env::missing_modules_hint(&modules)));
+        }
+        Ok(reply)
+    }
+
+    fn exec(&self, python: &Path, step: &str, request: &Value) -> Result<Value, CatalogueError> {
+        let fail = |message: String| CatalogueError::InputScript {
+            id: self.benchmark.id.clone(),
+            step: step.to_owned(),
+            message,
+        };
+        let mut child = Command::new(python)
             .args(["-c", INPUT_DRIVER])
             .current_dir(&self.benchmark.dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| fail(format!("cannot start {}: {e}", self.python.path.display())))?;
-        let body = serde_json::to_vec(&request).expect("request serializes");
+            .map_err(|e| fail(format!("cannot start {}: {e}", python.display())))?;
+        let body = serde_json::to_vec(request).expect("request serializes");
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(&body)
@@ -437,10 +469,21 @@ impl InputScript<'_> {
             ))
         })?;
         if let Some(exc) = reply.get("exception") {
+            let kind = exc["type"].as_str().unwrap_or("Exception");
+            let message = exc["message"].as_str().unwrap_or("");
+            // A module imported in a way the driver's scan cannot see (importlib, exec).
+            let hint = match message.strip_prefix("No module named '") {
+                Some(rest) if kind == "ModuleNotFoundError" => {
+                    let module = rest.split(['\'', '.']).next().unwrap_or(rest);
+                    format!(
+                        "\n{}",
+                        crate::input_env::missing_modules_hint(&[module.to_owned()])
+                    )
+                }
+                _ => String::new(),
+            };
             return Err(fail(format!(
-                "{}: {}\n{}",
-                exc["type"].as_str().unwrap_or("Exception"),
-                exc["message"].as_str().unwrap_or(""),
+                "{kind}: {message}\n{}{hint}",
                 exc["traceback"].as_str().unwrap_or("").trim_end()
             )));
         }
@@ -482,21 +525,27 @@ impl InputScript<'_> {
         })
     }
 
-    /// Call `validate_output`; `Ok(None)` if the output is valid, `Ok(Some(reason))` if not.
+    /// Call `validate_output` on an invocation's wrapper `response`; `Ok(None)` if the output
+    /// is valid, `Ok(Some(reason))` if not.
+    ///
+    /// As SeBS (`benchmark invoke --validate`, `benchmark regression`), `validate_output` gets
+    /// `response["result"]`: the function's own return value, e.g. `{"result": "<html>…",
+    /// "measurement": {…}}` for 110.dynamic-html. A response without `result` passes `None`.
     pub fn validate(
         &self,
         input: &Value,
-        output: &Value,
+        response: &Value,
         language: Language,
     ) -> Result<Option<String>, CatalogueError> {
-        self.validate_with_storage(input, output, language, None)
+        self.validate_with_storage(input, response, language, None)
     }
 
-    /// `validate`, with a `storage` object for `validate_output` to download results with.
+    /// `validate`, with a `storage` object for `validate_output` to download results with (SeBS
+    /// passes one when the benchmark uses storage).
     pub fn validate_with_storage(
         &self,
         input: &Value,
-        output: &Value,
+        response: &Value,
         language: Language,
         storage: Option<&DriverStorage<'_>>,
     ) -> Result<Option<String>, CatalogueError> {
@@ -507,12 +556,21 @@ impl InputScript<'_> {
                 "benchmark_dir": self.benchmark.dir,
                 "data_dir": self.data_dir,
                 "input_config": input,
-                "output": output,
+                "output": response.get("result").unwrap_or(&Value::Null),
                 "language": language.as_str(),
+                "architecture": host_architecture(),
                 "storage": storage_request(storage),
             }),
         )?;
         Ok(reply["error"].as_str().map(str::to_owned))
+    }
+}
+
+/// SeBS's name for the machine's architecture (`x64`, `arm64`), passed to `validate_output`.
+fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        _ => "x64",
     }
 }
 
@@ -586,24 +644,186 @@ mod tests {
             benchmark: &bench,
             python: &python,
             data_dir: None,
+            cache_dir: None,
         };
         let generated = script.generate(Size::Small, Some("bucket")).unwrap();
         assert_eq!(generated.input["size"], "small");
         assert_eq!(generated.buckets_count, (1, 2));
         assert_eq!(generated.output_paths, vec!["1.x-0-output", "1.x-1-output"]);
         assert_eq!(generated.uploads.len(), 1);
+        // validate_output gets the wrapper response's `result`, as in SeBS.
+        let response = |v: Value| serde_json::json!({"is_cold": true, "result": v});
         assert_eq!(
             script
-                .validate(&Value::Null, &1.into(), Language::Python)
+                .validate(&Value::Null, &response(1.into()), Language::Python)
                 .unwrap(),
             None
         );
         assert_eq!(
             script
-                .validate(&Value::Null, &2.into(), Language::Python)
+                .validate(&Value::Null, &response(2.into()), Language::Python)
                 .unwrap(),
             Some("wanted 1".into())
         );
+    }
+
+    fn script_for<'a>(
+        bench: &'a Benchmark,
+        python: &'a PythonInterpreter,
+        cache_dir: Option<&'a Path>,
+    ) -> InputScript<'a> {
+        InputScript {
+            benchmark: bench,
+            python,
+            data_dir: None,
+            cache_dir,
+        }
+    }
+
+    #[test]
+    fn generate_input_gets_sebs_arguments() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_bench(tmp.path(), "g", "1.x", CONFIG);
+        // Without buckets_count() and allocate_nosql(), SeBS passes no bucket, no prefixes and no
+        // upload or NoSQL functions.
+        std::fs::write(
+            dir.join("input.py"),
+            "def generate_input(data_dir, size, bucket, inp, out, upload, nosql):\n    \
+             return {'bucket': bucket, 'inp': inp, 'out': out, 'upload': upload is None, 'nosql': nosql is None}\n",
+        )
+        .unwrap();
+        let bench = Catalogue::open(tmp.path()).unwrap().find("1.x").unwrap();
+        let python = crate::python::find(None).unwrap();
+        let generated = script_for(&bench, &python, None)
+            .generate(Size::Test, Some("bucket"))
+            .unwrap();
+        assert_eq!(
+            generated.input,
+            serde_json::json!({"bucket": null, "inp": [], "out": [], "upload": true, "nosql": true})
+        );
+    }
+
+    #[test]
+    fn validate_output_signatures_of_every_sebs_version() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_bench(tmp.path(), "g", "1.x", CONFIG);
+        let bench = Catalogue::open(tmp.path()).unwrap().find("1.x").unwrap();
+        let python = crate::python::find(None).unwrap();
+        let response = serde_json::json!({"begin": "1", "end": "2", "is_cold": false,
+            "result": {"result": 7, "measurement": {"compute_time": 3}}});
+        let input = serde_json::json!({"want": 7});
+        // Each signature SeBS has used; each checks it got the function's return value.
+        for (signature, body) in [
+            (
+                "input_config, output",
+                "return output['result'] == input_config['want']",
+            ),
+            (
+                "input_config, output, storage=None",
+                "return storage is None and output['result'] == 7",
+            ),
+            (
+                "input_config, output, language, storage=None",
+                "return None if language == 'python' and output['measurement'] else 'bad'",
+            ),
+            (
+                "data_dir, input_config, output, language, architecture, storage=None",
+                "return None if architecture in ('x64', 'arm64') and data_dir is None else 'bad'",
+            ),
+            (
+                "data_dir, input_config, output, language, storage=None",
+                "return None if output == {'result': 7, 'measurement': {'compute_time': 3}} else repr(output)",
+            ),
+        ] {
+            std::fs::write(
+                dir.join("input.py"),
+                format!("def validate_output({signature}):\n    {body}\n"),
+            )
+            .unwrap();
+            let verdict = script_for(&bench, &python, None)
+                .validate(&input, &response, Language::Python)
+                .unwrap();
+            assert_eq!(verdict, None, "validate_output({signature})");
+        }
+        std::fs::write(
+            dir.join("input.py"),
+            "def validate_output(input_config, output):\n    return False\n",
+        )
+        .unwrap();
+        let verdict = script_for(&bench, &python, None)
+            .validate(&input, &response, Language::Python)
+            .unwrap();
+        assert_eq!(verdict.as_deref(), Some("validate_output returned False"));
+        std::fs::write(
+            dir.join("input.py"),
+            "def validate_output(input_config, output, answer):\n    return None\n",
+        )
+        .unwrap();
+        let err = script_for(&bench, &python, None)
+            .validate(&input, &response, Language::Python)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("parameter 'answer'") && err.contains("input_config"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn third_party_import_missing_from_the_environment_names_the_package() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_bench(tmp.path(), "g", "1.x", CONFIG);
+        // Imported inside a function, after an optional (guarded) import of another module
+        // the environment lacks: only the required one is an error.
+        std::fs::write(
+            dir.join("input.py"),
+            "import os, json\nimport helper\n\ndef validate_output(input_config, output):\n    \
+             try:\n        import sebs_optional_module\n    except ImportError:\n        pass\n    \
+             import sebs_no_such_module.sub\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("helper.py"), "").unwrap();
+        let bench = Catalogue::open(tmp.path()).unwrap().find("1.x").unwrap();
+        let python = crate::python::find(None).unwrap();
+        // A ready environment in the cache: the base interpreter, marked ready.
+        let cache = tmp.path().join("cache");
+        let env = crate::input_env::location(&cache, &python, &crate::input_env::requirements());
+        std::fs::create_dir_all(env.join("bin")).unwrap();
+        std::os::unix::fs::symlink(&python.path, env.join("bin/python")).unwrap();
+        std::fs::write(env.join("sebs-input-env.json"), "{}").unwrap();
+        assert!(crate::input_env::ready(&cache, &python).is_some());
+        for cache_dir in [None, Some(cache.as_path())] {
+            let err = script_for(&bench, &python, cache_dir)
+                .validate(
+                    &Value::Null,
+                    &serde_json::json!({"result": 1}),
+                    Language::Python,
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("imports `sebs_no_such_module`,")
+                    && err.contains("SEBS_INPUT_REQUIREMENTS=\"sebs_no_such_module\""),
+                "{err}"
+            );
+            assert!(!err.contains("sebs_optional_module"), "{err}");
+        }
+        // Only the optional import left: it runs, and the guard decides.
+        std::fs::write(
+            dir.join("input.py"),
+            "def validate_output(input_config, output):\n    try:\n        \
+             from sebs_optional_module import x\n    except (ValueError, ImportError):\n        \
+             return True\n",
+        )
+        .unwrap();
+        let verdict = script_for(&bench, &python, Some(&cache))
+            .validate(
+                &Value::Null,
+                &serde_json::json!({"result": 1}),
+                Language::Python,
+            )
+            .unwrap();
+        assert_eq!(verdict, None);
     }
 
     #[test]
@@ -621,6 +841,7 @@ mod tests {
             benchmark: &bench,
             python: &python,
             data_dir: None,
+            cache_dir: None,
         }
         .generate(Size::Test, None)
         .unwrap_err()

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod input_env;
 mod interpreter;
 pub mod node;
 pub mod python;

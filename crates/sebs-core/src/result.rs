@@ -186,6 +186,85 @@ impl ExperimentResult {
     }
 }
 
+/// The experiment sections SeBS's `Config` keeps under `experiments` (its `serialize`) and reads
+/// back from the top level (its `deserialize`).
+const EXPERIMENT_SECTIONS: [&str; 4] = [
+    "perf-cost",
+    "network-ping-pong",
+    "invocation-overhead",
+    "eviction-model",
+];
+
+/// `config.experiments` of a result file: every field SeBS 1.2.0's `ExperimentConfig.serialize`
+/// writes (`update_code`, `update_storage`, `download_results`, `runtime`, `flags`,
+/// `experiments`, `architecture`, `container_deployment`), the newer `system_variant` and
+/// `runtime.language-variant`, plus the config's own keys (the experiment sections also at the
+/// top level, where SeBS's `deserialize` reads them).
+///
+/// `language` and `version` are the runtime actually used, which command-line flags may have
+/// changed from the config's; the variant is `default`, the only one sebs builds.
+pub fn sebs_experiments_block(
+    experiments: &crate::config::ExperimentsConfig,
+    language: &str,
+    version: &str,
+) -> Value {
+    let mut block = match serde_json::to_value(experiments) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    // The runtime that ran: sebs builds the default variant of every language.
+    block.insert(
+        "runtime".into(),
+        serde_json::json!({"language": language, "version": version, "language-variant": "default"}),
+    );
+    let system_variant = experiments.system_variant.clone().unwrap_or_else(|| {
+        if experiments.container_deployment == Some(true) {
+            "container".to_owned()
+        } else {
+            "package".to_owned()
+        }
+    });
+    block.insert(
+        "container_deployment".into(),
+        Value::Bool(system_variant == "container"),
+    );
+    block.insert("system_variant".into(), Value::String(system_variant));
+    let sections: serde_json::Map<String, Value> = EXPERIMENT_SECTIONS
+        .iter()
+        .filter_map(|name| block.get(*name).map(|v| ((*name).to_owned(), v.clone())))
+        .collect();
+    block.insert("experiments".into(), Value::Object(sections));
+    Value::Object(block)
+}
+
+/// The `config` block of a result file, as SeBS writes it: `experiments` (see
+/// [`sebs_experiments_block`]) and the non-secret `deployment` (`name`, `region`, `credentials`,
+/// `resources` always present).
+pub fn sebs_config_block(
+    experiments: &crate::config::ExperimentsConfig,
+    language: &str,
+    version: &str,
+    mut deployment: Value,
+) -> Value {
+    if !deployment.is_object() {
+        deployment = serde_json::json!({});
+    }
+    for (key, default) in [
+        ("name", serde_json::json!("local")),
+        ("region", serde_json::json!("")),
+        ("credentials", serde_json::json!({})),
+        ("resources", serde_json::json!({})),
+    ] {
+        if deployment.get(key).is_none() {
+            deployment[key] = default;
+        }
+    }
+    serde_json::json!({
+        "experiments": sebs_experiments_block(experiments, language, version),
+        "deployment": deployment,
+    })
+}
+
 /// Local time as SeBS prints `client_begin`/`client_end`.
 pub fn timestamp(t: chrono::DateTime<chrono::Local>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
@@ -214,6 +293,46 @@ mod tests {
         assert!(v.get("_metrics").is_some() && v.get("result_bucket").is_some());
         let back: ExperimentResult = serde_json::from_value(v).unwrap();
         assert_eq!(back.invocations["f"].len(), 2);
+    }
+
+    #[test]
+    fn config_block_has_every_field_sebs_reads_and_writes() {
+        let mut experiments = crate::config::ExperimentsConfig {
+            perf_cost: Some(crate::config::PerfCostConfig {
+                repetitions: Some(3),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let block = sebs_config_block(&experiments, "python", "3.11", Value::Null);
+        let e = &block["experiments"];
+        for key in [
+            "update_code",
+            "update_storage",
+            "download_results",
+            "runtime",
+            "flags",
+            "experiments",
+            "architecture",
+            "container_deployment",
+            "system_variant",
+        ] {
+            assert!(e.get(key).is_some(), "missing {key} in {e}");
+        }
+        assert_eq!(e["container_deployment"], false);
+        assert_eq!(e["system_variant"], "package");
+        assert_eq!(e["architecture"], "x64");
+        assert_eq!(e["runtime"]["language-variant"], "default");
+        assert_eq!(e["experiments"]["perf-cost"]["repetitions"], 3);
+        assert_eq!(e["perf-cost"]["repetitions"], 3, "also where SeBS reads it");
+        assert_eq!(block["deployment"]["name"], "local");
+        assert!(block["deployment"]["resources"].is_object());
+
+        experiments.container_deployment = Some(true);
+        let e = sebs_experiments_block(&experiments, "nodejs", "20");
+        assert_eq!(e["container_deployment"], true);
+        assert_eq!(e["system_variant"], "container");
+        assert_eq!(e["runtime"]["language"], "nodejs");
     }
 
     #[test]

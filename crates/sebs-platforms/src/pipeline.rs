@@ -11,7 +11,7 @@ use sebs_core::cache::Cache;
 use sebs_core::catalogue::{Benchmark, Catalogue, GeneratedInput, InputScript, Size};
 use sebs_core::fsutil::human_size;
 use sebs_core::result::{ExecutionResult, Validation};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::platform::{FunctionConfig, PackageTarget, Platform, Trigger, TriggerKind};
 use crate::settings::{RunOptions, Settings};
@@ -85,6 +85,7 @@ impl Session {
                 benchmark: &benchmark,
                 python: &settings.python,
                 data_dir: data_dir.as_deref(),
+                cache_dir: Some(&settings.cache_dir),
             }
             .generate_with_storage(
                 size,
@@ -184,6 +185,7 @@ impl Session {
             benchmark: &self.benchmark,
             python: &self.settings.python,
             data_dir: self.data_dir.as_deref(),
+            cache_dir: Some(&self.settings.cache_dir),
         };
         let storage = self.storage.as_ref().map(RunStorage::driver);
         let verdict = run_blocking(|| {
@@ -309,17 +311,11 @@ impl Settings {
     /// The `config` recorded in results: the experiments settings (with the effective runtime)
     /// and the non-secret deployment record.
     pub fn result_config(&self, deployment: Value) -> Value {
-        let mut experiments = serde_json::to_value(&self.config.experiments).unwrap_or(Value::Null);
-        if let Some(obj) = experiments.as_object_mut() {
-            obj.insert(
-                "runtime".into(),
-                json!({
-                    "language": self.language.as_str(),
-                    "version": self.language_version(),
-                    "language-variant": "default",
-                }),
-            );
-        }
-        json!({"experiments": experiments, "deployment": deployment})
+        sebs_core::result::sebs_config_block(
+            &self.config.experiments,
+            self.language.as_str(),
+            self.language_version(),
+            deployment,
+        )
     }
 }

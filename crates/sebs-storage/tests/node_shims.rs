@@ -57,6 +57,12 @@ const storage = require('./storage');
   assert.ok(fs.existsSync(path.join(work, 'tree/in/dir/a b+c.txt')));
   const keys = await s.list('node-shims', 'out/');
   assert.deepStrictEqual(keys.sort(), [k2, key].sort());
+  // SeBS's streaming pair: a writable stream piped from a readable one.
+  const [sink, streamed, k3] = s.uploadStream('node-shims', 'streams/copy.jpg');
+  assert.match(k3, /^streams\/copy\.[0-9a-f]{{8}}\.jpg$/);
+  (await s.downloadStream('node-shims', key)).pipe(sink);
+  assert.strictEqual(await streamed, k3);
+  assert.ok((await s.download_stream('node-shims', k3)).equals(data), 'uploadStream stores what was piped');
   let failed = null;
   try {{ await s.download_stream('node-shims', 'out/missing'); }} catch (e) {{ failed = e; }}
   assert.ok(failed instanceof storage.StorageError && failed.status === 404, String(failed));

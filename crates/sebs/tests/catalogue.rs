@@ -133,7 +133,7 @@ fn regression_reports_each_failure_with_its_reason_and_exits_1() {
         broken.join("input.py"),
         "def generate_input(data_dir, size, bucket, ip, op, upload, nosql):\n    return {'n': 2}\n\n\
          def validate_output(data_dir, input_config, output, language, storage):\n    \
-         r = output['result']['result']\n    \
+         r = output['result']\n    \
          return None if r == 4 else 'expected 4, got %r' % (r,)\n",
     )
     .unwrap();
