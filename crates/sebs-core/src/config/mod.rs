@@ -42,7 +42,7 @@ pub use secret::{DockerRegistry, Secret, StorageSection};
 
 /// A programming language benchmarks are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Language {
     /// CPython.
     Python,
@@ -72,10 +72,21 @@ impl FromStr for Language {
         match s {
             "python" => Ok(Language::Python),
             "nodejs" => Ok(Language::Nodejs),
+            // SeBS's other languages: known, but this build has no runtime for them.
+            "java" | "cpp" => Err(format!(
+                "language `{s}` is one of SeBS's, but this build of sebs cannot run it yet; supported languages: python, nodejs"
+            )),
             other => Err(format!(
                 "unknown language `{other}`: expected `python` or `nodejs`"
             )),
         }
+    }
+}
+
+impl TryFrom<String> for Language {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
     }
 }
 
@@ -155,6 +166,15 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// The architecture of this machine, if it is one of SeBS's.
+    pub fn host() -> Option<Architecture> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Architecture::X64),
+            "aarch64" => Some(Architecture::Arm64),
+            _ => None,
+        }
+    }
+
     /// The name used in configs and cache paths.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -291,6 +311,26 @@ mod tests {
 
     fn parse(text: &str) -> Result<LoadedConfig, ConfigError> {
         UserConfig::parse(text, Path::new("c.json"))
+    }
+
+    #[test]
+    fn sebs_languages_this_build_cannot_run_get_one_clear_error() {
+        for language in ["java", "cpp"] {
+            let text = format!(r#"{{"experiments": {{"runtime": {{"language": "{language}"}}}}}}"#);
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!(
+                    "language `{language}` is one of SeBS's, but this build of sebs cannot run it yet; supported languages: python, nodejs"
+                )),
+                "{error}"
+            );
+            assert!(error.contains("experiments.runtime.language"), "{error}");
+        }
+        let error = "rust".parse::<Language>().unwrap_err();
+        assert_eq!(
+            error,
+            "unknown language `rust`: expected `python` or `nodejs`"
+        );
     }
 
     #[test]

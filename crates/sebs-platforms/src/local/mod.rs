@@ -244,7 +244,18 @@ impl Platform for LocalBackend {
     }
 
     fn package_target(&self, architecture: Architecture) -> PackageTarget {
-        PackageTarget::local(architecture)
+        // Functions run on this machine: their packages are built for it, whatever was asked.
+        match Architecture::host() {
+            Some(host) if host != architecture => {
+                tracing::warn!(
+                    "`experiments.architecture` = {}: the local platform runs functions on this machine, so their packages are built for {}",
+                    architecture.as_str(),
+                    host.as_str()
+                );
+                PackageTarget::local(host)
+            }
+            _ => PackageTarget::local(architecture),
+        }
     }
 
     async fn create_or_update(&self, function: &FunctionConfig) -> Result<Value> {
