@@ -8,6 +8,8 @@ use sebs_core::fsutil::write_json_atomic;
 use sebs_core::result::{ExecutionResult, ExperimentResult};
 use sebs_platforms::{PrepareRequest, RunOptions, Session, TriggerKind};
 
+use crate::lock::DirLock;
+
 /// What `benchmark invoke` was asked for.
 #[derive(Debug, Clone)]
 pub struct InvokeRequest {
@@ -66,6 +68,8 @@ pub async fn invoke(request: &InvokeRequest) -> Result<InvokeOutcome> {
     if let Some(name) = &request.function_name {
         check_function_name(name)?;
     }
+    // One run per output directory: a second one would overwrite this one's experiments.json.
+    let _lock = DirLock::acquire(&request.options.output_dir, "--output-dir")?;
     let session = Session::start(
         &request.options,
         &PrepareRequest {

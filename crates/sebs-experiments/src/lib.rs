@@ -9,6 +9,7 @@ pub mod benchmark;
 pub mod eviction_model;
 pub mod invocation_overhead;
 pub mod journal;
+pub mod lock;
 pub mod network_ping_pong;
 pub mod perf_cost;
 pub mod process;

@@ -1,5 +1,5 @@
-//! The one runner every experiment shares: it loads the config once, refuses to overwrite an
-//! earlier run, prepares the benchmark on the platform, resumes the journal, drives the
+//! The one runner every experiment shares: it loads the config once, locks the results
+//! directory, refuses to overwrite an earlier run, prepares the benchmark on the platform, resumes the journal, drives the
 //! experiment batch by batch under Ctrl-C with progress, writes the results and shuts down.
 //! An [`Experiment`] holds only its own logic.
 
@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::journal::Journal;
+use crate::lock::DirLock;
 use crate::progress::Progress;
 
 /// Exit status of an interrupted experiment.
@@ -141,7 +142,8 @@ pub async fn run_on<E: Experiment>(
 ) -> Result<Outcome> {
     let dir = experiment.results_dir(&settings.output_dir);
     let journal_path = dir.join("journal.jsonl");
-    // Refuse to overwrite before doing any work.
+    // One run per results directory, and no overwriting: both checked before any work.
+    let _lock = DirLock::acquire(&dir, "--output-dir")?;
     Journal::check(&journal_path, request.resume)?;
     let (benchmark, size) = experiment.benchmark();
     let session = Session::start_on(
