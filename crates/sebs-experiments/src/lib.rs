@@ -7,6 +7,7 @@
 
 pub mod benchmark;
 pub mod eviction_model;
+pub mod fingerprint;
 pub mod invocation_overhead;
 pub mod journal;
 pub mod lock;

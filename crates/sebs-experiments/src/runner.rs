@@ -1,6 +1,7 @@
 //! The one runner every experiment shares: it loads the config once, locks the results
-//! directory, refuses to overwrite an earlier run, prepares the benchmark on the platform, resumes the journal, drives the
-//! experiment batch by batch under Ctrl-C with progress, writes the results and shuts down.
+//! directory, refuses to overwrite an earlier run or to resume one with other settings, prepares
+//! the benchmark on the platform, resumes the journal, drives the experiment batch by batch
+//! under Ctrl-C with progress, writes the results and shuts down.
 //! An [`Experiment`] holds only its own logic.
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use sebs_platforms::{Platform, PrepareRequest, RunOptions, Session, Settings};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::fingerprint;
 use crate::journal::Journal;
 use crate::lock::DirLock;
 use crate::progress::Progress;
@@ -97,6 +99,9 @@ pub struct RunRequest {
     pub options: RunOptions,
     /// Continue an interrupted run in the same output directory.
     pub resume: bool,
+    /// With `resume`: continue even when the settings differ from the journal's (the samples of
+    /// both settings are then mixed; the changed keys are recorded in `journal.meta.json`).
+    pub force: bool,
     /// `--storage-configuration` files.
     pub storage_configuration: Vec<PathBuf>,
 }
@@ -146,6 +151,15 @@ pub async fn run_on<E: Experiment>(
     let _lock = DirLock::acquire(&dir, "--output-dir")?;
     Journal::check(&journal_path, request.resume)?;
     let (benchmark, size) = experiment.benchmark();
+    let mut settings_fingerprint = settings.fingerprint(experiment.name());
+    settings_fingerprint.insert("benchmark".into(), benchmark.clone().into());
+    settings_fingerprint.insert("input-size".into(), size.clone().into());
+    fingerprint::check_and_record(
+        &journal_path,
+        &settings_fingerprint,
+        request.resume,
+        request.force,
+    )?;
     let session = Session::start_on(
         settings,
         platform,

@@ -110,8 +110,14 @@ pub struct ExperimentInvokeArgs {
     #[arg(value_enum)]
     pub experiment: ExperimentKind,
     /// Continue an interrupted run in the same --output-dir up to the requested sample counts.
+    /// Refused when the settings that decide what a sample measures (benchmark, input size,
+    /// memory sizes, types, language, deployment, ...) differ from the journal's.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: continue even though the settings changed, mixing samples of both
+    /// settings in one run (the changed keys are recorded in journal.meta.json).
+    #[arg(long, requires = "resume")]
+    pub force: bool,
     /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable.
     #[arg(long, value_name = "FILE")]
     pub storage_configuration: Vec<PathBuf>,

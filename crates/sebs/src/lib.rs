@@ -149,6 +149,7 @@ async fn experiment_invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
         &RunRequest {
             options: args.common.options(Some(&args.local)),
             resume: args.resume,
+            force: args.force,
             storage_configuration: args.storage_configuration.clone(),
         },
     )
