@@ -9,6 +9,7 @@ use sebs_core::result::{ExecutionResult, ExperimentResult};
 use sebs_platforms::{PrepareRequest, RunOptions, Session, TriggerKind};
 
 use crate::lock::DirLock;
+use crate::signal::{Stop, StopSignals};
 
 /// What `benchmark invoke` was asked for.
 #[derive(Debug, Clone)]
@@ -44,8 +45,8 @@ pub struct InvokeOutcome {
     pub path: PathBuf,
     /// The summary table for stdout.
     pub summary: String,
-    /// Ctrl-C stopped the run.
-    pub interrupted: bool,
+    /// Ctrl-C or SIGTERM stopped the run (the invocations completed so far are written).
+    pub interrupted: Option<Stop>,
     /// Invocations that failed or did not validate.
     pub failed: usize,
 }
@@ -110,9 +111,8 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         config: session.result_config(deployment),
         ..Default::default()
     };
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupted = None;
+    let mut signals = StopSignals::new()?;
     for i in 0..request.repetitions {
         let invocation = async {
             let mut result = trigger.invoke(&session.generated.input).await;
@@ -123,7 +123,7 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         };
         let result = tokio::select! {
             r = invocation => r,
-            _ = &mut ctrl_c => { interrupted = true; break; }
+            stop = signals.recv() => { interrupted = Some(stop); break; }
         };
         log_invocation(i + 1, request.repetitions, &result);
         experiment.add(&name, result);

@@ -1,7 +1,7 @@
 //! The one runner every experiment shares: it loads the config once, locks the results
 //! directory, refuses to overwrite an earlier run or to resume one with other settings, prepares
 //! the benchmark on the platform, resumes the journal, drives the experiment batch by batch
-//! under Ctrl-C with progress, writes the results and shuts down.
+//! until done or Ctrl-C/SIGTERM with progress, writes the results and shuts down.
 //! An [`Experiment`] holds only its own logic.
 
 use std::path::{Path, PathBuf};
@@ -17,9 +17,7 @@ use crate::fingerprint;
 use crate::journal::Journal;
 use crate::lock::DirLock;
 use crate::progress::Progress;
-
-/// Exit status of an interrupted experiment.
-pub const EXIT_INTERRUPTED: i32 = 130;
+use crate::signal::{Stop, StopSignals};
 
 /// Where an experiment stands, for the progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +38,8 @@ pub struct Status {
 /// The runner calls [`Experiment::deploy`] once, then [`Experiment::next_batch`] until it returns
 /// `None`, appending every returned record to the journal before asking for the next batch; a
 /// resumed run starts from the journaled records, so resuming needs nothing of the experiment
-/// but to look at `done`. A batch interrupted by Ctrl-C is dropped whole: its invocations are
-/// not journaled and are run again on `--resume`.
+/// but to look at `done`. A batch interrupted by Ctrl-C or SIGTERM is dropped whole: its
+/// invocations are not journaled and are run again on `--resume`.
 #[async_trait]
 pub trait Experiment: Send + Sync {
     /// One journal line.
@@ -71,8 +69,8 @@ pub trait Experiment: Send + Sync {
     /// Progress after `done`.
     fn status(&self, done: &[Self::Record]) -> Status;
 
-    /// Write the result files from the records; called once at the end, also after Ctrl-C (with
-    /// what was completed). Returns the main result file or directory to print.
+    /// Write the result files from the records; called once at the end, also after Ctrl-C or
+    /// SIGTERM (with what was completed). Returns the main result file or directory to print.
     async fn write_results(
         &mut self,
         session: &Session,
@@ -109,8 +107,8 @@ pub struct RunRequest {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// Ctrl-C stopped it (completed samples are journaled; `--resume` continues).
-    pub interrupted: bool,
+    /// Ctrl-C or SIGTERM stopped it (completed samples are journaled; `--resume` continues).
+    pub interrupted: Option<Stop>,
     /// The main result file or directory.
     pub results: PathBuf,
     /// The journal.
@@ -120,13 +118,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The process exit status: 0, or 130 when interrupted.
+    /// The process exit status: 0, 130 when stopped by Ctrl-C, 143 when stopped by SIGTERM.
     pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            EXIT_INTERRUPTED
-        } else {
-            0
-        }
+        self.interrupted.map_or(0, Stop::exit_code)
     }
 }
 
@@ -179,9 +173,10 @@ pub async fn run_on<E: Experiment>(
     let interrupted = driven?;
     let results = written?;
     let summary = experiment.summary(&records);
-    if interrupted {
+    if let Some(stop) = interrupted {
         tracing::warn!(
-            "interrupted: completed samples are in {}; continue with the same command and --resume",
+            "{}: completed samples are in {}; continue with the same command and --resume",
+            stop.describe(),
             journal_path.display()
         );
     }
@@ -193,16 +188,18 @@ pub async fn run_on<E: Experiment>(
     })
 }
 
-/// Deploy, then batches until done or Ctrl-C; returns whether it was interrupted.
+/// Deploy, then batches until done or Ctrl-C/SIGTERM; returns what stopped it early, if anything.
 async fn drive<E: Experiment>(
     experiment: &mut E,
     session: &Session,
     journal: &mut Journal,
     records: &mut Vec<E::Record>,
-) -> Result<bool> {
-    experiment.deploy(session, records).await?;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+) -> Result<Option<Stop>> {
+    let mut signals = StopSignals::new()?;
+    tokio::select! {
+        deployed = experiment.deploy(session, records) => deployed?,
+        stop = signals.recv() => return Ok(Some(stop)),
+    }
     let mut progress: Option<(String, Progress)> = None;
     loop {
         let status = experiment.status(records);
@@ -218,9 +215,9 @@ async fn drive<E: Experiment>(
         }
         let batch = tokio::select! {
             batch = experiment.next_batch(session, records) => batch,
-            _ = &mut ctrl_c => {
+            stop = signals.recv() => {
                 if let Some((_, bar)) = &progress { bar.finish(); }
-                return Ok(true);
+                return Ok(Some(stop));
             }
         };
         let Some(batch) = batch.inspect_err(|_| {
@@ -237,5 +234,5 @@ async fn drive<E: Experiment>(
     if let Some((_, bar)) = &progress {
         bar.finish();
     }
-    Ok(false)
+    Ok(None)
 }

@@ -92,7 +92,7 @@ impl ExperimentKind {
 pub enum ExperimentCommand {
     /// Run an experiment; every completed invocation is journaled as it finishes.
     #[command(
-        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 130 interrupted (completed samples are kept; continue with --resume)."
+        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (completed samples are kept either way; continue with --resume)."
     )]
     Invoke(Box<ExperimentInvokeArgs>),
     /// Process an experiment's results into processed JSON and CSV files.
@@ -235,7 +235,7 @@ pub enum BenchmarkCommand {
     /// Generate the input, build and deploy the function, invoke it N times, and write
     /// `<output-dir>/experiments.json`.
     #[command(
-        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 3 some invocations failed or did not validate, 130 interrupted (results so far are written)."
+        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 3 some invocations failed or did not validate, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (results so far are written either way)."
     )]
     Invoke(Box<InvokeArgs>),
     /// Build a benchmark's code package without deploying it; prints its path and size.

@@ -1,11 +1,11 @@
 //! The real `sebs` binary against what goes wrong around a run: a second run on the same
-//! output directory.
+//! output directory, and SIGTERM in the middle of an experiment.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -100,4 +100,83 @@ fn a_second_benchmark_invoke_on_one_directory_is_refused_and_the_first_is_intact
         3,
         "the first run's results are all there"
     );
+}
+
+fn samples(path: &Path) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["_invocations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|m| m.as_object().unwrap().values().cloned())
+        .collect()
+}
+
+#[test]
+fn a_sigtermed_experiment_stops_like_ctrl_c_with_143_and_resumes_to_exactly_the_requested_samples()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.json");
+    // 010.sleep sleeps a second per invocation: the signal lands mid-run.
+    let experiments = json!({"runtime": {"language": "python"},
+        "perf-cost": {"benchmark": "010.sleep", "experiments": ["burst"], "input-size": "test",
+                      "repetitions": 8, "concurrent-invocations": 2, "memory-sizes": [128]}});
+    std::fs::write(
+        &config,
+        json!({"experiments": experiments, "deployment": {"name": "local"}}).to_string(),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let journal = out.join("perf-cost/journal.jsonl");
+    let args = |resume: bool| {
+        let mut args: Vec<std::ffi::OsString> = ["-q", "experiment", "invoke", "perf-cost"]
+            .map(Into::into)
+            .to_vec();
+        if resume {
+            args.push("--resume".into());
+        }
+        for (flag, value) in [
+            ("--config", &config),
+            ("--output-dir", &out),
+            ("--cache", &shared_cache()),
+        ] {
+            args.push(flag.into());
+            args.push(value.into());
+        }
+        args
+    };
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sebs"))
+        .current_dir(repo())
+        .args(args(false))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_lines(&journal, 2, "the first batch");
+    // SAFETY: signalling the child this test started.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let stopped = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("interrupted (SIGTERM)") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    let before = std::fs::read_to_string(&journal).unwrap().lines().count();
+    assert!(before < 8, "stopped before the end ({before} samples)");
+
+    sebs().args(args(true)).assert().success();
+    let results = samples(&out.join("perf-cost/burst_results_128.json"));
+    assert_eq!(results.len(), 8, "exactly the requested samples");
+    let mut ids: Vec<&str> = results
+        .iter()
+        .map(|s| s["request_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "no duplicated sample");
 }
