@@ -144,6 +144,12 @@ impl Benchmark {
                 bad(format!("`{at}`: {inner}"))
             }
         })?;
+        if let Err(message) = crate::limits::check_memory_mb(config.memory) {
+            return Err(bad(format!("`memory`: {message}")));
+        }
+        if let Err(message) = crate::limits::check_timeout_s(config.timeout) {
+            return Err(bad(format!("`timeout`: {message}")));
+        }
         if !dir.join("input.py").is_file() {
             return Err(bad(
                 "the benchmark has no input.py next to config.json; add one with generate_input() and validate_output()"
@@ -574,6 +580,53 @@ mod tests {
             .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("`timeout`"), "{text}");
+    }
+
+    /// A benchmark's memory and timeout are range-checked like `--memory` and `--timeout`.
+    #[test]
+    fn memory_and_timeout_out_of_the_flag_ranges_are_rejected_with_the_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (config, key, shown) in [
+            (
+                r#"{"timeout": 10, "memory": 0, "languages": []}"#,
+                "`memory`",
+                "0 MB",
+            ),
+            (
+                r#"{"timeout": 10, "memory": 999999, "languages": []}"#,
+                "`memory`",
+                "999999 MB",
+            ),
+            (
+                r#"{"timeout": 0, "memory": 128, "languages": []}"#,
+                "`timeout`",
+                "0 s",
+            ),
+            (
+                r#"{"timeout": 999999, "memory": 128, "languages": []}"#,
+                "`timeout`",
+                "999999 s",
+            ),
+        ] {
+            write_bench(tmp.path(), "g", "1.x", config);
+            let text = Catalogue::open(tmp.path())
+                .unwrap()
+                .find("1.x")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                text.contains("config.json")
+                    && text.contains(&format!("{key}: {shown} is out of range")),
+                "{text}"
+            );
+        }
+        write_bench(
+            tmp.path(),
+            "g",
+            "1.x",
+            r#"{"timeout": 900, "memory": 10240, "languages": []}"#,
+        );
+        assert!(Catalogue::open(tmp.path()).unwrap().find("1.x").is_ok());
     }
 
     #[test]

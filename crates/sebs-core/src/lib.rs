@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod config;
 pub mod error;
 pub mod fsutil;
+pub mod limits;
 pub mod node;
 pub mod python;
 pub mod result;

@@ -206,10 +206,10 @@ pub struct LocalStartArgs {
     #[arg(long, value_name = "FILE")]
     pub storage_configuration: Vec<PathBuf>,
     /// Function memory in MB (overrides the benchmark's config.json).
-    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
+    #[arg(long, value_name = "MB", value_parser = sebs_core::limits::parse_memory_mb)]
     pub memory: Option<u64>,
     /// Function timeout in seconds (overrides the benchmark's config.json).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    #[arg(long, value_name = "SECONDS", value_parser = sebs_core::limits::parse_timeout_s)]
     pub timeout: Option<u64>,
     /// Local platform options.
     #[command(flatten)]
@@ -386,11 +386,11 @@ pub struct InvokeArgs {
     pub trigger: Trigger,
 
     /// Function memory in MB (overrides the benchmark's config.json).
-    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
+    #[arg(long, value_name = "MB", value_parser = sebs_core::limits::parse_memory_mb)]
     pub memory: Option<u64>,
 
     /// Function timeout in seconds (overrides the benchmark's config.json).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    #[arg(long, value_name = "SECONDS", value_parser = sebs_core::limits::parse_timeout_s)]
     pub timeout: Option<u64>,
 
     /// Function name (default: sebs-local-<benchmark>-<language>-<version>).

@@ -1,5 +1,6 @@
 //! The real `sebs` binary against what goes wrong around a run: a second run on the same
-//! output directory, and SIGTERM in the middle of an experiment.
+//! output directory, SIGTERM in the middle of an experiment, and memory or timeout values out of
+//! range in flags, config files and a benchmark's config.json.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -179,4 +180,73 @@ fn a_sigtermed_experiment_stops_like_ctrl_c_with_143_and_resumes_to_exactly_the_
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 8, "no duplicated sample");
+}
+
+/// One range check for flags, config files and config.json: flags are argument errors (exit 2),
+/// file values are errors naming their JSON path (exit 1).
+#[test]
+fn memory_and_timeout_are_range_checked_alike_in_flags_and_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, value, shown) in [
+        ("--memory", "0", "0 MB is out of range"),
+        ("--memory", "999999", "128 to 10240 MB"),
+        ("--timeout", "0", "0 s is out of range"),
+        ("--timeout", "999999", "1 to 900 seconds"),
+    ] {
+        sebs()
+            .args(["benchmark", "invoke", "010.sleep", "test", flag, value])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(shown));
+    }
+
+    let config = tmp.path().join("config.json");
+    std::fs::write(
+        &config,
+        json!({"experiments": {"perf-cost": {"benchmark": "010.sleep", "memory-sizes": [128, 999999]}}})
+            .to_string(),
+    )
+    .unwrap();
+    sebs()
+        .args(["experiment", "invoke", "perf-cost", "--config"])
+        .arg(&config)
+        .arg("--output-dir")
+        .arg(tmp.path().join("out"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "`experiments.perf-cost.memory-sizes[1]`: 999999 MB is out of range",
+        ));
+
+    let benchmark = tmp.path().join("benchmarks/000.g/001.zero");
+    std::fs::create_dir_all(benchmark.join("python")).unwrap();
+    std::fs::write(benchmark.join("input.py"), "").unwrap();
+    std::fs::write(benchmark.join("python/function.py"), "").unwrap();
+    for (config, shown) in [
+        (
+            r#"{"timeout": 10, "memory": 0, "languages": ["python"]}"#,
+            "`memory`: 0 MB is out of range",
+        ),
+        (
+            r#"{"timeout": 999999, "memory": 128, "languages": ["python"]}"#,
+            "`timeout`: 999999 s is out of range",
+        ),
+    ] {
+        std::fs::write(benchmark.join("config.json"), config).unwrap();
+        sebs()
+            .args([
+                "benchmark",
+                "invoke",
+                "001.zero",
+                "test",
+                "--benchmarks-dir",
+            ])
+            .arg(tmp.path().join("benchmarks"))
+            .arg("--output-dir")
+            .arg(tmp.path().join("out"))
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("001.zero/config.json"))
+            .stderr(predicates::str::contains(shown));
+    }
 }
