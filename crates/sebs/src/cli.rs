@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sebs_core::config::{ColdStartMode, Language};
 
-const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).";
+const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).\n\nExit status: 0 success, 1 error, 2 invalid arguments (the usage error is printed); commands that run invocations document more in their --help.";
 
 /// sebs: the Serverless Benchmark Suite. Build, deploy and invoke representative FaaS
 /// benchmarks on the embedded local platform, and turn the measurements into statistics.
@@ -92,7 +92,7 @@ impl ExperimentKind {
 pub enum ExperimentCommand {
     /// Run an experiment; every completed invocation is journaled as it finishes.
     #[command(
-        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (completed samples are kept either way; continue with --resume)."
+        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 2 invalid arguments, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (completed samples are kept either way; continue with --resume)."
     )]
     Invoke(Box<ExperimentInvokeArgs>),
     /// Process an experiment's results into processed JSON and CSV files.
@@ -235,7 +235,7 @@ pub enum BenchmarkCommand {
     /// Generate the input, build and deploy the function, invoke it N times, and write
     /// `<output-dir>/experiments.json`.
     #[command(
-        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 3 some invocations failed or did not validate, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (results so far are written either way)."
+        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 2 invalid arguments, 3 some invocations failed or did not validate, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (results so far are written either way)."
     )]
     Invoke(Box<InvokeArgs>),
     /// Build a benchmark's code package without deploying it; prints its path and size.
@@ -254,7 +254,7 @@ pub enum BenchmarkCommand {
     /// Run every benchmark x language of the catalogue (each config.json's `languages`) with
     /// validation, print a pass/fail table and write one JSON per test.
     #[command(
-        after_help = "Docs: docs/benchmark-regression.md\n\nExit status: 0 every test passed, 1 a test failed (or an error)."
+        after_help = "Docs: docs/benchmark-regression.md\n\nExit status: 0 every test passed, 1 a test failed (or an error), 2 invalid arguments."
     )]
     Regression(Box<RegressionArgs>),
 }

@@ -250,3 +250,26 @@ fn memory_and_timeout_are_range_checked_alike_in_flags_and_files() {
             .stderr(predicates::str::contains(shown));
     }
 }
+
+/// Exit status 2 (argument errors, clap's) is documented wherever exit statuses are, and is what
+/// an argument error gives.
+#[test]
+fn exit_status_2_is_documented_and_given_for_argument_errors() {
+    for command in [
+        vec!["--help"],
+        vec!["benchmark", "invoke", "--help"],
+        vec!["experiment", "invoke", "--help"],
+        vec!["benchmark", "regression", "--help"],
+    ] {
+        let out = sebs().args(&command).assert().success();
+        let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(help.contains("2 invalid arguments"), "{command:?}: {help}");
+    }
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(readme.contains("`2` invalid arguments"), "README");
+    sebs()
+        .args(["experiment", "invoke", "perf-cost", "--force"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--resume"));
+}
