@@ -94,6 +94,9 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         .clone()
         .unwrap_or_else(|| session.default_function_name());
     let function = session.function_config(&name, memory, timeout);
+    // Caught from here on: a Ctrl-C or SIGTERM while deploying stops before the first invocation
+    // and still writes experiments.json.
+    let mut signals = StopSignals::new()?;
     let deployment = session.deploy_config(&function).await?;
     let trigger = session.trigger(&name, request.trigger).await?;
     tracing::info!(
@@ -112,7 +115,6 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         ..Default::default()
     };
     let mut interrupted = None;
-    let mut signals = StopSignals::new()?;
     for i in 0..request.repetitions {
         let invocation = async {
             let mut result = trigger.invoke(&session.generated.input).await;

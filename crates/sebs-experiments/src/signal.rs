@@ -70,15 +70,20 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sigterm_is_caught_as_terminate() {
+    async fn sigterm_and_sigint_are_caught_and_told_apart() {
         let mut signals = StopSignals::new().unwrap();
-        // SAFETY: raising a signal this process has a handler for.
-        unsafe { libc::raise(libc::SIGTERM) };
-        let stop = tokio::time::timeout(std::time::Duration::from_secs(5), signals.recv())
-            .await
-            .unwrap();
-        assert_eq!(stop, Stop::Terminate);
-        assert_eq!(stop.exit_code(), 143);
-        assert_eq!(Stop::Interrupt.exit_code(), 130);
+        for (signal, expected, status) in [
+            (libc::SIGTERM, Stop::Terminate, 143),
+            (libc::SIGINT, Stop::Interrupt, 130),
+        ] {
+            // SAFETY: raising a signal this process has a handler for.
+            unsafe { libc::raise(signal) };
+            let stop = tokio::time::timeout(std::time::Duration::from_secs(5), signals.recv())
+                .await
+                .unwrap();
+            assert_eq!(stop, expected);
+            assert_eq!(stop.exit_code(), status);
+            assert!(stop.describe().starts_with("interrupted ("));
+        }
     }
 }
