@@ -21,6 +21,11 @@
 //! An MD5 over the sources, the shim, the dependency list (and lockfile) and the interpreter
 //! version keys the cache: a package is rebuilt only when that hash changes or when a rebuild is
 //! forced.
+//!
+//! Every build gets a directory of its own and SeBS's `code` path becomes a link switched
+//! atomically to the newest one, so a rebuild (`--update-code`, or changed sources) never writes
+//! under instances running from an earlier build; old builds are removed by a later build once no
+//! process that used them is running (see `store.rs`).
 #![warn(missing_docs, rust_2018_idioms)]
 
 use std::path::{Path, PathBuf};
@@ -34,6 +39,10 @@ use sebs_core::config::{Architecture, Language};
 use sebs_core::fsutil::{copy_dir, dir_size};
 use sebs_core::node::NodeInterpreter;
 use sebs_core::python::PythonInterpreter;
+
+mod store;
+
+use store::Store;
 
 /// The SeBS wrapper copied into every Python package.
 pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
@@ -142,7 +151,8 @@ pub struct BuildRequest<'a> {
 /// A built (or reused) package.
 #[derive(Debug, Clone)]
 pub struct Package {
-    /// The package directory.
+    /// The package directory: this build's own (`.../<arch>/builds/<hash>-<id>`), never
+    /// rewritten by a later build and kept until no process that used it is running.
     pub dir: PathBuf,
     /// Content hash.
     pub hash: String,
@@ -180,25 +190,35 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
         Some(node) => node_content_hash(req.benchmark, &source, node)?,
         None => content_hash(req.benchmark, &source, req.python)?,
     };
-    let dir = cache.package_dir(&key);
-    // One builder at a time per package: concurrent sebs processes wait, then reuse the result
-    // instead of replacing a package another process is running.
-    let _lock = lock_package(&dir)?;
+    let store = Store::new(&cache.package_dir(&key));
+    // One builder at a time per package: concurrent sebs processes wait, then reuse the result.
+    let _lock = lock_package(&cache.package_dir(&key))?;
+    match store.sweep() {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!("removed {n} unused builds of {}", req.benchmark.id),
+        Err(e) => tracing::warn!(
+            "could not remove unused builds of {}: {e:#}; they are tried again at the next build",
+            req.benchmark.id
+        ),
+    }
     if !req.force
-        && let Some(package) = cached(cache, &key, &dir, &hash)?
+        && let Some(entry) = cache.code_package(&key)?
+        && entry.hash == hash
+        && let Some(dir) = store.current()
     {
-        return Ok(package);
+        store::lease(&dir)?;
+        return Ok(Package {
+            size: dir_size(&dir),
+            dir,
+            hash,
+            reused: true,
+        });
     }
 
-    let parent = dir.parent().expect("package dir has a parent");
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("failed to create {}", parent.display()))?;
-    // Build next to the final location, then swap it in: an interrupted build never leaves a
-    // half-built package where the cache points.
-    let staging = tempfile::Builder::new()
-        .prefix(".build-")
-        .tempdir_in(parent)
-        .with_context(|| format!("failed to create a build directory in {}", parent.display()))?;
+    // Build into a directory of its own, then switch the current pointer to it: instances
+    // running from an earlier build (in this or another process) keep their files, and an
+    // interrupted build never leaves a half-built package where the cache points.
+    let staging = store.staging()?;
     let root = staging.path();
     match node {
         Some(node) => {
@@ -211,20 +231,8 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
             compile(req.python, root)?;
         }
     }
-
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("failed to remove the old package {}", dir.display()))?;
-    }
-    if let Err(e) = std::fs::rename(staging.path(), &dir) {
-        // Another sebs process may have built the same package at the same time.
-        if let Some(package) = cached(cache, &key, &dir, &hash)? {
-            return Ok(package);
-        }
-        return Err(e)
-            .with_context(|| format!("failed to move the package into {}", dir.display()));
-    }
-    let _ = staging.keep();
+    let dir = store.publish(staging, &hash)?;
+    store::lease(&dir)?;
     let size = dir_size(&dir);
     cache.store_code_package(&key, &hash, size)?;
     Ok(Package {
@@ -233,19 +241,6 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
         size,
         reused: false,
     })
-}
-
-/// The package in `dir` if the cache records it with content hash `hash`.
-fn cached(cache: &Cache, key: &PackageKey, dir: &Path, hash: &str) -> Result<Option<Package>> {
-    Ok(cache
-        .code_package(key)?
-        .filter(|entry| entry.hash == hash)
-        .map(|_| Package {
-            size: dir_size(dir),
-            dir: dir.to_owned(),
-            hash: hash.to_owned(),
-            reused: true,
-        }))
 }
 
 /// Hold an exclusive lock on `<package>.lock` until the returned file is dropped.

@@ -1,7 +1,8 @@
 //! The on-disk cache (`--cache`, default `./cache`), in SeBS's layout:
 //! `cache/<benchmark>/config.json` records built code packages and deployed functions, and
-//! `cache/<benchmark>/<platform>/<language>/code_package/<variant>/<version>/<arch>/code/` holds a
-//! package. Credentials are never written here.
+//! `cache/<benchmark>/<platform>/<language>/code_package/<variant>/<version>/<arch>/code` is the
+//! current package (a link to one of the builds `sebs-build` keeps next to it in `builds/`).
+//! Credentials are never written here.
 
 use std::path::{Path, PathBuf};
 
@@ -71,7 +72,7 @@ impl Cache {
         self.root.join(benchmark).join("config.json")
     }
 
-    /// Where the package for `key` lives.
+    /// SeBS's package path for `key`: the current build (a link into `builds/` next to it).
     pub fn package_dir(&self, key: &PackageKey) -> PathBuf {
         self.root.join(self.package_location(key))
     }

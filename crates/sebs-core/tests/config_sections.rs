@@ -625,3 +625,29 @@ fn ignored_settings_name_each_option_once() {
         1
     );
 }
+
+/// Memory sizes in a config file are range-checked like `--memory` (128 to 10240 MB), with the
+/// JSON path in the error.
+#[test]
+fn memory_sizes_out_of_the_flag_range_are_rejected_with_their_path() {
+    for (sizes, index, shown) in [
+        ("[0]", 0, "0 MB"),
+        ("[128, 999999]", 1, "999999 MB"),
+        ("[127]", 0, "127 MB"),
+    ] {
+        let err = parse(&format!(
+            r#"{{"experiments": {{"perf-cost": {{"memory-sizes": {sizes}}}}}}}"#
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("`experiments.perf-cost.memory-sizes[{index}]`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(shown) && text.contains("128 to 10240 MB"),
+            "{text}"
+        );
+    }
+    assert!(parse(r#"{"experiments": {"perf-cost": {"memory-sizes": [128, 10240]}}}"#).is_ok());
+}

@@ -8,6 +8,9 @@ use sebs_core::fsutil::write_json_atomic;
 use sebs_core::result::{ExecutionResult, ExperimentResult};
 use sebs_platforms::{PrepareRequest, RunOptions, Session, TriggerKind};
 
+use crate::lock::DirLock;
+use crate::signal::{Stop, StopSignals};
+
 /// What `benchmark invoke` was asked for.
 #[derive(Debug, Clone)]
 pub struct InvokeRequest {
@@ -42,8 +45,8 @@ pub struct InvokeOutcome {
     pub path: PathBuf,
     /// The summary table for stdout.
     pub summary: String,
-    /// Ctrl-C stopped the run.
-    pub interrupted: bool,
+    /// Ctrl-C or SIGTERM stopped the run (the invocations completed so far are written).
+    pub interrupted: Option<Stop>,
     /// Invocations that failed or did not validate.
     pub failed: usize,
 }
@@ -66,6 +69,8 @@ pub async fn invoke(request: &InvokeRequest) -> Result<InvokeOutcome> {
     if let Some(name) = &request.function_name {
         check_function_name(name)?;
     }
+    // One run per output directory: a second one would overwrite this one's experiments.json.
+    let _lock = DirLock::acquire(&request.options.output_dir, "--output-dir")?;
     let session = Session::start(
         &request.options,
         &PrepareRequest {
@@ -89,6 +94,9 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         .clone()
         .unwrap_or_else(|| session.default_function_name());
     let function = session.function_config(&name, memory, timeout);
+    // Caught from here on: a Ctrl-C or SIGTERM while deploying stops before the first invocation
+    // and still writes experiments.json.
+    let mut signals = StopSignals::new()?;
     let deployment = session.deploy_config(&function).await?;
     let trigger = session.trigger(&name, request.trigger).await?;
     tracing::info!(
@@ -106,9 +114,7 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         config: session.result_config(deployment),
         ..Default::default()
     };
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupted = None;
     for i in 0..request.repetitions {
         let invocation = async {
             let mut result = trigger.invoke(&session.generated.input).await;
@@ -119,7 +125,7 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         };
         let result = tokio::select! {
             r = invocation => r,
-            _ = &mut ctrl_c => { interrupted = true; break; }
+            stop = signals.recv() => { interrupted = Some(stop); break; }
         };
         log_invocation(i + 1, request.repetitions, &result);
         experiment.add(&name, result);

@@ -19,13 +19,32 @@ impl Journal {
     /// Open `path` for appending. A fresh run refuses an existing journal (use `resume`), so a
     /// finished experiment is never silently mixed with a new one.
     pub fn create(path: &Path) -> Result<Journal> {
-        if path.exists() {
-            anyhow::bail!(
+        let exists = || {
+            anyhow::anyhow!(
                 "{} already holds an experiment's results; pass --resume to continue it, or choose another --output-dir",
                 path.display()
-            );
+            )
+        };
+        if path.exists() {
+            return Err(exists());
         }
-        Self::open(path)
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create {}", dir.display()))?;
+        }
+        // `create_new`: of two runs creating the journal at once, one gets the error.
+        let file = std::fs::OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => exists(),
+                _ => anyhow::Error::new(e).context(format!("failed to create {}", path.display())),
+            })?;
+        Ok(Journal {
+            path: path.to_owned(),
+            file,
+        })
     }
 
     /// Refuse, before any work, to start a fresh run over an existing journal.

@@ -1,24 +1,28 @@
 //! The experiments of `sebs` and the runner they share.
 //!
 //! An experiment implements [`Experiment`] (its plan, its batches, its result files) and
-//! [`runner::run`] does the rest: config, journal and `--resume`, Ctrl-C, progress, deployment
-//! and shutdown. Processing fills provider metrics through the platform that measured a run.
+//! [`runner::run`] does the rest: config, the results directory's lock, journal and `--resume`
+//! (with the settings fingerprint), Ctrl-C and SIGTERM, progress, deployment and shutdown. Processing fills provider metrics through the platform that measured a run.
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod benchmark;
 pub mod eviction_model;
+pub mod fingerprint;
 pub mod invocation_overhead;
 pub mod journal;
+pub mod lock;
 pub mod network_ping_pong;
 pub mod perf_cost;
 pub mod process;
 pub mod progress;
 pub mod regression;
 pub mod runner;
+pub mod signal;
 pub mod udp;
 
 pub use journal::Journal;
-pub use runner::{EXIT_INTERRUPTED, Experiment, Outcome, Plan, RunRequest, Status};
+pub use runner::{Experiment, Outcome, Plan, RunRequest, Status};
+pub use signal::{EXIT_INTERRUPTED, EXIT_TERMINATED, Stop};
 
 use std::path::PathBuf;
 

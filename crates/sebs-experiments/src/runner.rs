@@ -1,6 +1,7 @@
-//! The one runner every experiment shares: it loads the config once, refuses to overwrite an
-//! earlier run, prepares the benchmark on the platform, resumes the journal, drives the
-//! experiment batch by batch under Ctrl-C with progress, writes the results and shuts down.
+//! The one runner every experiment shares: it loads the config once, locks the results
+//! directory, refuses to overwrite an earlier run or to resume one with other settings, prepares
+//! the benchmark on the platform, resumes the journal, drives the experiment batch by batch
+//! until done or Ctrl-C/SIGTERM with progress, writes the results and shuts down.
 //! An [`Experiment`] holds only its own logic.
 
 use std::path::{Path, PathBuf};
@@ -16,11 +17,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::fingerprint;
 use crate::journal::Journal;
+use crate::lock::DirLock;
 use crate::progress::Progress;
-
-/// Exit status of an interrupted experiment.
-pub const EXIT_INTERRUPTED: i32 = 130;
+use crate::signal::{Stop, StopSignals};
 
 /// Where an experiment stands, for the progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +42,8 @@ pub struct Status {
 /// The runner calls [`Experiment::deploy`] once, then [`Experiment::next_batch`] until it returns
 /// `None`, appending every returned record to the journal before asking for the next batch; a
 /// resumed run starts from the journaled records, so resuming needs nothing of the experiment
-/// but to look at `done`. A batch interrupted by Ctrl-C is dropped whole: its invocations are
-/// not journaled and are run again on `--resume`.
+/// but to look at `done`. A batch interrupted by Ctrl-C or SIGTERM is dropped whole: its
+/// invocations are not journaled and are run again on `--resume`.
 #[async_trait]
 pub trait Experiment: Send + Sync {
     /// One journal line.
@@ -72,8 +73,8 @@ pub trait Experiment: Send + Sync {
     /// Progress after `done`.
     fn status(&self, done: &[Self::Record]) -> Status;
 
-    /// Write the result files from the records; called once at the end, also after Ctrl-C (with
-    /// what was completed). Returns the main result file or directory to print.
+    /// Write the result files from the records; called once at the end, also after Ctrl-C or
+    /// SIGTERM (with what was completed). Returns the main result file or directory to print.
     async fn write_results(
         &mut self,
         session: &Session,
@@ -133,6 +134,9 @@ pub struct RunRequest {
     pub options: RunOptions,
     /// Continue an interrupted run in the same output directory.
     pub resume: bool,
+    /// With `resume`: continue even when the settings differ from the journal's (the samples of
+    /// both settings are then mixed; the changed keys are recorded in `journal.meta.json`).
+    pub force: bool,
     /// `--storage-configuration` files.
     pub storage_configuration: Vec<PathBuf>,
 }
@@ -140,8 +144,8 @@ pub struct RunRequest {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// Ctrl-C stopped it (completed samples are journaled; `--resume` continues).
-    pub interrupted: bool,
+    /// Ctrl-C or SIGTERM stopped it (completed samples are journaled; `--resume` continues).
+    pub interrupted: Option<Stop>,
     /// The main result file or directory.
     pub results: PathBuf,
     /// The journal.
@@ -151,13 +155,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The process exit status: 0, or 130 when interrupted.
+    /// The process exit status: 0, 130 when stopped by Ctrl-C, 143 when stopped by SIGTERM.
     pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            EXIT_INTERRUPTED
-        } else {
-            0
-        }
+        self.interrupted.map_or(0, Stop::exit_code)
     }
 }
 
@@ -178,9 +178,19 @@ pub async fn run_on<E: Experiment>(
 ) -> Result<Outcome> {
     let dir = experiment.results_dir(&settings.output_dir);
     let journal_path = dir.join("journal.jsonl");
-    // Refuse to overwrite before doing any work.
+    // One run per results directory, and no overwriting: both checked before any work.
+    let _lock = DirLock::acquire(&dir, "--output-dir")?;
     Journal::check(&journal_path, request.resume)?;
     let (benchmark, size) = experiment.benchmark();
+    let mut settings_fingerprint = settings.fingerprint(experiment.name());
+    settings_fingerprint.insert("benchmark".into(), benchmark.clone().into());
+    settings_fingerprint.insert("input-size".into(), size.clone().into());
+    fingerprint::check_and_record(
+        &journal_path,
+        &settings_fingerprint,
+        request.resume,
+        request.force,
+    )?;
     let session = Session::start_on(
         settings,
         platform,
@@ -200,9 +210,10 @@ pub async fn run_on<E: Experiment>(
     let interrupted = driven?;
     let results = written?;
     let summary = experiment.summary(&records);
-    if interrupted {
+    if let Some(stop) = interrupted {
         tracing::warn!(
-            "interrupted: completed samples are in {}; continue with the same command and --resume",
+            "{}: completed samples are in {}; continue with the same command and --resume",
+            stop.describe(),
             journal_path.display()
         );
     }
@@ -214,16 +225,18 @@ pub async fn run_on<E: Experiment>(
     })
 }
 
-/// Deploy, then batches until done or Ctrl-C; returns whether it was interrupted.
+/// Deploy, then batches until done or Ctrl-C/SIGTERM; returns what stopped it early, if anything.
 async fn drive<E: Experiment>(
     experiment: &mut E,
     session: &Session,
     journal: &mut Journal,
     records: &mut Vec<E::Record>,
-) -> Result<bool> {
-    experiment.deploy(session, records).await?;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+) -> Result<Option<Stop>> {
+    let mut signals = StopSignals::new()?;
+    tokio::select! {
+        deployed = experiment.deploy(session, records) => deployed?,
+        stop = signals.recv() => return Ok(Some(stop)),
+    }
     let mut progress: Option<(String, Progress)> = None;
     loop {
         let status = experiment.status(records);
@@ -239,9 +252,9 @@ async fn drive<E: Experiment>(
         }
         let batch = tokio::select! {
             batch = experiment.next_batch(session, records) => batch,
-            _ = &mut ctrl_c => {
+            stop = signals.recv() => {
                 if let Some((_, bar)) = &progress { bar.finish(); }
-                return Ok(true);
+                return Ok(Some(stop));
             }
         };
         let Some(batch) = batch.inspect_err(|_| {
@@ -258,5 +271,5 @@ async fn drive<E: Experiment>(
     if let Some((_, bar)) = &progress {
         bar.finish();
     }
-    Ok(false)
+    Ok(None)
 }

@@ -43,7 +43,7 @@ async fn every_type_gets_exactly_its_samples_and_processes_to_exact_values() {
     let fake = run.fake(FakeScript::default());
     let outcome = run.run::<PerfCost>(&fake, false).await.unwrap();
     let dir = run.out.join("perf-cost");
-    assert!(!outcome.interrupted);
+    assert!(outcome.interrupted.is_none());
     assert_eq!(outcome.exit_code(), 0);
     assert_eq!(outcome.results, dir);
     assert_eq!(outcome.journal, dir.join("journal.jsonl"));
@@ -264,7 +264,7 @@ async fn resume_completes_exactly_the_requested_samples_without_duplicates() {
     assert_eq!(fake.invocations(), 12, "refused before invoking anything");
 
     let outcome = run.run::<PerfCost>(&fake, true).await.unwrap();
-    assert!(!outcome.interrupted);
+    assert!(outcome.interrupted.is_none());
     assert_eq!(fake.invocations(), 20);
     assert_eq!(
         sample_ids(&dir.join("cold_results_128.json")),

@@ -3,12 +3,14 @@
 //! Precedence: built-in defaults, then the config file, then flags. Everything is checked here,
 //! before anything is built or written.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use sebs_core::config::{Language, UserConfig};
 use sebs_core::node::NodeInterpreter;
 use sebs_core::python::PythonInterpreter;
+use serde_json::Value;
 
 use crate::local::LocalOverrides;
 
@@ -189,5 +191,110 @@ impl Settings {
             Some(node) => &node.path,
             None => &self.python.path,
         }
+    }
+}
+
+/// Keys of an experiment's section that only set how many samples to take: a `--resume` with
+/// another value continues the same run to the new count, so they are not part of the
+/// fingerprint.
+const COUNT_KEYS: [&str; 1] = ["repetitions"];
+
+impl Settings {
+    /// The settings that decide what a sample of experiment `experiment` measures, as flat JSON
+    /// paths and values: the experiment's config section (its sample count excepted), the
+    /// effective language, version and architecture, and the deployment with its section
+    /// (secrets are never serialized). `--resume` compares it with the fingerprint the journal
+    /// was started with.
+    pub fn fingerprint(&self, experiment: &str) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        let experiments = serde_json::to_value(&self.config.experiments).unwrap_or(Value::Null);
+        if let Some(section) = experiments.get(experiment).and_then(Value::as_object) {
+            for (key, value) in section {
+                if !COUNT_KEYS.contains(&key.as_str()) {
+                    flatten(&format!("experiments.{experiment}.{key}"), value, &mut out);
+                }
+            }
+        }
+        out.insert(
+            "experiments.runtime.language".into(),
+            self.language.as_str().into(),
+        );
+        out.insert(
+            "experiments.runtime.version".into(),
+            self.language_version().into(),
+        );
+        out.insert(
+            "experiments.architecture".into(),
+            self.config.experiments.architecture.as_str().into(),
+        );
+        let name = self.config.deployment.name.as_str();
+        out.insert("deployment.name".into(), name.into());
+        let deployment = serde_json::to_value(&self.config.deployment).unwrap_or(Value::Null);
+        if let Some(section) = deployment.get(name) {
+            flatten(&format!("deployment.{name}"), section, &mut out);
+        }
+        out
+    }
+}
+
+/// Flatten objects into dotted paths; other values (arrays included) are leaves, nulls absent.
+fn flatten(path: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Null => {}
+        Value::Object(map) => {
+            for (key, value) in map {
+                flatten(&format!("{path}.{key}"), value, out);
+            }
+        }
+        leaf => {
+            out.insert(path.to_owned(), leaf.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(config: Value) -> Settings {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        Settings::resolve(&RunOptions {
+            config: Some(path),
+            ..RunOptions::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn fingerprint_has_what_decides_a_sample_and_not_the_count() {
+        let s = settings(serde_json::json!({
+            "experiments": {"perf-cost": {"benchmark": "010.sleep", "input-size": "test",
+                "repetitions": 5, "memory-sizes": [128, 256]}},
+            "deployment": {"name": "local", "local": {"keep-alive": 3.0,
+                "functions": {"f": {"cold-start": "fork"}}}}
+        }));
+        let fp = s.fingerprint("perf-cost");
+        assert_eq!(fp["experiments.perf-cost.input-size"], "test");
+        assert_eq!(
+            fp["experiments.perf-cost.memory-sizes"],
+            serde_json::json!([128, 256])
+        );
+        assert!(!fp.contains_key("experiments.perf-cost.repetitions"));
+        assert!(
+            !fp.contains_key("experiments.perf-cost.experiments"),
+            "null is absent"
+        );
+        assert_eq!(fp["experiments.runtime.language"], "python");
+        assert_eq!(fp["deployment.name"], "local");
+        assert_eq!(fp["deployment.local.keep-alive"], 3.0);
+        assert_eq!(fp["deployment.local.functions.f.cold-start"], "fork");
+        assert!(
+            s.fingerprint("eviction-model")
+                .keys()
+                .all(|k| !k.starts_with("experiments.perf-cost")),
+            "only the experiment's own section"
+        );
     }
 }

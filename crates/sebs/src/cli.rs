@@ -9,7 +9,7 @@ use sebs_experiments::ExperimentKind;
 use sebs_platforms::TriggerKind;
 use sebs_report::OutputFormat;
 
-const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).";
+const AFTER_HELP: &str = "Documentation: docs/ in the sebs repository (one page per command).\n\nExit status: 0 success, 1 error, 2 invalid arguments (the usage error is printed); commands that run invocations document more in their --help.";
 
 /// sebs: the Serverless Benchmark Suite. Build, deploy and invoke representative FaaS
 /// benchmarks on the embedded local platform, and turn the measurements into statistics.
@@ -133,7 +133,7 @@ fn output_formats() -> impl TypedValueParser<Value = OutputFormat> {
 pub enum ExperimentCommand {
     /// Run an experiment; every completed invocation is journaled as it finishes.
     #[command(
-        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 130 interrupted (completed samples are kept; continue with --resume)."
+        after_help = "Docs: docs/experiments.md\n\nExit status: 0 done, 1 error, 2 invalid arguments, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (completed samples are kept either way; continue with --resume)."
     )]
     Invoke(Box<ExperimentInvokeArgs>),
     /// Process an experiment's results into processed JSON and CSV files.
@@ -151,8 +151,14 @@ pub struct ExperimentInvokeArgs {
     #[arg(value_parser = experiments())]
     pub experiment: ExperimentKind,
     /// Continue an interrupted run in the same --output-dir up to the requested sample counts.
+    /// Refused when the settings that decide what a sample measures (benchmark, input size,
+    /// memory sizes, types, language, deployment, ...) differ from the journal's.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: continue even though the settings changed, mixing samples of both
+    /// settings in one run (the changed keys are recorded in journal.meta.json).
+    #[arg(long, requires = "resume")]
+    pub force: bool,
     /// Storage to use (the JSON `sebs storage start --output-json` writes); repeatable.
     #[arg(long, value_name = "FILE")]
     pub storage_configuration: Vec<PathBuf>,
@@ -241,10 +247,10 @@ pub struct LocalStartArgs {
     #[arg(long, value_name = "FILE")]
     pub storage_configuration: Vec<PathBuf>,
     /// Function memory in MB (overrides the benchmark's config.json).
-    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
+    #[arg(long, value_name = "MB", value_parser = sebs_core::limits::parse_memory_mb)]
     pub memory: Option<u64>,
     /// Function timeout in seconds (overrides the benchmark's config.json).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    #[arg(long, value_name = "SECONDS", value_parser = sebs_core::limits::parse_timeout_s)]
     pub timeout: Option<u64>,
     /// Local platform options.
     #[command(flatten)]
@@ -270,7 +276,7 @@ pub enum BenchmarkCommand {
     /// Generate the input, build and deploy the function, invoke it N times, and write
     /// `<output-dir>/experiments.json`.
     #[command(
-        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 3 some invocations failed or did not validate, 130 interrupted (results so far are written)."
+        after_help = "Docs: docs/benchmark-invoke.md\n\nExit status: 0 all invocations succeeded, 1 error, 2 invalid arguments, 3 some invocations failed or did not validate, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (results so far are written either way)."
     )]
     Invoke(Box<InvokeArgs>),
     /// Build a benchmark's code package without deploying it; prints its path and size.
@@ -289,7 +295,7 @@ pub enum BenchmarkCommand {
     /// Run every benchmark x language of the catalogue (each config.json's `languages`) with
     /// validation, print a pass/fail table and write one JSON per test.
     #[command(
-        after_help = "Docs: docs/benchmark-regression.md\n\nExit status: 0 every test passed, 1 a test failed (or an error)."
+        after_help = "Docs: docs/benchmark-regression.md\n\nExit status: 0 every test passed, 1 a test failed (or an error), 2 invalid arguments."
     )]
     Regression(Box<RegressionArgs>),
 }
@@ -402,11 +408,11 @@ pub struct InvokeArgs {
     pub trigger: TriggerKind,
 
     /// Function memory in MB (overrides the benchmark's config.json).
-    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(128..=10240))]
+    #[arg(long, value_name = "MB", value_parser = sebs_core::limits::parse_memory_mb)]
     pub memory: Option<u64>,
 
     /// Function timeout in seconds (overrides the benchmark's config.json).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    #[arg(long, value_name = "SECONDS", value_parser = sebs_core::limits::parse_timeout_s)]
     pub timeout: Option<u64>,
 
     /// Function name (default: sebs-local-<benchmark>-<language>-<version>).

@@ -11,10 +11,10 @@ pub mod local_cmd;
 pub mod storage_cmd;
 
 use anyhow::Result;
+use sebs_experiments::RunRequest;
 use sebs_experiments::benchmark::InvokeRequest;
 use sebs_experiments::process::ProcessContext;
 use sebs_experiments::regression::RegressionRequest;
-use sebs_experiments::{EXIT_INTERRUPTED, RunRequest};
 
 use cli::{
     BenchmarkCommand, Cli, Command, ExperimentCommand, ExperimentInvokeArgs, ExperimentProcessArgs,
@@ -91,12 +91,13 @@ async fn invoke(args: &InvokeArgs) -> Result<i32> {
     .await?;
     print!("{}", outcome.summary);
     println!("results: {}", outcome.path.display());
-    if outcome.interrupted {
+    if let Some(stop) = outcome.interrupted {
         tracing::warn!(
-            "interrupted: the invocations completed so far are saved in {}",
+            "{}: the invocations completed so far are saved in {}",
+            stop.describe(),
             outcome.path.display()
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(stop.exit_code());
     }
     if outcome.failed > 0 {
         tracing::warn!(
@@ -149,12 +150,13 @@ async fn experiment_invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
         &RunRequest {
             options: args.common.options(Some(&args.local)),
             resume: args.resume,
+            force: args.force,
             storage_configuration: args.storage_configuration.clone(),
         },
     )
     .await?;
     print!("{}", outcome.summary);
-    if !outcome.interrupted {
+    if outcome.interrupted.is_none() {
         println!("results: {}", outcome.results.display());
     }
     Ok(outcome.exit_code())

@@ -28,11 +28,8 @@ fn invalid(json_path: impl Into<String>, message: impl Into<String>) -> Check {
 pub(crate) fn validate(config: &UserConfig) -> Check {
     if let Some(perf) = &config.experiments.perf_cost {
         for (i, mb) in perf.memory_sizes.iter().flatten().enumerate() {
-            if *mb == 0 {
-                invalid(
-                    format!("experiments.perf-cost.memory-sizes[{i}]"),
-                    "a memory size must be at least 1 MB; use sizes such as 128, 256, 1024",
-                )?;
+            if let Err(message) = crate::limits::check_memory_mb(*mb) {
+                invalid(format!("experiments.perf-cost.memory-sizes[{i}]"), message)?;
             }
         }
     }
