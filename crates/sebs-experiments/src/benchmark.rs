@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use sebs_core::catalogue::Size;
 use sebs_core::fsutil::write_json_atomic;
 use sebs_core::result::{ExecutionResult, ExperimentResult};
-use sebs_platforms::{PrepareRequest, RunOptions, Session, TriggerKind};
+use sebs_platforms::pipeline::find_benchmark;
+use sebs_platforms::{PrepareRequest, RunOptions, Session, Settings, TriggerKind};
 
 use crate::lock::DirLock;
 use crate::signal::{Stop, StopSignals};
@@ -69,10 +71,17 @@ pub async fn invoke(request: &InvokeRequest) -> Result<InvokeOutcome> {
     if let Some(name) = &request.function_name {
         check_function_name(name)?;
     }
+    // Everything cheap to check is checked before the output directory is created or locked, so a
+    // rejected request writes nothing.
+    let settings = Settings::resolve(&request.options)?;
+    let _: Size = request.size.parse()?;
+    find_benchmark(&settings, &request.benchmark)?;
+    let platform = sebs_platforms::factory::create(&settings)?;
     // One run per output directory: a second one would overwrite this one's experiments.json.
     let _lock = DirLock::acquire(&request.options.output_dir, "--output-dir")?;
-    let session = Session::start(
-        &request.options,
+    let session = Session::start_on(
+        settings,
+        platform,
         &PrepareRequest {
             benchmark: &request.benchmark,
             size: &request.size,
