@@ -49,6 +49,10 @@ pub struct Session {
     storage: Option<RunStorage>,
     data_dir: Option<PathBuf>,
     function_env: BTreeMap<String, String>,
+    /// Whether `input.py` defines `validate_output` (SeBS 1.2.0's benchmarks do not).
+    has_validator: bool,
+    /// Said once per session that outputs are not validated.
+    warned_no_validator: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -106,6 +110,7 @@ impl Session {
             .as_ref()
             .map(|s| s.function_env(&generated.nosql_table_names))
             .unwrap_or_default();
+        let has_validator = defines_validate_output(&benchmark);
         let target = platform.package_target(settings.config.experiments.architecture);
         let package = run_blocking(|| build_package(&settings, &benchmark, &target))?;
         Ok(Session {
@@ -118,6 +123,8 @@ impl Session {
             storage,
             data_dir,
             function_env,
+            has_validator,
+            warned_no_validator: Default::default(),
         })
     }
 
@@ -177,8 +184,23 @@ impl Session {
 
     /// Check a successful result with the benchmark's `validate_output` and record the verdict
     /// in `result.validation`; failed invocations are left as they are.
+    ///
+    /// A benchmark whose `input.py` has no `validate_output` (SeBS 1.2.0's: SeBS added it later)
+    /// cannot be validated: that is said once, and its results are left without a verdict.
     pub async fn validate(&self, result: &mut ExecutionResult) {
         if result.stats.failure {
+            return;
+        }
+        if !self.has_validator {
+            if !self
+                .warned_no_validator
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::warn!(
+                    "{}: input.py has no validate_output() (SeBS's benchmarks have one since after SeBS 1.2.0), so outputs are not validated; add one to check them",
+                    self.benchmark.id
+                );
+            }
             return;
         }
         let validator = InputScript {
@@ -234,6 +256,16 @@ pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+/// Whether the benchmark's `input.py` defines `validate_output` at module level.
+fn defines_validate_output(benchmark: &Benchmark) -> bool {
+    std::fs::read_to_string(benchmark.dir.join("input.py")).is_ok_and(|text| {
+        text.lines().any(|line| {
+            line.starts_with("def validate_output(")
+                || line.starts_with("async def validate_output(")
+        })
+    })
 }
 
 fn log_uploads(generated: &GeneratedInput, bucket: &str) {
