@@ -137,6 +137,40 @@ fn sleep_reports_about_one_second() {
 }
 
 #[test]
+fn validate_without_validate_output_warns_once_and_records_no_verdict() {
+    // SeBS 1.2.0's input.py files have no validate_output.
+    let tmp = tempfile::tempdir().unwrap();
+    let catalogue = private_catalogue(tmp.path(), "000.microbenchmarks", "010.sleep");
+    let input = catalogue.join("000.microbenchmarks/010.sleep/input.py");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let cut = text.find("def validate_output(").unwrap();
+    std::fs::write(&input, &text[..cut]).unwrap();
+    let out = tmp.path().join("out");
+    let run = sebs(tmp.path())
+        .args(["benchmark", "invoke", "010.sleep", "test", "--validate"])
+        .args(["--repetitions", "2", "--benchmarks-dir"])
+        .arg(&catalogue)
+        .arg("--output-dir")
+        .arg(&out)
+        .arg("--cache")
+        .arg(shared_cache())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.matches("input.py has no validate_output()").count(),
+        1,
+        "{stderr}"
+    );
+    let all = one_function_invocations(&document(&out.join("experiments.json")));
+    assert_eq!(all.len(), 2);
+    for inv in &all {
+        assert_eq!(inv["stats"]["failure"], false);
+        assert!(inv.get("validation").is_none_or(Value::is_null), "{inv}");
+    }
+}
+
+#[test]
 fn a_raising_handler_is_a_recorded_failure() {
     let tmp = tempfile::tempdir().unwrap();
     let catalogue = private_catalogue(tmp.path(), "000.microbenchmarks", "010.sleep");
