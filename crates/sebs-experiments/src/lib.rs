@@ -2,7 +2,8 @@
 //!
 //! An experiment implements [`Experiment`] (its plan, its batches, its result files) and
 //! [`runner::run`] does the rest: config, the results directory's lock, journal and `--resume`
-//! (with the settings fingerprint), Ctrl-C and SIGTERM, progress, deployment and shutdown. Processing fills provider metrics through the platform that measured a run.
+//! (with the settings fingerprint), Ctrl-C and SIGTERM, progress, deployment and shutdown.
+//! Processing fills provider metrics through the platform that measured a run.
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod benchmark;
