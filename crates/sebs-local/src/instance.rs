@@ -363,15 +363,18 @@ impl Instance {
                     ));
                 }
                 frame::RESPONSE if body.len() > MAX_PAYLOAD => {
-                    return Ok(Outcome::Failed {
-                        kind: "Function.ResponseSizeTooLarge".into(),
-                        message: format!(
-                            "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)",
-                            body.len()
-                        ),
-                    });
+                    return Ok(Outcome::too_large(body.len()));
                 }
                 frame::RESPONSE => return Ok(Outcome::Response(body)),
+                // Our shims measure a reply before framing it, and send only its size when it
+                // is over the limit (a frame may not carry much more than the limit).
+                frame::TOO_LARGE => {
+                    let size = std::str::from_utf8(&body)
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(MAX_PAYLOAD + 1);
+                    return Ok(Outcome::too_large(size));
+                }
                 frame::ERROR => return Ok(Outcome::FunctionError(body)),
                 frame::OOM => {
                     return Ok(Outcome::Failed {

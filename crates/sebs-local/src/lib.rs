@@ -61,3 +61,16 @@ pub const NODE_ENV_DENYLIST: [&str; 2] = ["NODE_OPTIONS", "NODE_EXTRA_CA_CERTS"]
 
 /// Lambda's limit on synchronous request and response payloads.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shims_check_responses_against_the_platforms_limit() {
+        let python = format!("MAX_RESPONSE = {MAX_PAYLOAD}\n");
+        let node = format!("const MAX_RESPONSE = {MAX_PAYLOAD};\n");
+        assert!(PYTHON_BOOTSTRAP.contains(&python), "bootstrap.py: {python}");
+        assert!(NODE_BOOTSTRAP.contains(&node), "bootstrap.js: {node}");
+    }
+}
