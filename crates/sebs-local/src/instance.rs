@@ -150,18 +150,36 @@ impl Instance {
             .or_else(|| proc_status_kb(self.pid(), "VmHWM:").map(|kb| kb * 1024))
     }
 
-    /// Kill the instance's process group; its exit is reported by whoever waits for it.
+    /// Kill the instance and every process it started; its exit is reported by whoever waits
+    /// for it.
     pub(crate) fn kill(&self) {
-        self.killed.store(true, Ordering::Release);
-        if self.alive.swap(false, Ordering::AcqRel) {
-            let pid = self.pid();
-            if pid > 0 {
-                // Each instance leads its own process group, so this reaches its children too.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
-            }
+        if let Some(pid) = self.kill_group() {
+            crate::reap::kill_tree_soon(vec![pid]);
         }
+    }
+
+    /// Kill the instance's process group (each instance leads its own) if it is alive. Processes
+    /// that left the group are killed through the instance's cgroup once it exits
+    /// ([`Instance::on_exit`]); where there is no cgroup, this returns the pid, whose process
+    /// tree the caller must kill with [`crate::reap::kill_tree`] (which finds them only while
+    /// the instance holds the tree together, so it kills the group itself).
+    pub(crate) fn kill_group(&self) -> Option<i32> {
+        self.killed.store(true, Ordering::Release);
+        if !self.alive.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let pid = self.pid();
+        if pid <= 0 {
+            return None;
+        }
+        if !self.cgroup.tracks_processes() {
+            return Some(pid);
+        }
+        // SAFETY: plain syscall; the instance is alive, so its pid is not recycled.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        None
     }
 
     /// Wait (bounded) for the instance's exit to be reported and return why it stopped.
@@ -203,6 +221,8 @@ impl Instance {
         let _ = self.exit.send(Some(info));
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
+            // Whatever the function started and left behind dies with its instance.
+            this.cgroup.kill_processes();
             this.cgroup.remove();
             let _ = std::fs::remove_dir_all(&this.dir);
         });

@@ -33,6 +33,7 @@ pub mod limits;
 pub mod metrics;
 mod platform;
 mod pool;
+mod reap;
 mod spec;
 mod state;
 mod zygote;

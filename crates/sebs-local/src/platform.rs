@@ -23,7 +23,7 @@ use crate::pool::{EvictionPolicy, FixedKeepAlive, Pool};
 use crate::spec::{FunctionSpec, Runtime};
 use crate::state::{FunctionState, Shared};
 use crate::zygote::Zygote;
-use crate::{NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, dispatch, gateway, zygote};
+use crate::{NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, dispatch, gateway, reap, zygote};
 
 /// A running local platform.
 pub struct LocalPlatform {
@@ -299,9 +299,13 @@ impl LocalPlatform {
         self.instances(name).len()
     }
 
-    /// Stop the gateway and kill every instance.
+    /// Stop the gateway and kill every instance and every process instances started.
     pub async fn shutdown(mut self) {
-        self.kill_all();
+        let trees = self.kill_all();
+        if !trees.is_empty() {
+            let _ = tokio::task::spawn_blocking(move || reap::kill_tree(&trees)).await;
+        }
+        self.kill_zygotes();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -324,7 +328,9 @@ impl LocalPlatform {
         }
     }
 
-    fn kill_all(&self) {
+    /// Kill the fork servers. After the instances: a forked instance dies with its fork server,
+    /// and the processes it started would no longer be found below it.
+    fn kill_zygotes(&self) {
         let functions: Vec<_> = self
             .shared
             .functions
@@ -338,6 +344,11 @@ impl LocalPlatform {
                 z.kill();
             }
         }
+    }
+
+    /// Kill the instances' process groups; returns the pids of instances without a cgroup,
+    /// whose process trees are still to be killed ([`reap::kill_tree`]).
+    fn kill_all(&self) -> Vec<i32> {
         let all: Vec<_> = self
             .shared
             .instances
@@ -346,15 +357,17 @@ impl LocalPlatform {
             .values()
             .cloned()
             .collect();
-        for instance in all {
-            instance.kill();
-        }
+        all.iter().filter_map(|i| i.kill_group()).collect()
     }
 }
 
 impl Drop for LocalPlatform {
     fn drop(&mut self) {
-        self.kill_all();
+        // Not shut down: kill what is left and remove the cgroups (the killed processes take
+        // milliseconds to leave them).
+        reap::kill_tree(&self.kill_all());
+        self.kill_zygotes();
+        self.shared.limits.cleanup();
         self.shared.metrics.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::python;
-use sebs_local::{FunctionSpec, LocalPlatform, MAX_PAYLOAD, Outcome, Protocol};
+use sebs_local::{
+    ColdStartMode, FunctionSpec, LimitBackend, LocalPlatform, MAX_PAYLOAD, Outcome, PlatformConfig,
+    Protocol,
+};
 use serde_json::json;
 
 /// A package whose `raw.handler` (no SeBS wrapper) is `source`.
@@ -95,4 +98,190 @@ async fn responses_over_the_limit_are_classified_and_keep_the_instance_channel()
 #[tokio::test]
 async fn responses_over_the_limit_are_classified_and_keep_the_instance_runtime_api() {
     response_limit(Protocol::RuntimeApi).await;
+}
+
+/// Starts `sleep 1000` in a new session (out of the instance's process group), writes its pid to
+/// `event["pidfile"]`, and exits the instance if asked to.
+const SPAWNER: &str = r#"import os, subprocess
+
+def handler(event, context):
+    child = subprocess.Popen(["sleep", "1000"], start_new_session=True, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(event["pidfile"], "w") as f:
+        f.write(str(child.pid))
+    if event.get("exit"):
+        os._exit(3)
+    return child.pid
+"#;
+
+/// Whether `pid` is running (a zombie waiting for its new parent to reap it is not).
+fn running(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, None | Some("Z"))
+}
+
+/// Wait (at most 5 s) for `pid` to stop running.
+async fn gone(pid: i32) -> bool {
+    for _ in 0..500 {
+        if !running(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// Invoke the spawner; returns the pid of the `setsid` child it left.
+async fn spawn_child(platform: &LocalPlatform, dir: &Path, exit: bool) -> i32 {
+    let pidfile = dir.join(format!("child-{}", uuid_like()));
+    let event = json!({ "pidfile": pidfile, "exit": exit });
+    let inv = platform
+        .invoke("f", Bytes::from(event.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        matches!(inv.outcome, Outcome::Response(_)),
+        !exit,
+        "{:?}",
+        inv.outcome
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(running(pid), "the child {pid} runs");
+    pid
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    N.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+/// The platform's own cgroup directories.
+fn platform_cgroups(limits: &LimitBackend) -> Vec<PathBuf> {
+    match limits {
+        LimitBackend::V1 { memory, cpu, pids } => [Some(memory), cpu.as_ref(), pids.as_ref()]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        LimitBackend::V2 { dir, .. } => vec![dir.clone()],
+        LimitBackend::Rlimit => Vec::new(),
+    }
+}
+
+async fn setsid_children_do_not_survive(config: PlatformConfig, mode: ColdStartMode, test: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = raw_package(tmp.path(), SPAWNER);
+    let mut spec = raw_spec("f", pkg, Protocol::Channel);
+    spec.cold_start = Some(mode);
+    spec.keep_alive = Some(Duration::from_secs(600));
+
+    // Retired (as `enforce_cold_start` retires for experiments).
+    let platform = LocalPlatform::with_config(config.clone()).await.unwrap();
+    platform.deploy(spec.clone()).await;
+    let child = spawn_child(&platform, tmp.path(), false).await;
+    assert_eq!(platform.enforce_cold_start("f").unwrap(), 1);
+    assert!(
+        gone(child).await,
+        "retired: the setsid child {child} survived"
+    );
+
+    // The instance exits by itself, leaving the child: found through its cgroup.
+    if matches!(platform.limits(), LimitBackend::Rlimit) {
+        common::skip_unless_ci(
+            test,
+            "no writable cgroups here: a child whose instance exited by itself is not found",
+        );
+    } else {
+        let child = spawn_child(&platform, tmp.path(), true).await;
+        assert!(
+            gone(child).await,
+            "exited: the setsid child {child} survived"
+        );
+    }
+
+    // Platform shutdown: nothing left, neither processes nor cgroups.
+    let child = spawn_child(&platform, tmp.path(), false).await;
+    let cgroups = platform_cgroups(platform.limits());
+    platform.shutdown().await;
+    assert!(
+        gone(child).await,
+        "shut down: the setsid child {child} survived"
+    );
+    for dir in cgroups {
+        assert!(!dir.exists(), "{} is left after shutdown", dir.display());
+    }
+
+    // A platform dropped without a shutdown.
+    let platform = LocalPlatform::with_config(config).await.unwrap();
+    platform.deploy(spec).await;
+    let child = spawn_child(&platform, tmp.path(), false).await;
+    drop(platform);
+    assert!(
+        gone(child).await,
+        "dropped: the setsid child {child} survived"
+    );
+}
+
+#[tokio::test]
+async fn setsid_children_die_with_their_instance_exec() {
+    setsid_children_do_not_survive(
+        PlatformConfig::default(),
+        ColdStartMode::Exec,
+        "setsid_children_die_with_their_instance_exec",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn setsid_children_die_with_their_instance_fork() {
+    setsid_children_do_not_survive(
+        PlatformConfig::default(),
+        ColdStartMode::Fork,
+        "setsid_children_die_with_their_instance_fork",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn setsid_children_die_with_their_instance_without_cgroups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = PlatformConfig {
+        cgroups: false,
+        ..PlatformConfig::default()
+    };
+    let platform = LocalPlatform::with_config(config.clone()).await.unwrap();
+    let mut spec = raw_spec("f", raw_package(tmp.path(), SPAWNER), Protocol::Channel);
+    spec.keep_alive = Some(Duration::from_secs(600));
+    platform.deploy(spec.clone()).await;
+    let child = spawn_child(&platform, tmp.path(), false).await;
+    assert_eq!(platform.enforce_cold_start("f").unwrap(), 1);
+    assert!(
+        gone(child).await,
+        "retired: the setsid child {child} survived"
+    );
+    let child = spawn_child(&platform, tmp.path(), false).await;
+    platform.shutdown().await;
+    assert!(
+        gone(child).await,
+        "shut down: the setsid child {child} survived"
+    );
+    for mode in [ColdStartMode::Exec, ColdStartMode::Fork] {
+        let platform = LocalPlatform::with_config(config.clone()).await.unwrap();
+        spec.cold_start = Some(mode);
+        platform.deploy(spec.clone()).await;
+        let child = spawn_child(&platform, tmp.path(), false).await;
+        drop(platform);
+        assert!(
+            gone(child).await,
+            "{mode:?}, dropped: the child {child} survived"
+        );
+    }
 }
