@@ -22,6 +22,7 @@
 
 mod channel;
 mod config;
+mod debris;
 mod dispatch;
 mod error;
 mod gateway;

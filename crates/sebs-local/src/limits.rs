@@ -219,6 +219,28 @@ impl Limits {
         }
     }
 
+    /// Where platforms of this process create their cgroups (whether or not this one could):
+    /// the parent of our own v2 cgroup, or our own cgroup of each v1 controller used.
+    pub(crate) fn platform_bases() -> Vec<PathBuf> {
+        let root = Path::new("/sys/fs/cgroup");
+        let (v1, v2) = own_cgroups();
+        if root.join("cgroup.controllers").is_file() {
+            return v2
+                .map(|own| root.join(own.trim_start_matches('/')))
+                .and_then(|own| own.parent().map(Path::to_owned))
+                .into_iter()
+                .collect();
+        }
+        ["memory", "cpu", "pids"]
+            .into_iter()
+            .filter_map(|controller| {
+                let own = v1.iter().find(|(c, _)| c == controller)?;
+                let dir = root.join(controller).join(own.1.trim_start_matches('/'));
+                dir.is_dir().then_some(dir)
+            })
+            .collect()
+    }
+
     /// Limits through `RLIMIT_AS` only.
     pub fn rlimit() -> Limits {
         Limits {

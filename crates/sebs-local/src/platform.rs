@@ -23,7 +23,9 @@ use crate::pool::{EvictionPolicy, FixedKeepAlive, Pool};
 use crate::spec::{FunctionSpec, Runtime};
 use crate::state::{FunctionState, Shared};
 use crate::zygote::Zygote;
-use crate::{NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, dispatch, gateway, reap, zygote};
+use crate::{
+    NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, debris, dispatch, gateway, reap, zygote,
+};
 
 /// A running local platform.
 pub struct LocalPlatform {
@@ -42,15 +44,12 @@ impl LocalPlatform {
     pub async fn with_config(config: PlatformConfig) -> std::io::Result<LocalPlatform> {
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let work_dir = match &config.work_dir {
-            Some(base) => {
-                std::fs::create_dir_all(base)?;
-                tempfile::Builder::new()
-                    .prefix("sebs-local-")
-                    .tempdir_in(base)?
-            }
-            None => tempfile::Builder::new().prefix("sebs-local-").tempdir()?,
-        };
+        let owner = debris::owner_token();
+        let base = config.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&base)?;
+        let work_dir = tempfile::Builder::new()
+            .prefix(&format!("{}{owner}-", debris::TEMP_PREFIX))
+            .tempdir_in(&base)?;
         let runtime_dir = work_dir.path().join("runtime/python");
         std::fs::create_dir_all(&runtime_dir)?;
         let bootstrap = runtime_dir.join("bootstrap.py");
@@ -62,13 +61,24 @@ impl LocalPlatform {
         std::fs::create_dir_all(work_dir.path().join("instances"))?;
         let socket_path = work_dir.path().join("gateway.sock");
         let unix = tokio::net::UnixListener::bind(&socket_path)?;
-        let name = format!("sebs-{}-{}", std::process::id(), addr.port());
+        let name = format!("{}{owner}-{}", debris::CGROUP_PREFIX, addr.port());
         let use_cgroups = config.cgroups;
         let requested = Requested {
             cpu: config.cpu_share,
             pids: config.pids.is_some(),
         };
         let limits = tokio::task::spawn_blocking(move || {
+            // What dead platforms left (killed with SIGKILL, say) goes first.
+            let dirs = debris::sweep_temp_dirs(&base);
+            let cgroups = debris::sweep_cgroups(&Limits::platform_bases());
+            if dirs + cgroups > 0 {
+                tracing::info!(
+                    "removed {dirs} temporary director{} (in {}) and {cgroups} cgroup{} left by dead sebs processes",
+                    if dirs == 1 { "y" } else { "ies" },
+                    base.display(),
+                    if cgroups == 1 { "" } else { "s" },
+                );
+            }
             if use_cgroups {
                 Limits::detect(&name, requested)
             } else {

@@ -285,3 +285,106 @@ async fn setsid_children_die_with_their_instance_without_cgroups() {
         );
     }
 }
+
+/// A process's start time (clock ticks since boot), field 22 of `/proc/<pid>/stat`.
+fn start_time(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+fn sleeper() -> (std::process::Child, String) {
+    // Not on the test's output: cargo would wait for it to close.
+    let child = std::process::Command::new("sleep")
+        .arg("1000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let token = format!("{}.{}", child.id(), start_time(child.id()));
+    (child, token)
+}
+
+#[tokio::test]
+async fn debris_of_dead_platforms_is_swept_and_that_of_live_ones_stays() {
+    let base = tempfile::tempdir().unwrap();
+    let config = PlatformConfig {
+        work_dir: Some(base.path().to_owned()),
+        ..PlatformConfig::default()
+    };
+    // Where this process's platforms put their cgroups.
+    let probe = LocalPlatform::with_config(config.clone()).await.unwrap();
+    let cgroup_base = platform_cgroups(probe.limits())
+        .first()
+        .and_then(|d| d.parent().map(Path::to_owned));
+    probe.shutdown().await;
+
+    // A dead owner (a process that has exited), a live one, and a live pid with another start
+    // time (the dead owner's pid reused).
+    let (mut dead, dead_token) = sleeper();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    let (mut live, live_token) = sleeper();
+    let (live_pid, live_start) = live_token.split_once('.').unwrap();
+    let reused_token = format!("{live_pid}.{}", live_start.parse::<u64>().unwrap() + 1);
+
+    let dir = |name: String| {
+        let path = base.path().join(name);
+        std::fs::create_dir_all(path.join("instances/abc")).unwrap();
+        std::fs::write(path.join("instances/abc/output.log"), "left behind").unwrap();
+        path
+    };
+    let stale = [
+        dir(format!("sebs-local-{dead_token}-AbCdEf")),
+        dir(format!("sebs-local-{reused_token}-GhIjKl")),
+    ];
+    let kept = [
+        dir(format!("sebs-local-{live_token}-MnOpQr")),
+        // No owner in its name (written before owners were): never touched.
+        dir("sebs-local-StUvWx".into()),
+    ];
+
+    // A dead platform's cgroup, with a process still in an instance cgroup below it.
+    let mut orphan = None;
+    let mut cgroups = Vec::new();
+    if let Some(cgroup_base) = &cgroup_base {
+        let stale = cgroup_base.join(format!("sebs-{dead_token}-1"));
+        std::fs::create_dir_all(stale.join("instance")).unwrap();
+        let (child, _) = sleeper();
+        std::fs::write(stale.join("instance/cgroup.procs"), child.id().to_string()).unwrap();
+        orphan = Some(child);
+        let live = cgroup_base.join(format!("sebs-{live_token}-2"));
+        std::fs::create_dir_all(&live).unwrap();
+        cgroups = vec![stale, live];
+    } else {
+        common::skip_unless_ci(
+            "debris_of_dead_platforms_is_swept_and_that_of_live_ones_stays",
+            "no writable cgroups here: only temporary directories are checked",
+        );
+    }
+
+    let platform = LocalPlatform::with_config(config).await.unwrap();
+    for path in &stale {
+        assert!(
+            !path.exists(),
+            "{} of a dead owner is swept",
+            path.display()
+        );
+    }
+    for path in &kept {
+        assert!(path.exists(), "{} stays", path.display());
+    }
+    if let Some(mut orphan) = orphan {
+        assert!(!cgroups[0].exists(), "the dead platform's cgroup is swept");
+        assert!(
+            gone(orphan.id() as i32).await,
+            "the process left in it is killed"
+        );
+        let _ = orphan.wait();
+        assert!(cgroups[1].exists(), "a live platform's cgroup stays");
+        std::fs::remove_dir(&cgroups[1]).unwrap();
+    }
+    platform.shutdown().await;
+    live.kill().unwrap();
+    live.wait().unwrap();
+}
