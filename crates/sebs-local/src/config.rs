@@ -40,6 +40,10 @@ pub struct PlatformConfig {
     /// microseconds, more than a no-op function takes. Applied only while in-flight invocations
     /// occupy at most half of the CPUs, and never to instances with a CPU share.
     pub busy_poll: Duration,
+    /// Bytes of an instance's output (stdout and stderr) kept: the last ones. What a function
+    /// prints beyond that is dropped (and counted) within 100 ms, so neither the disk nor the
+    /// platform's memory grows with it; the end of it is quoted when an instance fails.
+    pub output_cap: u64,
 }
 
 impl Default for PlatformConfig {
@@ -57,6 +61,7 @@ impl Default for PlatformConfig {
             work_dir: None,
             metrics_log: None,
             busy_poll: Duration::from_micros(200),
+            output_cap: 64 * 1024,
         }
     }
 }

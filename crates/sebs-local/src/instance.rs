@@ -17,6 +17,7 @@ use crate::MAX_PAYLOAD;
 use crate::channel::{Channel, encode, frame};
 use crate::invocation::Outcome;
 use crate::limits::InstanceCgroup;
+use crate::output::OutputLog;
 use crate::spec::Protocol;
 use crate::state::Shared;
 
@@ -70,12 +71,19 @@ pub(crate) struct Instance {
     /// When the runtime finished importing the handler.
     ready: Mutex<Option<Instant>>,
     pub(crate) mode: ColdStartMode,
+    /// Its stdout and stderr.
+    pub(crate) output: OutputLog,
 }
 
+/// How much of an instance's last output an error message quotes (and at most 20 lines).
+const QUOTED_OUTPUT: usize = 4096;
+
 impl Instance {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: String,
         dir: PathBuf,
+        output: OutputLog,
         cgroup: InstanceCgroup,
         function: &str,
         memory_mb: u64,
@@ -108,6 +116,7 @@ impl Instance {
             spawned: Instant::now(),
             ready: Mutex::new(None),
             mode,
+            output,
         })
     }
 
@@ -249,17 +258,28 @@ impl Instance {
             (None, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
             _ => "exited".to_owned(),
         };
-        let log = std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default();
-        if log.contains("JavaScript heap out of memory") {
+        // Only the end of the output is read, however much the function printed.
+        let mut tail = self.output.tail(4 * QUOTED_OUTPUT);
+        if tail.text.contains("JavaScript heap out of memory") {
             // V8 aborts when the heap limit (set from the memory size) is reached.
             return oom;
         }
-        let tail: Vec<&str> = log.trim_end().lines().rev().take(20).collect();
-        let mut message = format!("the instance {how}");
-        if !tail.is_empty() {
-            message.push_str("; its last output:\n");
-            message.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        let mut from = tail.text.len().saturating_sub(QUOTED_OUTPUT);
+        while !tail.text.is_char_boundary(from) {
+            from += 1;
         }
+        tail.text.drain(..from);
+        let (lines, cut) = tail.last_lines(20);
+        let mut message = format!("the instance {how}");
+        if cut {
+            message.push_str(&format!(
+                "; the end of its output ({} bytes in all):\n",
+                tail.total
+            ));
+        } else if !lines.is_empty() {
+            message.push_str("; its last output:\n");
+        }
+        message.push_str(&lines);
         ExitInfo {
             kind: "Runtime.ExitError".into(),
             message,

@@ -32,6 +32,7 @@ mod isolation;
 mod launch;
 pub mod limits;
 pub mod metrics;
+mod output;
 mod platform;
 mod pool;
 mod reap;

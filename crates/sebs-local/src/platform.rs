@@ -421,5 +421,23 @@ async fn sweep(shared: std::sync::Weak<Shared>) {
                 );
             }
         }
+        // Keep what instances printed to its last bytes (a syscall or two per instance, off the
+        // async threads).
+        let instances: Vec<_> = shared
+            .instances
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        if !instances.is_empty() {
+            let cap = shared.config.output_cap;
+            let _ = tokio::task::spawn_blocking(move || {
+                for instance in instances {
+                    instance.output.trim(cap);
+                }
+            })
+            .await;
+        }
     }
 }

@@ -153,7 +153,8 @@ async fn spawn_child(platform: &LocalPlatform, dir: &Path, exit: bool) -> i32 {
         .trim()
         .parse()
         .unwrap();
-    assert!(running(pid), "the child {pid} runs");
+    // (When the instance exits, its child may be gone already: that is the point.)
+    assert!(exit || running(pid), "the child {pid} runs");
     pid
 }
 
