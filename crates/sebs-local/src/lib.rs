@@ -36,6 +36,7 @@ mod output;
 mod platform;
 mod pool;
 mod reap;
+mod server;
 mod spec;
 mod state;
 mod zygote;

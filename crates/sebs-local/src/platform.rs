@@ -24,7 +24,8 @@ use crate::spec::{FunctionSpec, Runtime};
 use crate::state::{FunctionState, Shared};
 use crate::zygote::Zygote;
 use crate::{
-    NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, debris, dispatch, gateway, reap, zygote,
+    NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, debris, dispatch, gateway, reap, server,
+    zygote,
 };
 
 /// A running local platform.
@@ -116,19 +117,15 @@ impl LocalPlatform {
         });
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
-        let server = tokio::spawn(async move {
-            use axum::serve::ListenerExt;
-            // Small responses must not wait for Nagle's algorithm.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("local platform gateway failed: {e}");
-            }
-        });
+        let connections = server::Limits {
+            header_read_timeout: shared.config.header_read_timeout,
+            idle_timeout: shared.config.idle_timeout,
+            max_connections: shared
+                .config
+                .max_connections
+                .unwrap_or_else(server::default_max_connections),
+        };
+        let server = tokio::spawn(server::serve(listener, app, connections, stopped));
         let accept = tokio::spawn(zygote::accept_loop(shared.clone(), unix));
         let sweeper = tokio::spawn(sweep(Arc::downgrade(&shared)));
         tracing::debug!("local platform listening on http://{addr}");
