@@ -227,7 +227,8 @@ impl Instance {
                 }
             }
         }
-        let _ = self.exit.send(Some(info));
+        // Stored even while nobody waits yet: a caller subscribing later must still see it.
+        self.exit.send_replace(Some(info));
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             // Whatever the function started and left behind dies with its instance.
