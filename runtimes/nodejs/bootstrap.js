@@ -10,7 +10,8 @@
  *   frames as runtimes/python/bootstrap.py: `[u32 length LE][u8 kind][u8 id length][id][body]`;
  *   platform to instance `INVOKE` with `body = u64 deadline-ms LE + u32 busy-poll-us LE + payload`
  *   (the busy-poll budget is not used: node waits for input in its event loop); instance to
- *   platform `READY`, `RESPONSE`, `ERROR` (Lambda error JSON), `INIT_ERROR`;
+ *   platform `READY`, `RESPONSE`, `ERROR` (Lambda error JSON), `INIT_ERROR`, and `TOO_LARGE` (body:
+ *   the size in ASCII decimal) in place of a reply over `MAX_RESPONSE` bytes, Lambda's limit;
  * - the Lambda Runtime API over HTTP (`AWS_LAMBDA_RUNTIME_API` = `host:port[/base]`), the protocol
  *   any Lambda runtime speaks.
  *
@@ -24,6 +25,9 @@ const READY = 2;
 const RESPONSE = 3;
 const ERROR = 4;
 const INIT_ERROR = 5;
+const TOO_LARGE = 7;
+/** Lambda's limit on a synchronous response (sebs_local::MAX_PAYLOAD). */
+const MAX_RESPONSE = 6291456;
 
 /** Lambda's error JSON for `err`. */
 function errorBody(err, fallbackType) {
@@ -224,7 +228,12 @@ async function channelMain(fd) {
       } catch (err) {
         outcome = [false, errorBody(err)];
       }
-      socket.write(frame(outcome[0] ? RESPONSE : ERROR, id, outcome[1]));
+      if (outcome[1].length > MAX_RESPONSE) {
+        // Measured before framing: only the size goes to the platform.
+        socket.write(frame(TOO_LARGE, id, Buffer.from(String(outcome[1].length))));
+      } else {
+        socket.write(frame(outcome[0] ? RESPONSE : ERROR, id, outcome[1]));
+      }
     }
     busy = false;
   }

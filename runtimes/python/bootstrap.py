@@ -12,7 +12,9 @@ from ``LAMBDA_TASK_ROOT``, then serve invocations one at a time. Three ways to r
 
 Frames are ``[u32 length LE][u8 kind][u8 id length][id][body]``. Platform to instance:
 ``INVOKE`` with ``body = u64 deadline-ms LE + u32 busy-poll-us LE + payload``. Instance to
-platform: ``READY``, ``RESPONSE``, ``ERROR`` (Lambda error JSON), ``INIT_ERROR``, ``OOM``.
+platform: ``READY``, ``RESPONSE``, ``ERROR`` (Lambda error JSON), ``INIT_ERROR``, ``OOM``, and
+``TOO_LARGE`` (body: the size in ASCII decimal) in place of a reply over ``MAX_RESPONSE`` bytes,
+Lambda's limit, which is classified ``Function.ResponseSizeTooLarge`` and keeps the instance.
 """
 import os
 import sys
@@ -85,7 +87,9 @@ sys.modules.setdefault("sebs_runtime", sys.modules[__name__])
 
 _monotonic = time.monotonic
 _yield = os.sched_yield
-INVOKE, READY, RESPONSE, ERROR, INIT_ERROR, OOM = 1, 2, 3, 4, 5, 6
+INVOKE, READY, RESPONSE, ERROR, INIT_ERROR, OOM, TOO_LARGE = 1, 2, 3, 4, 5, 6, 7
+# Lambda's limit on a synchronous response (sebs_local::MAX_PAYLOAD).
+MAX_RESPONSE = 6291456
 FORK, FORKED, EXITED, HELLO = 10, 11, 12, 13
 
 
@@ -217,6 +221,9 @@ def _serve_channel(fd, handler):
         except Exception as exc:  # noqa: BLE001 - handler errors are data, not crashes
             out = _error_body(exc, skip=1)
             reply = ERROR
+        if len(out) > MAX_RESPONSE:
+            # Measured before framing: only the size goes to the platform.
+            reply, out = TOO_LARGE, str(len(out)).encode()
         # stdout and stderr are unbuffered (PYTHONUNBUFFERED): nothing to flush.
         _write_frame(fd, reply, rid, out)
 

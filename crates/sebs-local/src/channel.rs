@@ -18,6 +18,9 @@ pub(crate) mod frame {
     pub const ERROR: u8 = 4;
     pub const INIT_ERROR: u8 = 5;
     pub const OOM: u8 = 6;
+    /// The reply was over Lambda's response limit and was not sent; the body is its size in
+    /// bytes (ASCII decimal). The instance is fine.
+    pub const TOO_LARGE: u8 = 7;
     pub const FORK: u8 = 10;
     pub const FORKED: u8 = 11;
     pub const EXITED: u8 = 12;

@@ -40,6 +40,20 @@ pub struct PlatformConfig {
     /// microseconds, more than a no-op function takes. Applied only while in-flight invocations
     /// occupy at most half of the CPUs, and never to instances with a CPU share.
     pub busy_poll: Duration,
+    /// Bytes of an instance's output (stdout and stderr) kept: the last ones. What a function
+    /// prints beyond that is dropped (and counted) within 100 ms, so neither the disk nor the
+    /// platform's memory grows with it; the end of it is quoted when an instance fails.
+    pub output_cap: u64,
+    /// A request head must arrive whole within this time of its first byte, else the gateway
+    /// closes the connection (a client sending a partial header and waiting, slowloris).
+    pub header_read_timeout: Duration,
+    /// The gateway closes a connection with no request in progress after this long (clients
+    /// reconnect; HTTP clients keep idle connections for less, e.g. reqwest 90 s).
+    pub idle_timeout: Duration,
+    /// Open connections the gateway accepts; beyond, a new one is answered 503 with
+    /// `Retry-After` and closed. `None`: half of the process's file-descriptor limit (at least
+    /// 256).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for PlatformConfig {
@@ -57,6 +71,10 @@ impl Default for PlatformConfig {
             work_dir: None,
             metrics_log: None,
             busy_poll: Duration::from_micros(200),
+            output_cap: 64 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+            max_connections: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::error::PlatformError;
-use crate::invocation::{Invocation, Outcome};
+use crate::invocation::Invocation;
 use crate::launch::start_instance;
 use crate::metrics::Report;
 use crate::pool::{Rejected, Slot};
@@ -95,7 +95,7 @@ pub(crate) async fn invoke(
         status: outcome.status().to_owned(),
         cold_start_mode: cold.then(|| instance.mode.as_str().to_owned()),
     };
-    let healthy = matches!(outcome, Outcome::Response(_) | Outcome::FunctionError(_));
+    let healthy = outcome.keeps_instance();
     let current = shared
         .functions
         .lock()

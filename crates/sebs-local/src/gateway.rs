@@ -26,7 +26,8 @@ pub(crate) fn router(shared: AppState) -> Router {
         )
         .route(
             "/instances/{id}/2018-06-01/runtime/invocation/{request}/response",
-            post(runtime_response),
+            // Read by hand: a response over the limit is measured and classified, not refused.
+            post(runtime_response).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/instances/{id}/2018-06-01/runtime/invocation/{request}/error",
@@ -493,29 +494,35 @@ async fn complete(
     }
 }
 
-/// `POST .../invocation/{id}/response`.
+/// `POST .../invocation/{id}/response`. A response over [`MAX_PAYLOAD`] fails the invocation
+/// with `Function.ResponseSizeTooLarge` (the runtime is told 413) and keeps the instance.
 async fn runtime_response(
     State(shared): State<AppState>,
     Path((id, request)): Path<(String, String)>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
-    if body.len() > MAX_PAYLOAD {
-        let size = body.len();
-        let response = complete(shared, id, request, || Outcome::Failed {
-            kind: "Function.ResponseSizeTooLarge".into(),
-            message: too_large("Response payload", size),
-        })
-        .await;
-        return if response.status() == StatusCode::ACCEPTED {
-            runtime_error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                too_large("Response payload", size),
-            )
-        } else {
-            response
-        };
-    }
+    let body = match read_limited(body, MAX_PAYLOAD).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(size)) => {
+            let response = complete(shared, id, request, || Outcome::too_large(size)).await;
+            return if response.status() == StatusCode::ACCEPTED {
+                runtime_error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestEntityTooLarge",
+                    too_large("Response payload", size),
+                )
+            } else {
+                response
+            };
+        }
+        Err(e) => {
+            return runtime_error_response(
+                StatusCode::BAD_REQUEST,
+                "InvalidResponse",
+                format!("cannot read the response body: {e}"),
+            );
+        }
+    };
     if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
         return complete(shared, id, request, || Outcome::Failed {
             kind: "Runtime.InvalidResponse".into(),
@@ -524,6 +531,33 @@ async fn runtime_response(
         .await;
     }
     complete(shared, id, request, || Outcome::Response(body)).await
+}
+
+/// Read a body of at most `limit` bytes: `Ok(body)`, or `Err(size)` when it is larger (the rest
+/// is read and counted, never kept).
+async fn read_limited(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<Result<Bytes, usize>, axum::Error> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut kept = bytes::BytesMut::new();
+    let mut size = 0usize;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            size += data.len();
+            if size <= limit {
+                kept.extend_from_slice(&data);
+            } else if !kept.is_empty() {
+                kept = bytes::BytesMut::new();
+            }
+        }
+    }
+    Ok(if size <= limit {
+        Ok(kept.freeze())
+    } else {
+        Err(size)
+    })
 }
 
 /// `POST .../invocation/{id}/error`.

@@ -17,6 +17,7 @@ use crate::MAX_PAYLOAD;
 use crate::channel::{Channel, encode, frame};
 use crate::invocation::Outcome;
 use crate::limits::InstanceCgroup;
+use crate::output::OutputLog;
 use crate::spec::Protocol;
 use crate::state::Shared;
 
@@ -70,12 +71,19 @@ pub(crate) struct Instance {
     /// When the runtime finished importing the handler.
     ready: Mutex<Option<Instant>>,
     pub(crate) mode: ColdStartMode,
+    /// Its stdout and stderr.
+    pub(crate) output: OutputLog,
 }
 
+/// How much of an instance's last output an error message quotes (and at most 20 lines).
+const QUOTED_OUTPUT: usize = 4096;
+
 impl Instance {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: String,
         dir: PathBuf,
+        output: OutputLog,
         cgroup: InstanceCgroup,
         function: &str,
         memory_mb: u64,
@@ -108,6 +116,7 @@ impl Instance {
             spawned: Instant::now(),
             ready: Mutex::new(None),
             mode,
+            output,
         })
     }
 
@@ -150,18 +159,36 @@ impl Instance {
             .or_else(|| proc_status_kb(self.pid(), "VmHWM:").map(|kb| kb * 1024))
     }
 
-    /// Kill the instance's process group; its exit is reported by whoever waits for it.
+    /// Kill the instance and every process it started; its exit is reported by whoever waits
+    /// for it.
     pub(crate) fn kill(&self) {
-        self.killed.store(true, Ordering::Release);
-        if self.alive.swap(false, Ordering::AcqRel) {
-            let pid = self.pid();
-            if pid > 0 {
-                // Each instance leads its own process group, so this reaches its children too.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
-            }
+        if let Some(pid) = self.kill_group() {
+            crate::reap::kill_tree_soon(vec![pid]);
         }
+    }
+
+    /// Kill the instance's process group (each instance leads its own) if it is alive. Processes
+    /// that left the group are killed through the instance's cgroup once it exits
+    /// ([`Instance::on_exit`]); where there is no cgroup, this returns the pid, whose process
+    /// tree the caller must kill with [`crate::reap::kill_tree`] (which finds them only while
+    /// the instance holds the tree together, so it kills the group itself).
+    pub(crate) fn kill_group(&self) -> Option<i32> {
+        self.killed.store(true, Ordering::Release);
+        if !self.alive.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let pid = self.pid();
+        if pid <= 0 {
+            return None;
+        }
+        if !self.cgroup.tracks_processes() {
+            return Some(pid);
+        }
+        // SAFETY: plain syscall; the instance is alive, so its pid is not recycled.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        None
     }
 
     /// Wait (bounded) for the instance's exit to be reported and return why it stopped.
@@ -200,9 +227,12 @@ impl Instance {
                 }
             }
         }
-        let _ = self.exit.send(Some(info));
+        // Stored even while nobody waits yet: a caller subscribing later must still see it.
+        self.exit.send_replace(Some(info));
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
+            // Whatever the function started and left behind dies with its instance.
+            this.cgroup.kill_processes();
             this.cgroup.remove();
             let _ = std::fs::remove_dir_all(&this.dir);
         });
@@ -229,17 +259,28 @@ impl Instance {
             (None, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
             _ => "exited".to_owned(),
         };
-        let log = std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default();
-        if log.contains("JavaScript heap out of memory") {
+        // Only the end of the output is read, however much the function printed.
+        let mut tail = self.output.tail(4 * QUOTED_OUTPUT);
+        if tail.text.contains("JavaScript heap out of memory") {
             // V8 aborts when the heap limit (set from the memory size) is reached.
             return oom;
         }
-        let tail: Vec<&str> = log.trim_end().lines().rev().take(20).collect();
-        let mut message = format!("the instance {how}");
-        if !tail.is_empty() {
-            message.push_str("; its last output:\n");
-            message.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        let mut from = tail.text.len().saturating_sub(QUOTED_OUTPUT);
+        while !tail.text.is_char_boundary(from) {
+            from += 1;
         }
+        tail.text.drain(..from);
+        let (lines, cut) = tail.last_lines(20);
+        let mut message = format!("the instance {how}");
+        if cut {
+            message.push_str(&format!(
+                "; the end of its output ({} bytes in all):\n",
+                tail.total
+            ));
+        } else if !lines.is_empty() {
+            message.push_str("; its last output:\n");
+        }
+        message.push_str(&lines);
         ExitInfo {
             kind: "Runtime.ExitError".into(),
             message,
@@ -363,15 +404,18 @@ impl Instance {
                     ));
                 }
                 frame::RESPONSE if body.len() > MAX_PAYLOAD => {
-                    return Ok(Outcome::Failed {
-                        kind: "Function.ResponseSizeTooLarge".into(),
-                        message: format!(
-                            "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)",
-                            body.len()
-                        ),
-                    });
+                    return Ok(Outcome::too_large(body.len()));
                 }
                 frame::RESPONSE => return Ok(Outcome::Response(body)),
+                // Our shims measure a reply before framing it, and send only its size when it
+                // is over the limit (a frame may not carry much more than the limit).
+                frame::TOO_LARGE => {
+                    let size = std::str::from_utf8(&body)
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(MAX_PAYLOAD + 1);
+                    return Ok(Outcome::too_large(size));
+                }
                 frame::ERROR => return Ok(Outcome::FunctionError(body)),
                 frame::OOM => {
                     return Ok(Outcome::Failed {

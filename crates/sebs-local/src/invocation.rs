@@ -4,6 +4,9 @@ use bytes::Bytes;
 
 use crate::metrics::Report;
 
+/// Lambda's error type for a response over the payload limit.
+const RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+
 /// What an invocation produced.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -29,6 +32,27 @@ impl Outcome {
         )
     }
 
+    /// A response of `size` bytes was over [`crate::MAX_PAYLOAD`]: Lambda's
+    /// `Function.ResponseSizeTooLarge`.
+    pub(crate) fn too_large(size: usize) -> Outcome {
+        Outcome::Failed {
+            kind: RESPONSE_TOO_LARGE.into(),
+            message: format!(
+                "Response payload size ({size} bytes) exceeded maximum allowed payload size ({} bytes)",
+                crate::MAX_PAYLOAD
+            ),
+        }
+    }
+
+    /// Whether the instance that produced this outcome may serve the next request: it answered
+    /// (a response, a function error, or a response it knew was too large and did not send).
+    pub(crate) fn keeps_instance(&self) -> bool {
+        match self {
+            Outcome::Response(_) | Outcome::FunctionError(_) => true,
+            Outcome::Failed { kind, .. } => kind == RESPONSE_TOO_LARGE,
+        }
+    }
+
     pub(crate) fn status(&self) -> &'static str {
         match self {
             Outcome::Response(_) => "success",
@@ -37,6 +61,8 @@ impl Outcome {
                 "Sandbox.Timedout" => "timeout",
                 "Runtime.OutOfMemory" => "oom",
                 "Runtime.InitError" => "init_error",
+                // The function ran and answered; its answer broke a limit, as a raise would.
+                RESPONSE_TOO_LARGE => "error",
                 _ => "crash",
             },
         }

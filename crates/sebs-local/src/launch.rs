@@ -13,6 +13,7 @@ use sebs_core::config::ColdStartMode;
 use crate::channel::Channel;
 use crate::instance::{Instance, Link};
 use crate::limits::{self, InstanceLimits};
+use crate::output::OutputLog;
 use crate::spec::{FunctionSpec, Runtime};
 use crate::state::{FunctionState, Shared};
 
@@ -168,9 +169,12 @@ pub(crate) async fn start_instance(
     } else {
         ColdStartMode::Exec
     };
+    // Created here for both modes: a forked instance opens it by path.
+    let output = OutputLog::create(&dir.join("output.log"))?;
     let instance = Instance::new(
         id.clone(),
         dir.clone(),
+        output,
         cgroup,
         &spec.name,
         spec.memory_mb,
@@ -223,7 +227,7 @@ pub(crate) fn spawn_exec(
     env: &[(String, String)],
     (unshare, private_tmp): (libc::c_int, Option<PathBuf>),
 ) -> std::io::Result<()> {
-    let log = std::fs::File::create(instance.dir.join("output.log"))?;
+    let log = instance.output.writer()?;
     let private_tmp =
         private_tmp.and_then(|p| CString::new(p.into_os_string().into_encoded_bytes()).ok());
     let mut command = tokio::process::Command::new(program);

@@ -22,6 +22,7 @@
 
 mod channel;
 mod config;
+mod debris;
 mod dispatch;
 mod error;
 mod gateway;
@@ -31,8 +32,11 @@ mod isolation;
 mod launch;
 pub mod limits;
 pub mod metrics;
+mod output;
 mod platform;
 mod pool;
+mod reap;
+mod server;
 mod spec;
 mod state;
 mod zygote;
@@ -61,3 +65,16 @@ pub const NODE_ENV_DENYLIST: [&str; 2] = ["NODE_OPTIONS", "NODE_EXTRA_CA_CERTS"]
 
 /// Lambda's limit on synchronous request and response payloads.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shims_check_responses_against_the_platforms_limit() {
+        let python = format!("MAX_RESPONSE = {MAX_PAYLOAD}\n");
+        let node = format!("const MAX_RESPONSE = {MAX_PAYLOAD};\n");
+        assert!(PYTHON_BOOTSTRAP.contains(&python), "bootstrap.py: {python}");
+        assert!(NODE_BOOTSTRAP.contains(&node), "bootstrap.js: {node}");
+    }
+}

@@ -219,6 +219,28 @@ impl Limits {
         }
     }
 
+    /// Where platforms of this process create their cgroups (whether or not this one could):
+    /// the parent of our own v2 cgroup, or our own cgroup of each v1 controller used.
+    pub(crate) fn platform_bases() -> Vec<PathBuf> {
+        let root = Path::new("/sys/fs/cgroup");
+        let (v1, v2) = own_cgroups();
+        if root.join("cgroup.controllers").is_file() {
+            return v2
+                .map(|own| root.join(own.trim_start_matches('/')))
+                .and_then(|own| own.parent().map(Path::to_owned))
+                .into_iter()
+                .collect();
+        }
+        ["memory", "cpu", "pids"]
+            .into_iter()
+            .filter_map(|controller| {
+                let own = v1.iter().find(|(c, _)| c == controller)?;
+                let dir = root.join(controller).join(own.1.trim_start_matches('/'));
+                dir.is_dir().then_some(dir)
+            })
+            .collect()
+    }
+
     /// Limits through `RLIMIT_AS` only.
     pub fn rlimit() -> Limits {
         Limits {
@@ -302,18 +324,23 @@ impl Limits {
         }
     }
 
-    /// Remove the platform's cgroups (they must be empty).
-    pub fn cleanup(&self) {
-        let dirs: Vec<&PathBuf> = match &self.backend {
+    /// The platform's cgroup directories (one per v1 controller).
+    fn platform_dirs(&self) -> Vec<&PathBuf> {
+        match &self.backend {
             Backend::V1 { memory, cpu, pids } => [Some(memory), cpu.as_ref(), pids.as_ref()]
                 .into_iter()
                 .flatten()
                 .collect(),
             Backend::V2 { dir, .. } => vec![dir],
             Backend::Rlimit => vec![],
-        };
-        for dir in dirs {
-            let _ = std::fs::remove_dir(dir);
+        }
+    }
+
+    /// Kill whatever is left in the platform's instance cgroups (children that left their
+    /// instance's process group, say), remove those cgroups, then the platform's.
+    pub fn cleanup(&self) {
+        for dir in self.platform_dirs() {
+            remove_cgroup_tree(dir);
         }
     }
 }
@@ -417,18 +444,62 @@ impl InstanceCgroup {
         self.memory.is_some()
     }
 
+    /// Whether the instance's processes, wherever their process group or session, are found
+    /// through its cgroups (it joined at least one).
+    pub fn tracks_processes(&self) -> bool {
+        !self.procs.is_empty()
+    }
+
+    /// Kill every process left in the instance's cgroups: the children and grandchildren of a
+    /// function that outlive its instance's process group (`setsid`, double forks).
+    pub fn kill_processes(&self) {
+        let dirs: Vec<&Path> = self.procs.iter().filter_map(|p| p.parent()).collect();
+        if !dirs.is_empty() {
+            crate::reap::kill_cgroup(&dirs, std::time::Duration::from_secs(1));
+        }
+    }
+
     /// Remove the instance's cgroups once its processes are gone.
     pub fn remove(&self) {
         for dir in &self.dirs {
-            // The kernel may need a moment to let go of a killed process.
-            for _ in 0..20 {
-                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
+            remove_dir_patiently(dir);
         }
     }
+}
+
+/// `rmdir`, retried for a moment: the kernel may need one to let go of a killed process.
+fn remove_dir_patiently(dir: &Path) -> bool {
+    for _ in 0..20 {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    false
+}
+
+/// The directories directly below `dir` (child cgroups).
+pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Kill the processes of a platform's cgroup `dir` and of its instance cgroups, and remove them
+/// all. Returns whether `dir` is gone.
+pub(crate) fn remove_cgroup_tree(dir: &Path) -> bool {
+    for instance in subdirs(dir) {
+        crate::reap::kill_cgroup(&[&instance], std::time::Duration::from_secs(1));
+        remove_dir_patiently(&instance);
+    }
+    crate::reap::kill_cgroup(&[dir], std::time::Duration::from_secs(1));
+    remove_dir_patiently(dir)
 }
 
 #[cfg(test)]

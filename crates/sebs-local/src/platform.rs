@@ -23,7 +23,10 @@ use crate::pool::{EvictionPolicy, FixedKeepAlive, Pool};
 use crate::spec::{FunctionSpec, Runtime};
 use crate::state::{FunctionState, Shared};
 use crate::zygote::Zygote;
-use crate::{NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, dispatch, gateway, zygote};
+use crate::{
+    NODE_BOOTSTRAP, NODE_ENV_DENYLIST, PYTHON_BOOTSTRAP, debris, dispatch, gateway, reap, server,
+    zygote,
+};
 
 /// A running local platform.
 pub struct LocalPlatform {
@@ -42,15 +45,12 @@ impl LocalPlatform {
     pub async fn with_config(config: PlatformConfig) -> std::io::Result<LocalPlatform> {
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let work_dir = match &config.work_dir {
-            Some(base) => {
-                std::fs::create_dir_all(base)?;
-                tempfile::Builder::new()
-                    .prefix("sebs-local-")
-                    .tempdir_in(base)?
-            }
-            None => tempfile::Builder::new().prefix("sebs-local-").tempdir()?,
-        };
+        let owner = debris::owner_token();
+        let base = config.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&base)?;
+        let work_dir = tempfile::Builder::new()
+            .prefix(&format!("{}{owner}-", debris::TEMP_PREFIX))
+            .tempdir_in(&base)?;
         let runtime_dir = work_dir.path().join("runtime/python");
         std::fs::create_dir_all(&runtime_dir)?;
         let bootstrap = runtime_dir.join("bootstrap.py");
@@ -62,13 +62,24 @@ impl LocalPlatform {
         std::fs::create_dir_all(work_dir.path().join("instances"))?;
         let socket_path = work_dir.path().join("gateway.sock");
         let unix = tokio::net::UnixListener::bind(&socket_path)?;
-        let name = format!("sebs-{}-{}", std::process::id(), addr.port());
+        let name = format!("{}{owner}-{}", debris::CGROUP_PREFIX, addr.port());
         let use_cgroups = config.cgroups;
         let requested = Requested {
             cpu: config.cpu_share,
             pids: config.pids.is_some(),
         };
         let limits = tokio::task::spawn_blocking(move || {
+            // What dead platforms left (killed with SIGKILL, say) goes first.
+            let dirs = debris::sweep_temp_dirs(&base);
+            let cgroups = debris::sweep_cgroups(&Limits::platform_bases());
+            if dirs + cgroups > 0 {
+                tracing::info!(
+                    "removed {dirs} temporary director{} (in {}) and {cgroups} cgroup{} left by dead sebs processes",
+                    if dirs == 1 { "y" } else { "ies" },
+                    base.display(),
+                    if cgroups == 1 { "" } else { "s" },
+                );
+            }
             if use_cgroups {
                 Limits::detect(&name, requested)
             } else {
@@ -106,19 +117,15 @@ impl LocalPlatform {
         });
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
-        let server = tokio::spawn(async move {
-            use axum::serve::ListenerExt;
-            // Small responses must not wait for Nagle's algorithm.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("local platform gateway failed: {e}");
-            }
-        });
+        let connections = server::Limits {
+            header_read_timeout: shared.config.header_read_timeout,
+            idle_timeout: shared.config.idle_timeout,
+            max_connections: shared
+                .config
+                .max_connections
+                .unwrap_or_else(server::default_max_connections),
+        };
+        let server = tokio::spawn(server::serve(listener, app, connections, stopped));
         let accept = tokio::spawn(zygote::accept_loop(shared.clone(), unix));
         let sweeper = tokio::spawn(sweep(Arc::downgrade(&shared)));
         tracing::debug!("local platform listening on http://{addr}");
@@ -299,9 +306,13 @@ impl LocalPlatform {
         self.instances(name).len()
     }
 
-    /// Stop the gateway and kill every instance.
+    /// Stop the gateway and kill every instance and every process instances started.
     pub async fn shutdown(mut self) {
-        self.kill_all();
+        let trees = self.kill_all();
+        if !trees.is_empty() {
+            let _ = tokio::task::spawn_blocking(move || reap::kill_tree(&trees)).await;
+        }
+        self.kill_zygotes();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -324,12 +335,19 @@ impl LocalPlatform {
         }
     }
 
-    fn kill_all(&self) {
+    /// Kill the fork servers. After the instances: a forked instance dies with its fork server,
+    /// and the processes it started would no longer be found below it.
+    fn kill_zygotes(&self) {
         for f in self.shared.deployed() {
             if let Some(z) = f.zygote.lock().expect("lock").take() {
                 z.kill();
             }
         }
+    }
+
+    /// Kill the instances' process groups; returns the pids of instances without a cgroup,
+    /// whose process trees are still to be killed ([`reap::kill_tree`]).
+    fn kill_all(&self) -> Vec<i32> {
         let all: Vec<_> = self
             .shared
             .instances
@@ -338,15 +356,17 @@ impl LocalPlatform {
             .values()
             .cloned()
             .collect();
-        for instance in all {
-            instance.kill();
-        }
+        all.iter().filter_map(|i| i.kill_group()).collect()
     }
 }
 
 impl Drop for LocalPlatform {
     fn drop(&mut self) {
-        self.kill_all();
+        // Not shut down: kill what is left and remove the cgroups (the killed processes take
+        // milliseconds to leave them).
+        reap::kill_tree(&self.kill_all());
+        self.kill_zygotes();
+        self.shared.limits.cleanup();
         self.shared.metrics.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -382,6 +402,24 @@ async fn sweep(shared: std::sync::Weak<Shared>) {
                     f.pool.policy.describe()
                 );
             }
+        }
+        // Keep what instances printed to its last bytes (a syscall or two per instance, off the
+        // async threads).
+        let instances: Vec<_> = shared
+            .instances
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        if !instances.is_empty() {
+            let cap = shared.config.output_cap;
+            let _ = tokio::task::spawn_blocking(move || {
+                for instance in instances {
+                    instance.output.trim(cap);
+                }
+            })
+            .await;
         }
     }
 }

@@ -179,13 +179,12 @@ impl Zygote {
         }
     }
 
+    /// Kill the fork server, its instances (they die with it anyway) and every process they
+    /// started, also outside their process groups.
     pub(crate) fn kill(&self) {
-        if self.pid > 0 {
-            unsafe {
-                libc::kill(-self.pid, libc::SIGKILL);
-            }
+        if self.alive.swap(false, Ordering::AcqRel) && self.pid > 0 {
+            crate::reap::kill_tree_soon(vec![self.pid]);
         }
-        self.alive.store(false, Ordering::Release);
     }
 }
 

@@ -282,3 +282,48 @@ async fn heap_exhaustion_is_out_of_memory_and_fork_mode_falls_back_to_exec() {
     assert!(next.cold, "a fresh instance after running out of memory");
     platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_response_over_the_limit_is_classified_and_keeps_the_instance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let platform = LocalPlatform::start().await.unwrap();
+    let root = tmp.path().join("pkg");
+    std::fs::create_dir_all(&root).unwrap();
+    // A JSON string of exactly `n` bytes once encoded.
+    std::fs::write(
+        root.join("handler.js"),
+        "exports.sized = async (event) => 'x'.repeat(event.n - 2);\n",
+    )
+    .unwrap();
+    let mut s = spec("f", root);
+    s.handler = "handler.sized".into();
+    platform.deploy(s).await;
+    let sized = |n: usize| {
+        let platform = &platform;
+        async move {
+            platform
+                .invoke("f", Bytes::from(json!({ "n": n }).to_string()))
+                .await
+                .unwrap()
+        }
+    };
+    let first = sized(10).await;
+    assert!(matches!(first.outcome, Outcome::Response(_)));
+    for n in [7 * 1024 * 1024, sebs_local::MAX_PAYLOAD + 1] {
+        let big = sized(n).await;
+        assert!(
+            matches!(&big.outcome, Outcome::Failed { kind, message }
+                if kind == "Function.ResponseSizeTooLarge" && message.contains(&format!("({n} bytes)"))),
+            "{:?}",
+            big.outcome
+        );
+        assert_eq!(big.instance_id, first.instance_id);
+    }
+    match sized(sebs_local::MAX_PAYLOAD).await.outcome {
+        Outcome::Response(body) => assert_eq!(body.len(), sebs_local::MAX_PAYLOAD),
+        other => panic!("exactly the limit is allowed, got {other:?}"),
+    }
+    let last = sized(10).await;
+    assert!(!last.cold && last.instance_id == first.instance_id);
+    platform.shutdown().await;
+}

@@ -8,6 +8,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod config;
+mod keys;
 pub mod nosql;
 pub mod object;
 

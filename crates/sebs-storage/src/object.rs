@@ -1,10 +1,16 @@
-//! The embedded S3 server: s3s-fs behind SigV4 authentication, with two fixes on top.
+//! The embedded S3 server: s3s-fs behind SigV4 authentication, with fixes on top.
 //!
+//! - Keys are mapped to file paths one to one ([`crate::keys`]): `a//b`, `a/b` and `dir/` are
+//!   distinct objects (s3s-fs alone stores `a//b` as `a/b` and `dir/` as a directory).
+//! - Listings are computed over the decoded keys, with `EncodingType=url` honoured (boto3 asks
+//!   for it and decodes what it gets: without it, `pct%41` listed as `pctA`).
 //! - An empty `delimiter=` (the `minio` Python client sends one for recursive listings) is treated
-//!   as no delimiter; s3s-fs would otherwise group every key under the empty string.
+//!   as no delimiter.
 //! - Bucket names, keys, listing prefixes and copy sources with a `.` or `..` path component (or
 //!   a leading `/` or a backslash) are refused, so no request can reach a file outside the data
 //!   directory or another bucket's directory.
+//! - A request without any signature is answered 403 before s3s sees it, with one WARN line
+//!   (s3s would log it twice at ERROR).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,7 +27,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::Credentials;
+use crate::{Credentials, keys};
 
 /// Whether `name` (a bucket, key or prefix) could address a path outside its bucket directory.
 pub fn is_unsafe_name(name: &str) -> bool {
@@ -41,12 +47,8 @@ fn check_name(what: &str, name: &str) -> S3Result<()> {
     Ok(())
 }
 
-/// What both listing APIs check first: an empty delimiter is none (as S3 treats it), and the
-/// prefix must be a safe name.
-fn check_listing(delimiter: &mut Option<String>, prefix: Option<&str>) -> S3Result<()> {
-    if delimiter.as_deref() == Some("") {
-        *delimiter = None;
-    }
+/// What both listing APIs check first: the prefix must be a safe name.
+fn check_prefix(prefix: Option<&str>) -> S3Result<()> {
     if let Some(prefix) = prefix {
         check_name("the listing prefix", prefix)?;
     }
@@ -104,8 +106,9 @@ impl S3 for Store {
 
     async fn delete_object(
         &self,
-        req: S3Request<dto::DeleteObjectInput>,
+        mut req: S3Request<dto::DeleteObjectInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.delete_object(req).await
     }
 
@@ -118,8 +121,9 @@ impl S3 for Store {
 
     async fn get_object(
         &self,
-        req: S3Request<dto::GetObjectInput>,
+        mut req: S3Request<dto::GetObjectInput>,
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.get_object(req).await
     }
 
@@ -132,8 +136,9 @@ impl S3 for Store {
 
     async fn head_object(
         &self,
-        req: S3Request<dto::HeadObjectInput>,
+        mut req: S3Request<dto::HeadObjectInput>,
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.head_object(req).await
     }
 
@@ -146,87 +151,291 @@ impl S3 for Store {
 
     async fn put_object(
         &self,
-        req: S3Request<dto::PutObjectInput>,
+        mut req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.put_object(req).await
     }
 
     async fn create_multipart_upload(
         &self,
-        req: S3Request<dto::CreateMultipartUploadInput>,
+        mut req: S3Request<dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
-        self.fs.create_multipart_upload(req).await
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
+        let mut response = self.fs.create_multipart_upload(req).await?;
+        decode_key(&mut response.output.key);
+        Ok(response)
     }
 
     async fn upload_part(
         &self,
-        req: S3Request<dto::UploadPartInput>,
+        mut req: S3Request<dto::UploadPartInput>,
     ) -> S3Result<S3Response<dto::UploadPartOutput>> {
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.upload_part(req).await
     }
 
     async fn list_parts(
         &self,
-        req: S3Request<dto::ListPartsInput>,
+        mut req: S3Request<dto::ListPartsInput>,
     ) -> S3Result<S3Response<dto::ListPartsOutput>> {
-        self.fs.list_parts(req).await
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
+        let mut response = self.fs.list_parts(req).await?;
+        decode_key(&mut response.output.key);
+        Ok(response)
     }
 
     async fn complete_multipart_upload(
         &self,
-        req: S3Request<dto::CompleteMultipartUploadInput>,
+        mut req: S3Request<dto::CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
-        self.fs.complete_multipart_upload(req).await
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
+        let mut response = self.fs.complete_multipart_upload(req).await?;
+        decode_key(&mut response.output.key);
+        Ok(response)
     }
 
     async fn abort_multipart_upload(
         &self,
-        req: S3Request<dto::AbortMultipartUploadInput>,
+        mut req: S3Request<dto::AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.abort_multipart_upload(req).await
     }
 
     async fn delete_objects(
         &self,
-        req: S3Request<dto::DeleteObjectsInput>,
+        mut req: S3Request<dto::DeleteObjectsInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
-        for object in &req.input.delete.objects {
+        for object in &mut req.input.delete.objects {
             check_name("the object key", &object.key)?;
+            object.key = keys::to_fs(&object.key).into_owned();
         }
-        self.fs.delete_objects(req).await
+        let mut response = self.fs.delete_objects(req).await?;
+        for deleted in response.output.deleted.iter_mut().flatten() {
+            decode_key(&mut deleted.key);
+        }
+        for error in response.output.errors.iter_mut().flatten() {
+            decode_key(&mut error.key);
+        }
+        Ok(response)
     }
 
     async fn copy_object(
         &self,
-        req: S3Request<dto::CopyObjectInput>,
+        mut req: S3Request<dto::CopyObjectInput>,
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
         check_copy_source(&req.input.copy_source)?;
+        map_copy_source(&mut req.input.copy_source);
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.copy_object(req).await
     }
 
     async fn upload_part_copy(
         &self,
-        req: S3Request<dto::UploadPartCopyInput>,
+        mut req: S3Request<dto::UploadPartCopyInput>,
     ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
         check_copy_source(&req.input.copy_source)?;
+        map_copy_source(&mut req.input.copy_source);
+        req.input.key = keys::to_fs(&req.input.key).into_owned();
         self.fs.upload_part_copy(req).await
     }
 
     async fn list_objects(
         &self,
-        mut req: S3Request<dto::ListObjectsInput>,
+        req: S3Request<dto::ListObjectsInput>,
     ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
-        check_listing(&mut req.input.delimiter, req.input.prefix.as_deref())?;
-        self.fs.list_objects(req).await
+        let input = req.input.clone();
+        check_prefix(input.prefix.as_deref())?;
+        let all = self.all_objects(req.map_input(|i| i.bucket)).await?;
+        let page = keys::page(
+            all,
+            keys::Listing {
+                prefix: input.prefix.as_deref().unwrap_or(""),
+                delimiter: input.delimiter.as_deref(),
+                after: input.marker.as_deref(),
+                max: max_keys(input.max_keys),
+            },
+        );
+        let url = is_url(input.encoding_type.as_ref());
+        let enc = |s: String| if url { keys::url_encode(&s) } else { s };
+        let (_, contents, prefixes) = page_lists(page.objects, page.prefixes, &enc);
+        Ok(S3Response::new(dto::ListObjectsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix.map(&enc),
+            marker: input.marker.map(&enc),
+            max_keys: input.max_keys.or(Some(1000)),
+            is_truncated: Some(page.truncated),
+            contents,
+            common_prefixes: prefixes,
+            delimiter: input.delimiter.filter(|d| !d.is_empty()).map(&enc),
+            next_marker: page.truncated.then_some(page.last).flatten().map(&enc),
+            encoding_type: input.encoding_type,
+            ..Default::default()
+        }))
     }
 
     async fn list_objects_v2(
         &self,
-        mut req: S3Request<dto::ListObjectsV2Input>,
+        req: S3Request<dto::ListObjectsV2Input>,
     ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        check_listing(&mut req.input.delimiter, req.input.prefix.as_deref())?;
-        self.fs.list_objects_v2(req).await
+        let input = req.input.clone();
+        check_prefix(input.prefix.as_deref())?;
+        let token = match input.continuation_token.as_deref() {
+            Some(t) => Some(keys::untoken(t).ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "the continuation token is not one this server returned"
+                )
+            })?),
+            None => None,
+        };
+        let after = match (token, input.start_after.clone()) {
+            (Some(t), Some(s)) => Some(t.max(s)),
+            (t, s) => t.or(s),
+        };
+        let all = self.all_objects(req.map_input(|i| i.bucket)).await?;
+        let page = keys::page(
+            all,
+            keys::Listing {
+                prefix: input.prefix.as_deref().unwrap_or(""),
+                delimiter: input.delimiter.as_deref(),
+                after: after.as_deref(),
+                max: max_keys(input.max_keys),
+            },
+        );
+        let url = is_url(input.encoding_type.as_ref());
+        let enc = |s: String| if url { keys::url_encode(&s) } else { s };
+        let (count, contents, prefixes) = page_lists(page.objects, page.prefixes, &enc);
+        Ok(S3Response::new(dto::ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: input.prefix.map(&enc),
+            max_keys: input.max_keys.or(Some(1000)),
+            key_count: Some(count),
+            continuation_token: input.continuation_token,
+            is_truncated: Some(page.truncated),
+            next_continuation_token: page
+                .truncated
+                .then_some(page.last)
+                .flatten()
+                .map(|last| keys::token(&last)),
+            contents,
+            common_prefixes: prefixes,
+            delimiter: input.delimiter.filter(|d| !d.is_empty()).map(&enc),
+            encoding_type: input.encoding_type,
+            start_after: input.start_after.map(&enc),
+            ..Default::default()
+        }))
     }
+}
+
+impl Store {
+    /// Every object of a bucket, keys decoded (s3s-fs walks the bucket's directory tree).
+    async fn all_objects(&self, req: S3Request<dto::BucketName>) -> S3Result<Vec<dto::Object>> {
+        let req = req.map_input(|bucket| dto::ListObjectsV2Input {
+            bucket,
+            max_keys: Some(i32::MAX),
+            ..Default::default()
+        });
+        let listed = self.fs.list_objects_v2(req).await?.output;
+        let mut objects = listed.contents.unwrap_or_default();
+        for object in &mut objects {
+            decode_key(&mut object.key);
+        }
+        Ok(objects)
+    }
+}
+
+/// Whether a request carries credentials at all: an `Authorization` header (SigV4, or SigV2),
+/// or the query of a presigned URL. Whether they are right is for s3s to check.
+fn carries_credentials(request: &hyper::Request<hyper::body::Incoming>) -> bool {
+    request.headers().contains_key(hyper::header::AUTHORIZATION)
+        || request.uri().query().is_some_and(|query| {
+            query.split('&').any(|pair| {
+                let name = pair.split('=').next().unwrap_or("");
+                name.eq_ignore_ascii_case("X-Amz-Credential") || name == "AWSAccessKeyId"
+            })
+        })
+}
+
+/// Answer a request without credentials 403 `AccessDenied` (as S3 does), logging it once at
+/// WARN. (Passed on, s3s would log it twice at ERROR.)
+fn refuse_unsigned(
+    request: &hyper::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+) -> s3s::HttpResponse {
+    let path: String = request.uri().path().chars().take(200).collect();
+    tracing::warn!(
+        "object storage: refused an unsigned {} {path} from {peer}: requests must be signed (SigV4) with the access key and secret of the storage configuration",
+        request.method()
+    );
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>a SigV4 signature is required: sign requests with the access key and secret of the storage configuration</Message></Error>";
+    let mut response = hyper::Response::new(s3s::Body::from(body.to_owned()));
+    *response.status_mut() = hyper::StatusCode::FORBIDDEN;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/xml"),
+    );
+    response
+}
+
+/// Decode a key s3s-fs returned (a file path) into the object's key.
+fn decode_key(key: &mut Option<String>) {
+    if let Some(k) = key
+        && let std::borrow::Cow::Owned(decoded) = keys::from_fs(k)
+    {
+        *k = decoded;
+    }
+}
+
+/// Map the key of a copy source to its file path.
+fn map_copy_source(source: &mut CopySource) {
+    if let CopySource::Bucket { key, .. } = source
+        && let std::borrow::Cow::Owned(path) = keys::to_fs(key)
+    {
+        *key = path.into_boxed_str();
+    }
+}
+
+fn is_url(encoding: Option<&dto::EncodingType>) -> bool {
+    encoding.is_some_and(|e| e.as_str().eq_ignore_ascii_case(dto::EncodingType::URL))
+}
+
+/// S3's `max-keys`: 1000 by default, at most 1000.
+fn max_keys(asked: Option<i32>) -> usize {
+    asked.map_or(1000, |n| n.clamp(0, 1000) as usize)
+}
+
+/// A page's objects and common prefixes as a listing response carries them (keys encoded by
+/// `enc`), with their count.
+fn page_lists(
+    objects: Vec<dto::Object>,
+    prefixes: Vec<String>,
+    enc: &dyn Fn(String) -> String,
+) -> (
+    i32,
+    Option<Vec<dto::Object>>,
+    Option<Vec<dto::CommonPrefix>>,
+) {
+    let count = (objects.len() + prefixes.len()) as i32;
+    let objects: Vec<dto::Object> = objects
+        .into_iter()
+        .map(|mut o| {
+            o.key = o.key.map(enc);
+            o
+        })
+        .collect();
+    let prefixes: Vec<dto::CommonPrefix> = prefixes
+        .into_iter()
+        .map(|p| dto::CommonPrefix {
+            prefix: Some(enc(p)),
+        })
+        .collect();
+    (
+        count,
+        (!objects.is_empty()).then_some(objects),
+        (!prefixes.is_empty()).then_some(prefixes),
+    )
 }
 
 /// A running embedded S3 server.
@@ -269,9 +478,9 @@ impl ObjectServer {
             let http = ConnBuilder::new(TokioExecutor::new());
             let graceful = hyper_util::server::graceful::GracefulShutdown::new();
             loop {
-                let socket = tokio::select! {
+                let (socket, peer) = tokio::select! {
                     accepted = listener.accept() => match accepted {
-                        Ok((socket, _)) => socket,
+                        Ok(accepted) => accepted,
                         Err(e) => {
                             tracing::warn!("object storage: failed to accept a connection: {e}");
                             continue;
@@ -279,7 +488,17 @@ impl ObjectServer {
                     },
                     _ = stopped.changed() => break,
                 };
-                let conn = http.serve_connection(TokioIo::new(socket), service.clone());
+                let service = service.clone();
+                let checked = hyper::service::service_fn(move |request| {
+                    let service = service.clone();
+                    async move {
+                        if !carries_credentials(&request) {
+                            return Ok(refuse_unsigned(&request, peer));
+                        }
+                        hyper::service::Service::call(&service, request).await
+                    }
+                });
+                let conn = http.serve_connection(TokioIo::new(socket), checked);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
                     let _ = conn.await;

@@ -106,6 +106,19 @@ pub struct LocalDeploymentConfig {
     /// while at most half of the CPUs are busy with invocations (default 200; 0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub busy_poll_us: Option<u64>,
+    /// KiB of what an instance prints that are kept (the last ones; default 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cap_kib: Option<u64>,
+    /// Seconds a client may take to send a request's headers to the gateway (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout: Option<f64>,
+    /// Seconds an idle client connection to the gateway is kept open (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<f64>,
+    /// Client connections the gateway serves at once; more get 503 (default: half the file
+    /// descriptor limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
     /// Per-function overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, LocalFunctionConfig>,

@@ -314,6 +314,31 @@ mod tests {
     }
 
     #[test]
+    fn gateway_timeouts_and_connection_limit_are_checked() {
+        for (text, path) in [
+            (
+                r#"{"deployment": {"name": "local", "local": {"idle-timeout": 0}}}"#,
+                "deployment.local.idle-timeout",
+            ),
+            (
+                r#"{"deployment": {"name": "local", "local": {"header-read-timeout": -1}}}"#,
+                "deployment.local.header-read-timeout",
+            ),
+            (
+                r#"{"deployment": {"name": "local", "local": {"max-connections": 0}}}"#,
+                "deployment.local.max-connections",
+            ),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(path), "{error}");
+        }
+        let ok = parse(r#"{"deployment": {"name": "local", "local": {"idle-timeout": 1.5, "output-cap-kib": 8}}}"#)
+            .unwrap();
+        assert!(ok.unknown_keys.is_empty(), "{:?}", ok.unknown_keys);
+        assert_eq!(ok.config.deployment.local.output_cap_kib, Some(8));
+    }
+
+    #[test]
     fn sebs_languages_this_build_cannot_run_get_one_clear_error() {
         for language in ["java", "cpp"] {
             let text = format!(r#"{{"experiments": {{"runtime": {{"language": "{language}"}}}}}}"#);

@@ -37,6 +37,25 @@ pub(crate) fn validate(config: &UserConfig) -> Check {
     if let Some(k) = d.local.keep_alive {
         keep_alive(k, "deployment.local.keep-alive")?;
     }
+    for (key, value) in [
+        ("header-read-timeout", d.local.header_read_timeout),
+        ("idle-timeout", d.local.idle_timeout),
+    ] {
+        if let Some(seconds) = value
+            && !(seconds.is_finite() && seconds > 0.0)
+        {
+            invalid(
+                format!("deployment.local.{key}"),
+                format!("{key} must be a positive number of seconds, not {seconds}"),
+            )?;
+        }
+    }
+    if d.local.max_connections == Some(0) {
+        invalid(
+            "deployment.local.max-connections",
+            "max-connections must be at least 1".to_owned(),
+        )?;
+    }
     for (name, f) in &d.local.functions {
         if let Some(k) = f.keep_alive {
             keep_alive(k, &format!("deployment.local.functions.{name}.keep-alive"))?;

@@ -97,6 +97,18 @@ pub fn platform_config(local: &LocalDeploymentConfig, cache_dir: &Path) -> Resul
     if let Some(us) = local.busy_poll_us {
         config.busy_poll = Duration::from_micros(us);
     }
+    if let Some(kib) = local.output_cap_kib {
+        config.output_cap = kib.saturating_mul(1024);
+    }
+    if let Some(s) = local.header_read_timeout {
+        config.header_read_timeout = seconds(s, "header-read-timeout")?;
+    }
+    if let Some(s) = local.idle_timeout {
+        config.idle_timeout = seconds(s, "idle-timeout")?;
+    }
+    if local.max_connections.is_some() {
+        config.max_connections = local.max_connections;
+    }
     config.metrics_log = Some(metrics_log(cache_dir));
     Ok(config)
 }
@@ -338,5 +350,29 @@ impl Platform for LocalBackend {
         {
             platform.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_local_keys_reach_the_platform_config() {
+        let config: LocalDeploymentConfig = serde_json::from_value(json!({
+            "keep-alive": 2.5, "output-cap-kib": 16, "header-read-timeout": 5,
+            "idle-timeout": 7.5, "max-connections": 40, "busy-poll-us": 0
+        }))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let platform = platform_config(&config, dir.path()).unwrap();
+        assert_eq!(platform.keep_alive, Duration::from_millis(2500));
+        assert_eq!(platform.output_cap, 16 * 1024);
+        assert_eq!(platform.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(platform.idle_timeout, Duration::from_millis(7500));
+        assert_eq!(platform.max_connections, Some(40));
+        assert_eq!(platform.busy_poll, Duration::ZERO);
+        let defaults = platform_config(&LocalDeploymentConfig::default(), dir.path()).unwrap();
+        assert_eq!(defaults.output_cap, PlatformConfig::default().output_cap);
     }
 }
