@@ -33,6 +33,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether the command is a background service (`local serve`, `storage serve`), whose
+    /// log is a file read later.
+    pub fn is_daemon(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Local(LocalCommand::Serve(_))
+                | Command::Storage(crate::storage_cmd::StorageCommand::Serve(_))
+        )
+    }
+}
+
 /// Colour choice.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ColorChoice {

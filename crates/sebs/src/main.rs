@@ -24,13 +24,17 @@ fn init_logging(cli: &Cli) {
             std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(color)
-        .with_target(cli.verbose > 0)
-        .without_time()
-        .init();
+        .with_target(cli.verbose > 0);
+    // Daemons write a log file read after the fact: their lines carry the time.
+    if cli.is_daemon() {
+        builder.init();
+    } else {
+        builder.without_time().init();
+    }
 }
 
 /// Async worker threads: half the CPUs (at least one), or `TOKIO_WORKER_THREADS`.
