@@ -348,15 +348,11 @@ impl LocalPlatform {
     /// Kill the instances' process groups; returns the pids of instances without a cgroup,
     /// whose process trees are still to be killed ([`reap::kill_tree`]).
     fn kill_all(&self) -> Vec<i32> {
-        let all: Vec<_> = self
-            .shared
-            .instances
-            .lock()
-            .expect("lock")
-            .values()
-            .cloned()
-            .collect();
-        all.iter().filter_map(|i| i.kill_group()).collect()
+        self.shared
+            .live_instances()
+            .iter()
+            .filter_map(|i| i.kill_group())
+            .collect()
     }
 }
 
@@ -405,13 +401,7 @@ async fn sweep(shared: std::sync::Weak<Shared>) {
         }
         // Keep what instances printed to its last bytes (a syscall or two per instance, off the
         // async threads).
-        let instances: Vec<_> = shared
-            .instances
-            .lock()
-            .expect("lock")
-            .values()
-            .cloned()
-            .collect();
+        let instances = shared.live_instances();
         if !instances.is_empty() {
             let cap = shared.config.output_cap;
             let _ = tokio::task::spawn_blocking(move || {

@@ -60,4 +60,14 @@ impl Shared {
             .cloned()
             .collect()
     }
+
+    /// The live instances, copied out of the lock likewise.
+    pub(crate) fn live_instances(&self) -> Vec<Arc<Instance>> {
+        self.instances
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
+    }
 }
