@@ -1,7 +1,9 @@
 //! The one place that maps a deployment name to a backend. A new platform is a module and one
-//! line here.
+//! line here — or, for a backend in a crate of its own behind a cargo feature (the cloud SDKs
+//! are heavy), one [`register`] call in the binary.
 
 use std::path::Path;
+use std::sync::RwLock;
 
 use anyhow::{Result, bail};
 use sebs_core::config::DeploymentConfig;
@@ -11,29 +13,79 @@ use crate::local::LocalBackend;
 use crate::platform::Platform;
 use crate::settings::Settings;
 
-/// The deployments this build can deploy to.
-pub const AVAILABLE: &[&str] = &["local"];
+/// Makes a backend from the deployment config and the cache directory. Creating a backend
+/// starts nothing: backends start or connect on first use.
+pub type Constructor = fn(&DeploymentConfig, &Path) -> Result<Box<dyn Platform>>;
 
-/// Deployments SeBS knows that this build has no backend for yet.
-const PLANNED: &[&str] = &["aws", "azure", "gcp", "openwhisk", "knative"];
+/// The deployments every build has.
+const BUILT_IN: &[&str] = &["local"];
+
+/// Deployments SeBS knows: a build without a backend for one names the cargo feature to enable.
+const KNOWN: &[(&str, &str)] = &[
+    ("aws", "aws"),
+    ("azure", ""),
+    ("gcp", ""),
+    ("openwhisk", ""),
+    ("knative", ""),
+];
+
+/// Backends registered by the binary (feature-gated crates).
+static REGISTERED: RwLock<Vec<(&'static str, Constructor)>> = RwLock::new(Vec::new());
+
+/// Register the backend `name`; a later registration of the same name replaces it.
+pub fn register(name: &'static str, constructor: Constructor) {
+    let mut registered = REGISTERED.write().expect("backend registry poisoned");
+    registered.retain(|(n, _)| *n != name);
+    registered.push((name, constructor));
+}
+
+fn registered(name: &str) -> Option<Constructor> {
+    REGISTERED
+        .read()
+        .expect("backend registry poisoned")
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+}
+
+/// The deployments this build can deploy to.
+pub fn available() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = BUILT_IN.to_vec();
+    names.extend(
+        REGISTERED
+            .read()
+            .expect("backend registry poisoned")
+            .iter()
+            .map(|(n, _)| *n),
+    );
+    names
+}
 
 /// Fail unless this build has a backend for `name`, with a message naming what is available.
 pub fn ensure_available(name: &str) -> Result<()> {
-    if AVAILABLE.contains(&name) {
+    let available = available();
+    if available.contains(&name) {
         return Ok(());
     }
-    if PLANNED.contains(&name) {
+    if let Some((_, feature)) = KNOWN.iter().find(|(n, _)| *n == name) {
+        let how = if feature.is_empty() {
+            format!("sebs has no {name} backend yet")
+        } else {
+            format!(
+                "it was built without the `{feature}` feature (build with `cargo build --release -p sebs --features {feature}`)"
+            )
+        };
         bail!(
-            "deployment `{name}` is not available in this build of sebs: it has no {name} backend yet, only {}; pass --deployment local (or set deployment.name to \"local\")",
-            AVAILABLE.join(", ")
+            "deployment `{name}` is not available in this build of sebs: {how}; available: {}; pass --deployment local (or set deployment.name to \"local\")",
+            available.join(", ")
         );
     }
     bail!(
         "unknown deployment `{name}`: expected one of {}",
-        AVAILABLE
+        available
             .iter()
-            .chain(PLANNED)
             .copied()
+            .chain(KNOWN.iter().map(|(n, _)| *n).filter(|n| !available.contains(n)))
             .collect::<Vec<_>>()
             .join(", ")
     )
@@ -64,9 +116,12 @@ pub fn create_named(
             FakeScript::default(),
             Some(std::path::absolute(cache_dir)?.join("fake-metrics.jsonl")),
         )),
-        other => {
-            ensure_available(other)?;
-            bail!("deployment `{other}` has no backend in the factory")
-        }
+        other => match registered(other) {
+            Some(constructor) => constructor(deployment, cache_dir)?,
+            None => {
+                ensure_available(other)?;
+                bail!("deployment `{other}` has no backend in the factory")
+            }
+        },
     })
 }

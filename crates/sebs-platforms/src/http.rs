@@ -37,30 +37,83 @@ pub struct Exchange {
 
 /// POST `body` to an `http://` URL with `headers`.
 pub async fn post(url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Exchange> {
-    let uri: hyper::Uri = url
-        .parse()
-        .with_context(|| format!("invalid trigger URL `{url}`"))?;
-    let host = uri
-        .host()
-        .ok_or_else(|| anyhow!("trigger URL `{url}` has no host"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(anyhow!(
-            "trigger URL `{url}`: only http:// URLs are supported"
-        ));
-    }
-    let port = uri.port_u16().unwrap_or(80);
+    let target = Target::parse(url, "http")?;
     let start = Instant::now();
-    let stream = tokio::net::TcpStream::connect((host, port))
-        .await
-        .with_context(|| format!("cannot connect to {host}:{port}"))?;
-    stream.set_nodelay(true)?;
+    let stream = target.connect().await?;
     let connect = start.elapsed();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    exchange(stream, &target, start, connect, headers, body).await
+}
+
+/// Where a request goes: a parsed URL's host, port and path.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Host name or address.
+    pub host: String,
+    /// Port (the scheme's default when the URL has none).
+    pub port: u16,
+    /// Path and query.
+    pub path: String,
+}
+
+impl Target {
+    /// Parse `url`, which must use `scheme` (`http` or `https`).
+    pub fn parse(url: &str, scheme: &str) -> Result<Target> {
+        let uri: hyper::Uri = url
+            .parse()
+            .with_context(|| format!("invalid trigger URL `{url}`"))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| anyhow!("trigger URL `{url}` has no host"))?;
+        if uri.scheme_str() != Some(scheme) {
+            return Err(anyhow!(
+                "trigger URL `{url}`: expected a {scheme}:// URL here"
+            ));
+        }
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        Ok(Target {
+            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            port: uri.port_u16().unwrap_or(default_port),
+            path: uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+                .to_owned(),
+        })
+    }
+
+    /// Open a TCP connection (Nagle off: requests are written whole).
+    pub async fn connect(&self) -> Result<tokio::net::TcpStream> {
+        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .with_context(|| format!("cannot connect to {}:{}", self.host, self.port))?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+}
+
+/// One HTTP/1.1 POST over an open `stream` (plain TCP or TLS) to `target`; `connect` is how long
+/// opening the stream took since `start`.
+pub async fn exchange<S>(
+    stream: S,
+    target: &Target,
+    start: Instant,
+    connect: Duration,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Exchange>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(connection);
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut request = Request::post(path)
-        .header("host", format!("{host}:{port}"))
+    let default_port = matches!(target.port, 80 | 443);
+    let host = if default_port {
+        target.host.clone()
+    } else {
+        format!("{}:{}", target.host, target.port)
+    };
+    let mut request = Request::post(target.path.as_str())
+        .header("host", host)
         .header("content-type", "application/json")
         .header("user-agent", concat!("sebs/", env!("CARGO_PKG_VERSION")));
     for (k, v) in headers {
@@ -168,14 +221,35 @@ impl Trigger for HttpTrigger {
 
 /// Invoke once and build the `ExecutionResult`; every failure becomes data.
 pub async fn invoke(url: &str, via: Via, payload: &Value) -> ExecutionResult {
+    invoke_with(via, payload, |headers, body| post(url, headers, body)).await
+}
+
+/// [`invoke`] over a caller's transport: `send(headers, body)` performs the exchange (an
+/// HTTPS client, for instance).
+pub async fn invoke_with<'a, F, Fut>(via: Via, payload: &Value, send: F) -> ExecutionResult
+where
+    F: FnOnce(&'static [(&'static str, &'static str)], Bytes) -> Fut,
+    Fut: std::future::Future<Output = Result<Exchange>> + 'a,
+{
     let begin_wall = chrono::Local::now();
     let body = Bytes::from(serde_json::to_vec(payload).expect("payload serializes"));
-    let headers: &[(&str, &str)] = match via {
+    let headers: &'static [(&'static str, &'static str)] = match via {
         Via::Http => &[],
         Via::Library => &[("x-amz-invocation-type", "RequestResponse")],
     };
-    let exchange = post(url, headers, body).await;
+    let exchange = send(headers, body).await;
     let end_wall = chrono::Local::now();
+    result_of(via, begin_wall, end_wall, exchange)
+}
+
+/// The `ExecutionResult` of an exchange that ran from `begin_wall` to `end_wall` (or failed):
+/// a SeBS response unwrapped, or the failure recorded with its cause.
+pub fn result_of(
+    via: Via,
+    begin_wall: chrono::DateTime<chrono::Local>,
+    end_wall: chrono::DateTime<chrono::Local>,
+    exchange: Result<Exchange>,
+) -> ExecutionResult {
     let mut result = ExecutionResult::default();
     result.times.client_begin = timestamp(begin_wall);
     result.times.client_end = timestamp(end_wall);

@@ -79,7 +79,7 @@ impl Session {
             &benchmark,
             request.storage_configuration,
             request.shared_storage,
-            &resources_id,
+            platform.as_ref(),
         )
         .await?;
         let data_dir = storage::data_dir(&settings, &benchmark).await?;

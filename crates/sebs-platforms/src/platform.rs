@@ -106,6 +106,28 @@ impl Resource {
     }
 }
 
+/// Storage a platform provides for benchmarks that use the `storage` or `nosql` modules: its
+/// own object store and NoSQL database (S3 and DynamoDB on AWS), reached by the input driver on
+/// this machine and by the functions through environment variables.
+#[derive(Clone, Default)]
+pub struct ProvidedStorage {
+    /// Variables for the input driver (credentials, region, endpoints): never logged.
+    pub driver_env: BTreeMap<String, String>,
+    /// Variables for the functions (none on a cloud, whose functions have a role; endpoints
+    /// and credentials against an emulator): never logged or recorded.
+    pub function_env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ProvidedStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: the values hold credentials.
+        f.debug_struct("ProvidedStorage")
+            .field("driver_env", &self.driver_env.keys().collect::<Vec<_>>())
+            .field("function_env", &self.function_env.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// A deployment record (`config.deployment` of results) in SeBS's shape: the deployment `name`,
 /// no region, no credentials, and what describes the platform and the function in `resources`.
 pub fn deployment_record(name: &str, resources: Value) -> Value {
@@ -153,11 +175,36 @@ pub trait Platform: Send + Sync {
         request_ids: &[String],
     ) -> Result<HashMap<String, ProviderMetrics>>;
 
-    /// The resources this platform created in this session.
+    /// Storage for benchmarks that need it (`object`, `nosql`), if the platform has its own;
+    /// `None` (the default) uses sebs's storage: the configured endpoints or the embedded
+    /// servers.
+    async fn storage(&self, object: bool, nosql: bool) -> Result<Option<ProvidedStorage>> {
+        let _ = (object, nosql);
+        Ok(None)
+    }
+
+    /// The resources sebs created on this platform under its resource id: on a cloud, found on
+    /// the cloud itself (functions, URLs, roles, buckets, tables, log groups); on a platform
+    /// that keeps nothing between runs, what this session created.
     async fn resources(&self) -> Result<Vec<Resource>>;
 
     /// Remove functions (and their triggers) created earlier.
     async fn remove(&self, functions: &[String]) -> Result<()>;
+
+    /// Delete one resource [`Platform::resources`] listed. The default deletes functions
+    /// through [`Platform::remove`].
+    async fn delete(&self, resource: &Resource) -> Result<()> {
+        if resource.kind == "function" {
+            self.remove(std::slice::from_ref(&resource.name)).await
+        } else {
+            anyhow::bail!(
+                "the {} platform cannot delete a {} ({})",
+                self.name(),
+                resource.kind,
+                resource.name
+            )
+        }
+    }
 
     /// Stop whatever this platform started locally (servers, instances) and wait for it. Cloud
     /// resources stay; `remove` deletes them.

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use sebs_core::catalogue::{Benchmark, DriverStorage};
 use sebs_storage::{EmbeddedOptions, EmbeddedStorage, Services, StorageConfig};
 
+use crate::platform::Platform;
 use crate::settings::Settings;
 
 /// The benchmarks bucket of a deployment (SeBS: `sebs-benchmarks-{resources_id}`).
@@ -19,8 +20,10 @@ pub fn benchmarks_bucket(resources_id: &str) -> String {
 /// Storage prepared for one benchmark run.
 pub struct RunStorage {
     embedded: Option<EmbeddedStorage>,
-    /// Endpoint and credential variables for functions and the input driver (never logged).
+    /// Endpoint and credential variables for the input driver (never logged).
     env: BTreeMap<String, String>,
+    /// The same for the functions (never logged).
+    function_env: BTreeMap<String, String>,
     shim_dir: PathBuf,
     update_storage: bool,
     resources_id: String,
@@ -36,7 +39,7 @@ impl RunStorage {
         benchmark: &Benchmark,
         files: &[PathBuf],
         shared: Option<&StorageConfig>,
-        resources_id: &str,
+        platform: &dyn Platform,
     ) -> Result<Option<RunStorage>> {
         let needs = Services {
             object: benchmark.uses_module("storage"),
@@ -44,6 +47,20 @@ impl RunStorage {
         };
         if !needs.object && !needs.nosql {
             return Ok(None);
+        }
+        let resources_id = platform.resources_id();
+        let shim_dir = settings.cache_dir.join("runtime/python");
+        if let Some(provided) = platform.storage(needs.object, needs.nosql).await? {
+            tracing::info!("storage: the {} platform's own", platform.name());
+            sebs_build::write_python_shims(&shim_dir)?;
+            return Ok(Some(RunStorage {
+                embedded: None,
+                env: provided.driver_env,
+                function_env: provided.function_env,
+                shim_dir: std::path::absolute(shim_dir)?,
+                update_storage: settings.config.experiments.update_storage,
+                resources_id: resources_id.to_owned(),
+            }));
         }
         let mut configured = StorageConfig::default();
         if let Some(value) = &settings.config.deployment.local.storage
@@ -107,10 +124,10 @@ impl RunStorage {
         } else {
             None
         };
-        let shim_dir = settings.cache_dir.join("runtime/python");
         sebs_build::write_python_shims(&shim_dir)?;
         Ok(Some(RunStorage {
             embedded,
+            function_env: env.clone(),
             env,
             shim_dir: std::path::absolute(shim_dir)?,
             update_storage: settings.config.experiments.update_storage,
@@ -130,7 +147,7 @@ impl RunStorage {
 
     /// The function's environment: endpoints, credentials and `NOSQL_STORAGE_TABLE_*`.
     pub fn function_env(&self, tables: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let mut env = self.env.clone();
+        let mut env = self.function_env.clone();
         for (logical, physical) in tables {
             env.insert(format!("NOSQL_STORAGE_TABLE_{logical}"), physical.clone());
         }

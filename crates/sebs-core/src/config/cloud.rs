@@ -1,5 +1,5 @@
-//! `deployment.aws`, `deployment.azure` and `deployment.gcp`, in SeBS's format. No cloud backend
-//! is in this build yet: the sections are parsed and validated so SeBS configs load unchanged.
+//! `deployment.aws`, `deployment.azure` and `deployment.gcp`, in SeBS's format, validated once
+//! at load so SeBS configs load unchanged (the AWS backend is the `sebs-aws` crate).
 //!
 //! `credentials` blocks are never serialized (they are `skip_serializing`, and their secret
 //! fields are [`Secret`]s, which cannot be). `resources` blocks are the ids SeBS caches (and
@@ -29,9 +29,20 @@ pub struct AwsConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub lambda_role: Option<String>,
-    /// Access keys (else the `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` environment).
+    /// Access keys (else the standard chain: environment, profile, SSO, ...).
     #[serde(default, skip_serializing)]
     pub credentials: Option<AwsCredentials>,
+    /// An endpoint for every AWS service (an emulator), as the AWS CLI's `--endpoint-url`
+    /// (sebs's `--endpoint-url`; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` work too).
+    #[serde(
+        rename = "endpoint-url",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub endpoint_url: Option<String>,
+    /// The AWS profile of the shared config files (else `AWS_PROFILE`, else `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// Cached resource ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<AwsResources>,

@@ -153,6 +153,16 @@ fn check_aws(aws: &AwsConfig) -> Check {
             &[("access_key", &c.access_key), ("secret_key", &c.secret_key)],
         )?;
     }
+    if let Some(url) = &aws.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return invalid(
+            "deployment.aws.endpoint-url",
+            format!(
+                "{url:?} is not a URL: give it as http://host:port (an emulator such as `sebs local start` or moto)"
+            ),
+        );
+    }
     Ok(())
 }
 
