@@ -182,7 +182,10 @@ pub(crate) fn should_compile(python: &PythonInterpreter, target: &Target<'_>) ->
 }
 
 /// Byte-compile the package with `.pyc` files keyed by the source's hash, not its modification
-/// time: the package never changes after it is built, and the same sources give the same bytes.
+/// time, and naming their sources under Lambda's task root (`/var/task/...`) rather than this
+/// build's staging directory: the package never changes after it is built, and the same sources
+/// give the same bytes. (Python replaces the name with the source's real path when it loads a
+/// `.pyc`, so tracebacks on the local platform show the package's files.)
 pub(crate) fn compile(python: &PythonInterpreter, root: &Path) -> Result<()> {
     let out = Command::new(&python.path)
         .args([
@@ -193,6 +196,8 @@ pub(crate) fn compile(python: &PythonInterpreter, root: &Path) -> Result<()> {
             "0",
             "--invalidation-mode",
             "unchecked-hash",
+            "-d",
+            "/var/task",
         ])
         .arg(root)
         .env_remove("PYTHONPATH")
