@@ -35,7 +35,7 @@ pub(crate) fn assemble(
 }
 
 /// The requirements file for this interpreter: `requirements.txt.<version>` if present (SeBS).
-pub(crate) fn requirements_file(source: &Path, python: &PythonInterpreter) -> Option<PathBuf> {
+fn requirements_file(source: &Path, python: &PythonInterpreter) -> Option<PathBuf> {
     let versioned = source.join(format!("requirements.txt.{}", python.version));
     if versioned.is_file() {
         return Some(versioned);

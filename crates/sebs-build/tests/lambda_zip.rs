@@ -248,7 +248,8 @@ fn node_zips_carry_sharp_for_the_target_architecture() {
             Some(&node),
             architecture,
         );
-        let entries = read_zip(&zip_package(&package).unwrap());
+        let archive = zip_package(&package).unwrap();
+        let entries = read_zip(&archive);
         for name in [
             "handler.js".to_owned(),
             "package.json".to_owned(),
@@ -269,6 +270,27 @@ fn node_zips_carry_sharp_for_the_target_architecture() {
             );
         }
         assert_modes_follow_the_package(&package, &entries);
+
+        // npm's install, redone into a new build directory, gives the same zip.
+        let rebuilt = build(
+            &cache,
+            &BuildRequest {
+                benchmark: &benchmark,
+                language: Language::Nodejs,
+                python: &python,
+                node: Some(&node),
+                platform: "aws",
+                architecture,
+                force: true,
+            },
+        )
+        .unwrap();
+        assert_ne!(rebuilt.dir, package.dir);
+        assert_eq!(
+            zip_package(&rebuilt).unwrap().sha256_base64,
+            archive.sha256_base64,
+            "a rebuild of the same sources gives the same zip"
+        );
     }
 }
 
