@@ -99,6 +99,24 @@ function splitAddress(address, defaultHost) {
 }
 
 /**
+ * [credentials, address] of `service` on AWS, from the usual AWS environment variables. The
+ * address is the first of `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_S3`,
+ * `AWS_ENDPOINT_URL_DYNAMODB`) and `AWS_ENDPOINT_URL`, as the AWS SDKs read them (both ignored
+ * when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else `https://<service>.<region>.amazonaws.com`.
+ * Requests to it are path-style (`/<bucket>/<key>`), which S3 emulators expect too.
+ */
+function awsFromEnvironment(service) {
+  const env = process.env;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+  const creds = new Credentials(env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, region, env.AWS_SESSION_TOKEN);
+  let endpoint = null;
+  if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS || '').toLowerCase() !== 'true') {
+    endpoint = env['AWS_ENDPOINT_URL_' + service.toUpperCase().replace(/-/g, '_')] || env.AWS_ENDPOINT_URL;
+  }
+  return [creds, endpoint || 'https://' + service + '.' + region + '.amazonaws.com'];
+}
+
+/**
  * A kept-alive HTTP(S) client for one endpoint. `send` resolves to the response (a readable
  * stream with `statusCode`), retrying once on a fresh connection when a kept-alive one was closed.
  */
@@ -161,4 +179,4 @@ function readAll(response) {
   });
 }
 
-module.exports = { quote, sha256Hex, Credentials, signHeaders, splitAddress, Client, readAll, canonicalQuery };
+module.exports = { quote, sha256Hex, Credentials, signHeaders, splitAddress, awsFromEnvironment, Client, readAll, canonicalQuery };

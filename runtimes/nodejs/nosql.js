@@ -141,14 +141,7 @@ class nosql {
       );
       address = env.NOSQL_STORAGE_ENDPOINT;
     } else {
-      const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
-      this.creds = new sigv4.Credentials(
-        env.AWS_ACCESS_KEY_ID,
-        env.AWS_SECRET_ACCESS_KEY,
-        region,
-        env.AWS_SESSION_TOKEN,
-      );
-      address = 'https://dynamodb.' + region + '.amazonaws.com';
+      [this.creds, address] = sigv4.awsFromEnvironment('dynamodb');
     }
     [this.scheme, this.host] = sigv4.splitAddress(address, '127.0.0.1:9012');
     this.client = new sigv4.Client(this.scheme, this.host);

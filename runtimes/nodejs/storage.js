@@ -72,14 +72,7 @@ class storage {
       this.creds = new sigv4.Credentials(env.MINIO_ACCESS_KEY, env.MINIO_SECRET_KEY, env.MINIO_REGION);
       address = env.MINIO_ADDRESS;
     } else {
-      const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
-      this.creds = new sigv4.Credentials(
-        env.AWS_ACCESS_KEY_ID,
-        env.AWS_SECRET_ACCESS_KEY,
-        region,
-        env.AWS_SESSION_TOKEN,
-      );
-      address = 'https://s3.' + region + '.amazonaws.com';
+      [this.creds, address] = sigv4.awsFromEnvironment('s3');
     }
     [this.scheme, this.host] = sigv4.splitAddress(address, '127.0.0.1:9011');
     this.client = new sigv4.Client(this.scheme, this.host);

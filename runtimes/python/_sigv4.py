@@ -112,7 +112,13 @@ def presign_query(creds, service, method, host, path, query, expires):
 
 
 def aws_from_environment(service):
-    """Credentials and endpoint of `service` on AWS, from the usual AWS environment variables."""
+    """Credentials and endpoint of `service` on AWS, from the usual AWS environment variables.
+
+    The endpoint is the first of `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_S3`,
+    `AWS_ENDPOINT_URL_DYNAMODB`) and `AWS_ENDPOINT_URL`, as the AWS SDKs read them (both ignored
+    when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else `https://<service>.<region>.amazonaws.com`.
+    Requests to it are path-style (`/<bucket>/<key>`), which S3 emulators expect too.
+    """
     import os
 
     env = os.environ
@@ -123,7 +129,12 @@ def aws_from_environment(service):
         region,
         env.get("AWS_SESSION_TOKEN"),
     )
-    return creds, "https://%s.%s.amazonaws.com" % (service, region)
+    endpoint = None
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
+        endpoint = env.get("AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")) or env.get(
+            "AWS_ENDPOINT_URL"
+        )
+    return creds, endpoint or "https://%s.%s.amazonaws.com" % (service, region)
 
 
 def connect(scheme, host):

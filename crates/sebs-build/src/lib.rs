@@ -18,9 +18,17 @@
 //! node_modules/         installed with `npm ci --omit=dev` from the lockfile
 //! ```
 //!
-//! An MD5 over the sources, the shim, the dependency list (and lockfile) and the interpreter
-//! version keys the cache: a package is rebuilt only when that hash changes or when a rebuild is
-//! forced.
+//! On the `local` platform dependencies are installed for this machine; for any other (`aws`)
+//! they are installed for Linux on the target architecture (x86_64 or arm64), whatever the host
+//! is: pip's binary wheels for the manylinux tags of the Lambda runtime, npm's optional packages
+//! for `--os=linux --cpu=x64|arm64` (see `target.rs`).
+//!
+//! An MD5 over the sources, the shim, the dependency list (and lockfile), the interpreter
+//! version, the platform and the architecture keys the cache: a package is rebuilt only when that
+//! hash changes or when a rebuild is forced.
+//!
+//! [`zip_package`] makes the package's deployment zip (AWS Lambda's layout, deterministic, cached
+//! next to the build); see `archive.rs`.
 //!
 //! Every build gets a directory of its own and SeBS's `code` path becomes a link switched
 //! atomically to the newest one, so a rebuild (`--update-code`, or changed sources) never writes
@@ -36,13 +44,19 @@ use md5::{Digest, Md5};
 use sebs_core::cache::{Cache, PackageKey};
 use sebs_core::catalogue::Benchmark;
 use sebs_core::config::{Architecture, Language};
-use sebs_core::fsutil::{copy_dir, dir_size};
+use sebs_core::fsutil::dir_size;
 use sebs_core::node::NodeInterpreter;
 use sebs_core::python::PythonInterpreter;
 
+mod archive;
+mod node;
+mod python;
 mod store;
+mod target;
 
+pub use archive::{LAMBDA_DIRECT_UPLOAD_LIMIT, ZipArchive, needs_s3_upload, zip_package};
 use store::Store;
+use target::Target;
 
 /// The SeBS wrapper copied into every Python package.
 pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
@@ -127,7 +141,8 @@ pub fn write_python_shims(dir: &Path) -> Result<()> {
 }
 
 /// Bumped when the package layout or build steps change, so old cached packages are rebuilt.
-const BUILDER_VERSION: &str = "sebs-build/1";
+/// 2: the target (platform and architecture) is hashed; `.pyc` files are hash-based.
+const BUILDER_VERSION: &str = "sebs-build/2";
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -136,13 +151,17 @@ pub struct BuildRequest<'a> {
     pub benchmark: &'a Benchmark,
     /// Its language.
     pub language: Language,
-    /// The interpreter the package targets (dependencies are installed for it).
+    /// The Python the package targets. On `local`, dependencies are installed for this
+    /// interpreter. On any other platform `version` (`3.11`) is the target's Python, and `path`
+    /// only runs pip (any Python 3 with pip; the package is byte-compiled only if it is that
+    /// version).
     pub python: &'a PythonInterpreter,
     /// The Node.js the package targets; required for Node.js packages.
     pub node: Option<&'a NodeInterpreter>,
-    /// Platform the package is for (`local`).
+    /// Platform the package is for: `local` installs dependencies for this machine; any other
+    /// (`aws`) for Linux on `architecture` in AWS Lambda's managed runtimes.
     pub platform: &'a str,
-    /// Target architecture.
+    /// Target architecture (part of the cache key and of the content hash).
     pub architecture: Architecture,
     /// Rebuild even if the cached package is current (`--update-code`).
     pub force: bool,
@@ -186,9 +205,21 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
         version,
         arch: req.architecture.as_str().into(),
     };
+    let target = Target {
+        platform: req.platform,
+        architecture: req.architecture,
+    };
     let hash = match node {
-        Some(node) => node_content_hash(req.benchmark, &source, node)?,
-        None => content_hash(req.benchmark, &source, req.python)?,
+        Some(node) => {
+            node_content_hash(req.benchmark, &source, node, req.platform, req.architecture)?
+        }
+        None => content_hash(
+            req.benchmark,
+            &source,
+            req.python,
+            req.platform,
+            req.architecture,
+        )?,
     };
     let store = Store::new(&cache.package_dir(&key));
     // One builder at a time per package: concurrent sebs processes wait, then reuse the result.
@@ -222,13 +253,15 @@ pub fn build(cache: &Cache, req: &BuildRequest<'_>) -> Result<Package> {
     let root = staging.path();
     match node {
         Some(node) => {
-            assemble_node(req.benchmark, &source, root, &node.version)?;
-            install_node_dependencies(node, root)?;
+            node::assemble(req.benchmark, &source, root, &node.version, &target)?;
+            node::install_dependencies(node, root, &target)?;
         }
         None => {
-            assemble_python(req.benchmark, &source, root)?;
-            install_requirements(req.python, &source, root)?;
-            compile(req.python, root)?;
+            python::assemble(req.benchmark, &source, root, &target)?;
+            python::install_requirements(req.python, &source, root, &target)?;
+            if python::should_compile(req.python, &target) {
+                python::compile(req.python, root)?;
+            }
         }
     }
     let dir = store.publish(staging, &hash)?;
@@ -263,44 +296,48 @@ fn lock_package(dir: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// The requirements file for this interpreter: `requirements.txt.<version>` if present (SeBS).
-fn requirements_file(source: &Path, python: &PythonInterpreter) -> Option<PathBuf> {
-    let versioned = source.join(format!("requirements.txt.{}", python.version));
-    if versioned.is_file() {
-        return Some(versioned);
-    }
-    let plain = source.join("requirements.txt");
-    plain.is_file().then_some(plain)
-}
-
-/// MD5 over every source file (path and content), `init.sh`, the shim and the interpreter version.
+/// MD5 over every source file (path and content), `init.sh`, the shim, the interpreter version,
+/// the platform and the architecture.
 pub fn content_hash(
     benchmark: &Benchmark,
     source: &Path,
     python: &PythonInterpreter,
+    platform: &str,
+    architecture: Architecture,
 ) -> Result<String> {
     hash_sources(
         benchmark,
         source,
         b"",
         &python.version,
+        Target {
+            platform,
+            architecture,
+        },
         PYTHON_HANDLER,
         &python_shims_for(benchmark),
     )
 }
 
 /// MD5 over every source file (path and content, `package.json` and `package-lock.json`
-/// included), `init.sh`, the Node.js shims and the Node.js major version.
+/// included), `init.sh`, the Node.js shims, the Node.js major version, the platform and the
+/// architecture.
 pub fn node_content_hash(
     benchmark: &Benchmark,
     source: &Path,
     node: &NodeInterpreter,
+    platform: &str,
+    architecture: Architecture,
 ) -> Result<String> {
     hash_sources(
         benchmark,
         source,
         b"nodejs\0",
         &node.version,
+        Target {
+            platform,
+            architecture,
+        },
         NODE_HANDLER,
         &node_shims_for(benchmark),
     )
@@ -311,6 +348,7 @@ fn hash_sources(
     source: &Path,
     language_tag: &[u8],
     version: &str,
+    target: Target<'_>,
     handler: &str,
     shims: &[(&str, &str)],
 ) -> Result<String> {
@@ -321,6 +359,9 @@ fn hash_sources(
     md5.update(BUILDER_VERSION.as_bytes());
     md5.update(language_tag);
     md5.update(version.as_bytes());
+    md5.update([0]);
+    md5.update(target.describe().as_bytes());
+    md5.update([0]);
     for rel in files {
         md5.update(rel.to_string_lossy().as_bytes());
         md5.update([0]);
@@ -363,29 +404,20 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> 
     Ok(())
 }
 
-fn assemble_python(benchmark: &Benchmark, source: &Path, root: &Path) -> Result<()> {
-    let function = root.join("function");
-    copy_dir(source, &function)?;
-    let init = function.join("__init__.py");
-    if !init.exists() {
-        std::fs::write(&init, b"")?;
-    }
-    std::fs::write(root.join("handler.py"), PYTHON_HANDLER)?;
-    for (name, source) in python_shims_for(benchmark) {
-        std::fs::write(function.join(name), source)?;
-    }
-    run_init_scripts(benchmark, source, &function)
-}
-
 /// SeBS's optional resource hook: `bash init.sh <output dir> false <arch>`.
-fn run_init_scripts(benchmark: &Benchmark, source: &Path, function: &Path) -> Result<()> {
+fn run_init_scripts(
+    benchmark: &Benchmark,
+    source: &Path,
+    function: &Path,
+    target: &Target<'_>,
+) -> Result<()> {
     for script in [benchmark.dir.join("init.sh"), source.join("init.sh")] {
         if script.is_file() {
             let out = Command::new("bash")
                 .arg(&script)
                 .arg(function)
                 .arg("false")
-                .arg("x64")
+                .arg(target.architecture.as_str())
                 .current_dir(script.parent().expect("script has a parent"))
                 .output()
                 .with_context(|| format!("failed to run {}", script.display()))?;
@@ -398,187 +430,6 @@ fn run_init_scripts(benchmark: &Benchmark, source: &Path, function: &Path) -> Re
                 );
             }
         }
-    }
-    Ok(())
-}
-
-/// The files npm reads at the package root rather than in `function/`.
-const NPM_FILES: [&str; 2] = ["package.json", "package-lock.json"];
-
-fn assemble_node(
-    benchmark: &Benchmark,
-    source: &Path,
-    root: &Path,
-    node_major: &str,
-) -> Result<()> {
-    let function = root.join("function");
-    copy_dir(source, &function)?;
-    // SeBS: `package.json.<major>` replaces `package.json` for that Node.js version (e.g. a
-    // newer sharp for Node.js 20); the other versions' manifests are not packaged.
-    let versioned = format!("package.json.{node_major}");
-    for entry in std::fs::read_dir(&function)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == versioned {
-            std::fs::rename(entry.path(), function.join("package.json"))
-                .with_context(|| format!("failed to use {name} as package.json"))?;
-        } else if name.starts_with("package.json.") {
-            std::fs::remove_file(entry.path())
-                .with_context(|| format!("failed to leave {name} out of the package"))?;
-        }
-    }
-    for name in NPM_FILES {
-        let from = function.join(name);
-        if from.is_file() {
-            std::fs::rename(&from, root.join(name))
-                .with_context(|| format!("failed to move {name} to the package root"))?;
-        }
-    }
-    std::fs::write(root.join("handler.js"), NODE_HANDLER)?;
-    for (name, source) in node_shims_for(benchmark) {
-        std::fs::write(function.join(name), source)?;
-    }
-    run_init_scripts(benchmark, source, &function)
-}
-
-/// `npm` next to `node` (its own installation), else the one on PATH.
-fn npm_for(node: &NodeInterpreter) -> PathBuf {
-    node.path
-        .parent()
-        .map(|dir| dir.join("npm"))
-        .filter(|npm| npm.is_file())
-        .unwrap_or_else(|| PathBuf::from("npm"))
-}
-
-fn install_node_dependencies(node: &NodeInterpreter, root: &Path) -> Result<()> {
-    let manifest = root.join("package.json");
-    if !manifest.is_file() {
-        return Ok(());
-    }
-    let text = std::fs::read_to_string(&manifest)?;
-    let parsed: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| "the benchmark's package.json is not valid JSON")?;
-    if parsed["dependencies"]
-        .as_object()
-        .is_none_or(|deps| deps.is_empty())
-    {
-        return Ok(());
-    }
-    let locked = root.join("package-lock.json").is_file();
-    let npm = npm_for(node);
-    let mut command = Command::new(&npm);
-    if locked {
-        command.args(["ci", "--omit=dev", "--ignore-scripts=false"]);
-    } else {
-        tracing::warn!(
-            "no package-lock.json next to package.json: dependencies are resolved now and may differ between builds; commit a lockfile (`npm install --package-lock-only`)"
-        );
-        command.args(["install", "--omit=dev", "--no-package-lock"]);
-    }
-    command.args([
-        "--no-audit",
-        "--no-fund",
-        "--prefer-offline",
-        "--loglevel=error",
-    ]);
-    // npm's scripts (and sharp's install check) run with this node first on PATH.
-    let mut path = node
-        .path
-        .parent()
-        .map(|p| p.as_os_str().to_owned())
-        .unwrap_or_default();
-    if let Some(host) = std::env::var_os("PATH") {
-        path.push(":");
-        path.push(host);
-    }
-    tracing::info!(
-        "installing Node.js dependencies with `npm {}`",
-        if locked { "ci" } else { "install" }
-    );
-    let out = command
-        .current_dir(root)
-        .env("PATH", path)
-        .env("npm_config_update_notifier", "false")
-        .env_remove("NODE_OPTIONS")
-        .output()
-        .with_context(|| {
-            format!(
-                "failed to start {}; install npm (it comes with Node.js)",
-                npm.display()
-            )
-        })?;
-    if !out.status.success() {
-        bail!(
-            "npm could not install the dependencies of package.json for Node.js {}:\n{}\nfix package.json/package-lock.json (or the network/proxy settings) and run again",
-            node.full_version,
-            tail(&String::from_utf8_lossy(&out.stderr), 20)
-        );
-    }
-    Ok(())
-}
-
-fn install_requirements(python: &PythonInterpreter, source: &Path, root: &Path) -> Result<()> {
-    let Some(requirements) = requirements_file(source, python) else {
-        return Ok(());
-    };
-    let text = std::fs::read_to_string(&requirements)?;
-    if text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Ok(());
-    }
-    tracing::info!(
-        "installing dependencies from {} with pip",
-        requirements.display()
-    );
-    let out = Command::new(&python.path)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--no-compile",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-        ])
-        .arg("--target")
-        .arg(root)
-        .arg("-r")
-        .arg(&requirements)
-        .env_remove("PYTHONPATH")
-        .output()
-        .with_context(|| format!("failed to start pip with {}", python.path.display()))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("No module named pip") {
-            bail!(
-                "pip is not available for Python {} ({}); install it with `{} -m ensurepip`",
-                python.version,
-                python.path.display(),
-                python.path.display()
-            );
-        }
-        bail!(
-            "pip could not install {} for Python {}:\n{}\nfix the requirements file (or the network/proxy settings) and run again",
-            requirements.display(),
-            python.version,
-            tail(&stderr, 20)
-        );
-    }
-    Ok(())
-}
-
-fn compile(python: &PythonInterpreter, root: &Path) -> Result<()> {
-    let out = Command::new(&python.path)
-        .args(["-m", "compileall", "-q", "-j", "0"])
-        .arg(root)
-        .output()
-        .with_context(|| format!("failed to start {}", python.path.display()))?;
-    if !out.status.success() {
-        bail!(
-            "byte-compiling the package failed (a syntax error in the sources?):\n{}",
-            tail(&String::from_utf8_lossy(&out.stdout), 20)
-        );
     }
     Ok(())
 }

@@ -7,14 +7,15 @@
 //! code -> builds/<hash>-<id>     the current package: a symbolic link, switched with rename(2)
 //! builds/<hash>-<id>/            one directory per build, never written after it is published
 //! builds/.build-<id>/            a build in progress (debris if its builder died)
+//! builds/<hash>-<id>.zip[.sha256] the build's deployment zip and its digest (`archive.rs`)
 //! .lock                          the builders' lock (one builder per key at a time)
 //! ```
 //!
 //! A process that uses a build (every [`crate::build`] caller) holds a shared `flock` on the
 //! build's directory until it exits: its function instances read their code from there. A builder,
 //! holding `.lock`, removes the builds that are not current and that no process holds, and
-//! staging directories of dead builders. So a build is deleted only after every process that
-//! could run it has exited, and only by a later build.
+//! staging directories of dead builders, with the files named after them (zips). So a build is
+//! deleted only after every process that could run it has exited, and only by a later build.
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
@@ -122,8 +123,9 @@ impl Store {
     }
 
     /// Remove builds that are not current and that no process holds, staging directories of
-    /// builders that died and pointers left half-switched. Call with the builders' lock held.
-    /// Returns the number of entries removed.
+    /// builders that died, pointers left half-switched, and the files of builds that are gone
+    /// (`<build>.zip`, its digest, and their partial `.<build>.zip.*`). Call with the builders'
+    /// lock held. Returns the number of entries removed.
     pub(crate) fn sweep(&self) -> Result<usize> {
         let current = self.current();
         let mut removed = 0;
@@ -147,9 +149,14 @@ impl Store {
                 return Err(e).with_context(|| format!("failed to read {}", self.builds.display()));
             }
         };
+        let mut files = Vec::new();
         for entry in entries {
             let path = entry?.path();
-            if current.as_deref() == Some(path.as_path()) || !path.is_dir() {
+            if !path.is_dir() {
+                files.push(path);
+                continue;
+            }
+            if current.as_deref() == Some(path.as_path()) {
                 continue;
             }
             let staging = path
@@ -159,6 +166,25 @@ impl Store {
             let unused = staging || try_exclusive(&path)?.is_some();
             if unused {
                 std::fs::remove_dir_all(&path)
+                    .with_context(|| format!("failed to remove {}", path.display()))?;
+                removed += 1;
+            }
+        }
+        for path in files {
+            let build = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .and_then(|n| {
+                    n.trim_start_matches('.')
+                        .split('.')
+                        .next()
+                        .map(str::to_owned)
+                })
+                .filter(|build| !build.is_empty());
+            if let Some(build) = build
+                && !self.builds.join(&build).is_dir()
+            {
+                std::fs::remove_file(&path)
                     .with_context(|| format!("failed to remove {}", path.display()))?;
                 removed += 1;
             }
@@ -255,10 +281,23 @@ mod tests {
         let holder = open_dir(&held).unwrap();
         flock(&holder, libc::LOCK_SH).unwrap();
         let dead_builder = store.staging().unwrap().keep();
+        let builds = tmp.path().join("x64/builds");
+        let name = |dir: &Path| dir.file_name().unwrap().to_string_lossy().into_owned();
+        let unheld_zip = builds.join(format!("{}.zip", name(&unheld)));
+        let unheld_partial = builds.join(format!(".{}.zip.Ab12Cd", name(&unheld)));
+        let current_zip = builds.join(format!("{}.zip.sha256", name(&current)));
+        for file in [&unheld_zip, &unheld_partial, &current_zip] {
+            std::fs::write(file, "zip").unwrap();
+        }
         std::os::unix::fs::symlink("builds/x", tmp.path().join("x64/.code-next-zz")).unwrap();
 
-        assert_eq!(store.sweep().unwrap(), 3);
+        assert_eq!(store.sweep().unwrap(), 5);
         assert!(!unheld.exists(), "an old build nobody holds is removed");
+        assert!(
+            !unheld_zip.exists() && !unheld_partial.exists(),
+            "with its zips"
+        );
+        assert!(current_zip.is_file(), "the current build's zip is kept");
         assert!(held.join("b").is_file(), "a held build is kept");
         assert!(current.join("c").is_file(), "the current build is kept");
         assert!(
