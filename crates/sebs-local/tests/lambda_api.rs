@@ -336,3 +336,91 @@ async fn the_aws_cli_deploys_and_invokes_python_and_node_functions() {
     }
     platform.shutdown().await;
 }
+
+/// A stand-in S3 endpoint: answers a SigV4-signed `GET /code/app.zip` with `zip`, any other
+/// key with S3's `NoSuchKey`, and an unsigned request with 403.
+async fn fake_s3(zip: Vec<u8>) -> std::net::SocketAddr {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().route(
+        "/{bucket}/{*key}",
+        axum::routing::get(
+            move |axum::extract::Path((bucket, key)): axum::extract::Path<(String, String)>,
+                  headers: HeaderMap| {
+                let zip = zip.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let signed = auth.starts_with(
+                        "AWS4-HMAC-SHA256 Credential=AKID/",
+                    ) && auth.contains("/eu-west-1/s3/aws4_request")
+                        && headers.contains_key("x-amz-date");
+                    if !signed {
+                        return (StatusCode::FORBIDDEN, "<Error><Code>AccessDenied</Code><Message>sign</Message></Error>").into_response();
+                    }
+                    if (bucket.as_str(), key.as_str()) == ("code", "app.zip") {
+                        return (StatusCode::OK, zip).into_response();
+                    }
+                    (StatusCode::NOT_FOUND, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>").into_response()
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+fn create_from_s3(platform: &LocalPlatform, name: &str, runtime: &str, key: &str) -> (u16, String) {
+    let body = serde_json::json!({
+        "FunctionName": name, "Runtime": runtime, "Role": "arn:aws:iam::000000000000:role/r",
+        "Handler": "app.handler", "Code": {"S3Bucket": "code", "S3Key": key},
+    });
+    http_post(
+        &format!("{}/2015-03-31/functions", platform.endpoint()),
+        &body.to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_from_s3_is_read_with_a_signed_get_from_the_code_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = std::fs::read(zip_with(dir.path(), "app.py", PYTHON_FN)).unwrap();
+    let s3 = fake_s3(zip).await;
+    let platform = LocalPlatform::start().await.unwrap();
+    let (python, _) = runtimes();
+
+    let (status, body) = create_from_s3(&platform, "s3-f", &python, "app.zip");
+    assert_eq!(status, 400, "no code store yet: {body}");
+    assert!(body.contains("no object store"), "{body}");
+
+    platform.set_code_store(Some(sebs_local::CodeStore {
+        endpoint: format!("http://{s3}"),
+        access_key: "AKID".into(),
+        secret_key: "secret".into(),
+        region: "eu-west-1".into(),
+    }));
+    let (status, body) = create_from_s3(&platform, "s3-f", &python, "missing.zip");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("S3 Error Code: NoSuchKey"), "{body}");
+    let (status, body) = create_from_s3(&platform, "s3-f", &python, "app.zip");
+    assert_eq!(status, 201, "{body}");
+    let config: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(config["FunctionName"], "s3-f");
+    let inv = platform
+        .invoke(
+            "s3-f",
+            bytes::Bytes::from_static(br#"{"value": "from s3"}"#),
+        )
+        .await
+        .unwrap();
+    let sebs_local::Outcome::Response(out) = inv.outcome else {
+        panic!("{:?}", inv.outcome)
+    };
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(out["echo"], "from s3");
+    platform.shutdown().await;
+}

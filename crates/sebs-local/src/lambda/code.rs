@@ -15,7 +15,7 @@ use super::requests::CodeInput;
 use super::{ApiError, CodePackage};
 
 /// The S3-compatible endpoint that `Code.S3Bucket`/`Code.S3Key` are read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CodeStore {
     /// `http://host:port` (plain HTTP; path-style requests `endpoint/bucket/key`).
     pub endpoint: String,
@@ -25,6 +25,17 @@ pub struct CodeStore {
     pub secret_key: String,
     /// Signing region.
     pub region: String,
+}
+
+impl std::fmt::Debug for CodeStore {
+    // The secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeStore")
+            .field("endpoint", &self.endpoint)
+            .field("access_key", &self.access_key)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Lambda's limit on a zip uploaded in the request (`Code.ZipFile`).
