@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 
+use crate::lambda;
 use crate::state::Shared;
 use crate::{Invocation, MAX_PAYLOAD, Outcome, PlatformError, dispatch};
 
@@ -19,6 +20,7 @@ pub(crate) fn router(shared: AppState) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke_api))
         .route("/function/{name}", any(http_trigger))
+        .route("/function/{name}/", any(http_trigger))
         .route("/function/{name}/{*rest}", any(http_trigger_path))
         .route(
             "/instances/{id}/2018-06-01/runtime/invocation/next",
@@ -37,9 +39,25 @@ pub(crate) fn router(shared: AppState) -> Router {
             "/instances/{id}/2018-06-01/runtime/init/error",
             post(runtime_init_error),
         )
+        .merge(lambda::router())
+        .fallback(unknown_route)
         // Bodies are checked against Lambda's 6 MB limit by hand so the error names the limit.
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD + 64 * 1024))
         .with_state(shared)
+}
+
+/// Paths no route serves: an AWS error for Lambda's API paths (`/2015-03-31/...`), a plain 404
+/// elsewhere.
+async fn unknown_route(method: Method, uri: Uri) -> Response {
+    if uri.path().starts_with("/20") {
+        lambda::ApiError::unknown_operation(format!(
+            "{method} {} is not an operation the local platform serves (see docs/lambda-api.md for those it does)",
+            uri.path()
+        ))
+        .into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -70,6 +88,8 @@ async fn invoke_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The Invoke API takes a name or an ARN, as Lambda's does.
+    let name = lambda::function_name(&name);
     if body.len() > MAX_PAYLOAD {
         return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -535,7 +555,7 @@ async fn runtime_response(
 
 /// Read a body of at most `limit` bytes: `Ok(body)`, or `Err(size)` when it is larger (the rest
 /// is read and counted, never kept).
-async fn read_limited(
+pub(crate) async fn read_limited(
     body: axum::body::Body,
     limit: usize,
 ) -> Result<Result<Bytes, usize>, axum::Error> {

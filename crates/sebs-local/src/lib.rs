@@ -3,7 +3,9 @@
 //! A gateway on 127.0.0.1 serves the AWS Lambda Invoke API
 //! (`POST /2015-03-31/functions/{name}/invocations`, the "library" trigger), an HTTP trigger per
 //! function (`/function/{name}`, Lambda Function URL semantics), and the Lambda Runtime API
-//! (`/instances/{id}/2018-06-01/runtime/...`) for any Lambda runtime.
+//! (`/instances/{id}/2018-06-01/runtime/...`) for any Lambda runtime, and Lambda's control plane
+//! (CreateFunction, UpdateFunctionConfiguration, function URLs, ...; `lambda/`) so that the AWS
+//! CLI, boto3 and the AWS SDKs deploy to it as they do to AWS.
 //!
 //! It behaves like a cloud platform: every instance is one OS process with a scrubbed
 //! environment, its own working directory and `TMPDIR`, a memory limit (cgroups, else an
@@ -29,6 +31,7 @@ mod gateway;
 mod instance;
 mod invocation;
 mod isolation;
+mod lambda;
 mod launch;
 pub mod limits;
 pub mod metrics;
@@ -45,6 +48,7 @@ pub use config::PlatformConfig;
 pub use error::PlatformError;
 pub use invocation::{Invocation, Outcome};
 pub use isolation::Isolation;
+pub use lambda::CodeStore;
 pub use limits::Backend as LimitBackend;
 pub use metrics::Report;
 pub use platform::LocalPlatform;

@@ -16,6 +16,7 @@ use crate::config::PlatformConfig;
 use crate::error::PlatformError;
 use crate::invocation::Invocation;
 use crate::isolation::Isolation;
+use crate::lambda::CodeStore;
 use crate::launch::{command_of, compile_bootstrap, function_env};
 use crate::limits::{Backend as LimitBackend, Limits, Requested};
 use crate::metrics::{Metrics, Report};
@@ -114,6 +115,7 @@ impl LocalPlatform {
             config,
             in_flight: AtomicUsize::new(0),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            lambda: Default::default(),
         });
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
@@ -159,6 +161,13 @@ impl LocalPlatform {
         )
     }
 
+    /// Read the code of functions created with `Code.S3Bucket`/`Code.S3Key` (Lambda's
+    /// CreateFunction and UpdateFunctionCode) from `store`; without one such requests are
+    /// refused with `InvalidParameterValueException`.
+    pub fn set_code_store(&self, store: Option<CodeStore>) {
+        *self.shared.lambda.code_store.lock().expect("lock") = store;
+    }
+
     /// How limits are enforced on this host.
     pub fn limits(&self) -> &LimitBackend {
         self.shared.limits.backend()
@@ -188,69 +197,8 @@ impl LocalPlatform {
     /// the function's zygote; if the function cannot be imported, instances fall back to `exec`
     /// so the init error reaches every invocation as on Lambda. Fork mode is Python-only: other
     /// runtimes start with `exec` (see [`FunctionSpec::effective_cold_start`]).
-    pub async fn deploy(&self, mut spec: FunctionSpec) {
-        let name = spec.name.clone();
-        if let Runtime::Python { interpreter } = &spec.runtime {
-            compile_bootstrap(&self.shared, interpreter).await;
-        }
-        if let Runtime::Node { .. } = &spec.runtime {
-            for key in NODE_ENV_DENYLIST {
-                if spec.env.remove(key).is_some() {
-                    tracing::warn!(
-                        "function {name}: {key} is never passed to Node.js instances (it would change what is measured); dropped"
-                    );
-                }
-            }
-        }
-        let requested = spec.cold_start.unwrap_or(self.shared.config.cold_start);
-        let mode = spec.effective_cold_start(self.shared.config.cold_start);
-        if requested != mode {
-            tracing::info!(
-                "function {name}: {} cold starts are for Python functions on the private channel; its instances start with {}",
-                requested.as_str(),
-                mode.as_str()
-            );
-        }
-        let policy: Arc<dyn EvictionPolicy> = Arc::new(FixedKeepAlive(
-            spec.keep_alive.unwrap_or(self.shared.config.keep_alive),
-        ));
-        let pool = Pool::new(
-            spec.concurrency.unwrap_or(self.shared.config.concurrency),
-            self.shared.config.queue,
-            policy,
-        );
-        let state = Arc::new(FunctionState {
-            spec,
-            pool,
-            zygote: Mutex::new(None),
-        });
-        if mode == ColdStartMode::Fork {
-            let (program, args) = command_of(&self.shared, &state.spec);
-            let env = function_env(
-                &self.shared,
-                &state.spec,
-                "zygote",
-                &self.shared.work_dir.path().join("zygotes").join(&name),
-            );
-            let dir = self.shared.work_dir.path().join("zygotes").join(&name);
-            let wait = state.spec.timeout.max(Duration::from_secs(30));
-            match Zygote::start(&self.shared, &program, &args, &env, &dir, wait).await {
-                Ok(z) => *state.zygote.lock().expect("lock") = Some(z),
-                Err(e) => tracing::warn!(
-                    "fork server of {name} failed to start ({}); its instances start with exec",
-                    e.lines().next().unwrap_or("")
-                ),
-            }
-        }
-        let old = self
-            .shared
-            .functions
-            .lock()
-            .expect("lock")
-            .insert(name, state);
-        if let Some(old) = old {
-            retire(&old);
-        }
+    pub async fn deploy(&self, spec: FunctionSpec) {
+        deploy(&self.shared, spec).await;
     }
 
     /// Retire every idle instance of `name` so the next invocation starts cold. Returns how many
@@ -263,10 +211,7 @@ impl LocalPlatform {
     /// Delete function `name`: new requests get 404, its idle instances and fork server are
     /// stopped now, and busy instances finish their invocation and are retired after it.
     pub fn remove(&self, name: &str) -> Result<(), PlatformError> {
-        let removed = self.shared.functions.lock().expect("lock").remove(name);
-        let function = removed.ok_or_else(|| PlatformError::NotFound(name.to_owned()))?;
-        retire(&function);
-        Ok(())
+        remove(&self.shared, name)
     }
 
     fn function(&self, name: &str) -> Result<Arc<FunctionState>, PlatformError> {
@@ -371,6 +316,77 @@ impl Drop for LocalPlatform {
             task.abort();
         }
     }
+}
+
+/// [`LocalPlatform::deploy`] on the shared state (the Lambda control plane deploys too).
+pub(crate) async fn deploy(shared: &Arc<Shared>, mut spec: FunctionSpec) {
+    let name = spec.name.clone();
+    if let Runtime::Python { interpreter } = &spec.runtime {
+        compile_bootstrap(shared, interpreter).await;
+    }
+    if let Runtime::Node { .. } = &spec.runtime {
+        for key in NODE_ENV_DENYLIST {
+            if spec.env.remove(key).is_some() {
+                tracing::warn!(
+                    "function {name}: {key} is never passed to Node.js instances (it would change what is measured); dropped"
+                );
+            }
+        }
+    }
+    let requested = spec.cold_start.unwrap_or(shared.config.cold_start);
+    let mode = spec.effective_cold_start(shared.config.cold_start);
+    if requested != mode {
+        tracing::info!(
+            "function {name}: {} cold starts are for Python functions on the private channel; its instances start with {}",
+            requested.as_str(),
+            mode.as_str()
+        );
+    }
+    let policy: Arc<dyn EvictionPolicy> = Arc::new(FixedKeepAlive(
+        spec.keep_alive.unwrap_or(shared.config.keep_alive),
+    ));
+    let pool = Pool::new(
+        spec.concurrency.unwrap_or(shared.config.concurrency),
+        shared.config.queue,
+        policy,
+    );
+    let state = Arc::new(FunctionState {
+        spec,
+        pool,
+        zygote: Mutex::new(None),
+    });
+    if mode == ColdStartMode::Fork {
+        let (program, args) = command_of(shared, &state.spec);
+        let env = function_env(
+            shared,
+            &state.spec,
+            "zygote",
+            &shared.work_dir.path().join("zygotes").join(&name),
+        );
+        let dir = shared.work_dir.path().join("zygotes").join(&name);
+        let wait = state.spec.timeout.max(Duration::from_secs(30));
+        match Zygote::start(shared, &program, &args, &env, &dir, wait).await {
+            Ok(z) => *state.zygote.lock().expect("lock") = Some(z),
+            Err(e) => tracing::warn!(
+                "fork server of {name} failed to start ({}); its instances start with exec",
+                e.lines().next().unwrap_or("")
+            ),
+        }
+    }
+    let old = shared.functions.lock().expect("lock").insert(name, state);
+    if let Some(old) = old {
+        retire(&old);
+    }
+}
+
+/// [`LocalPlatform::remove`] on the shared state; forgets what the Lambda control plane knew of
+/// the function too.
+pub(crate) fn remove(shared: &Shared, name: &str) -> Result<(), PlatformError> {
+    shared.lambda.forget(name);
+    let removed = shared.functions.lock().expect("lock").remove(name);
+    let function = removed.ok_or_else(|| PlatformError::NotFound(name.to_owned()))?;
+    retire(&function);
+    Ok(())
 }
 
 fn retire(function: &FunctionState) {

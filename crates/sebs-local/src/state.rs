@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) in_flight: AtomicUsize,
     /// CPUs this process may run on.
     pub(crate) cpus: usize,
+    /// What Lambda's control plane knows of the functions created through it.
+    pub(crate) lambda: crate::lambda::Registry,
 }
 
 impl Shared {

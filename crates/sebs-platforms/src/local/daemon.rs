@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use sebs_core::fsutil::write_json_atomic;
-use sebs_local::LocalPlatform;
+use sebs_local::{CodeStore, LocalPlatform};
+use sebs_storage::StorageConfig;
 use serde_json::{Value, json};
 
 use super::LocalBackend;
@@ -132,6 +133,14 @@ async fn serve_session(
 ) -> Result<()> {
     let (functions, names) = deploy_all(args, session, backend).await?;
     let platform = backend.platform().await?;
+    let store = code_store(args, session)?;
+    if let Some(store) = &store {
+        tracing::info!(
+            "Lambda API: Code.S3Bucket/S3Key are read from {}",
+            store.endpoint
+        );
+    }
+    platform.set_code_store(store);
     let measurements = if args.measure_interval >= 0 {
         let file = tempfile::Builder::new()
             .prefix("sebs-memory-")
@@ -168,6 +177,10 @@ async fn serve_session(
         platform.endpoint(),
         args.output.display()
     );
+    tracing::info!(
+        "Lambda API (AWS CLI, boto3, AWS SDKs): --endpoint-url {}",
+        platform.endpoint()
+    );
     if let Some(fd) = ready {
         // Tell `sebs local start` we are up, then let go of the pipe.
         let mut pipe = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
@@ -192,6 +205,30 @@ async fn serve_session(
         }
     }
     Ok(())
+}
+
+/// Where the Lambda API reads `Code.S3Bucket`/`Code.S3Key`: the object storage configured with
+/// `--storage-configuration` (e.g. the output of `sebs storage start`) or
+/// `deployment.local.storage`; `None` when none is configured.
+fn code_store(args: &ServeRequest, session: &Session) -> Result<Option<CodeStore>> {
+    let mut configured = StorageConfig::default();
+    if let Some(value) = &session.settings.config.deployment.local.storage {
+        configured = StorageConfig::from_value(value)
+            .context("invalid deployment.local.storage in the config file")?;
+    }
+    for file in &args.storage_configuration {
+        configured.merge(StorageConfig::load(file)?);
+    }
+    Ok(configured.object_endpoint()?.map(|e| CodeStore {
+        endpoint: if e.address.contains("://") {
+            e.address
+        } else {
+            format!("http://{}", e.address)
+        },
+        access_key: e.access_key,
+        secret_key: e.secret_key,
+        region: e.region,
+    }))
 }
 
 /// Append `<instance id> <bytes>` per live instance every `interval` (SeBS's measureMem format).
