@@ -1,1 +1,62 @@
-//! The AWS Lambda backend.
+//! The AWS Lambda backend of sebs: [`AwsBackend`] implements the `Platform` seam with the
+//! official AWS SDK for Rust.
+//!
+//! - **Packages**: zips in Lambda's layout with dependencies for the target architecture
+//!   (`sebs-build`); uploaded directly, or through S3 above Lambda's 50 MB limit.
+//! - **Functions**: created or updated (code and configuration) with the SDK's waiters, under
+//!   SeBS's names (`sebs-<resource id>-…`), with a role sebs creates when none is configured.
+//! - **Triggers**: library (Invoke with the log tail's `REPORT` line) and HTTP (function URL,
+//!   or an API Gateway HTTP API).
+//! - **Cold starts**: an environment variable changed, as SeBS does.
+//! - **Storage**: S3 and DynamoDB, reached by the input driver and the functions' shims.
+//! - **Processing**: `REPORT` records from library invocations and CloudWatch Logs; costs from
+//!   a dated price table.
+//! - **Resources**: listed from AWS itself and deleted by kind.
+//!
+//! `--endpoint-url` (or `AWS_ENDPOINT_URL[_<SERVICE>]`) points it at emulators: `sebs local
+//! start` speaks Lambda's API, moto speaks the rest.
+
+pub mod clients;
+pub mod config;
+pub mod endpoints;
+pub mod functions;
+pub mod iam;
+pub mod logs;
+pub mod pricing;
+pub mod report;
+pub mod reports;
+pub mod resources;
+mod tls;
+pub mod triggers;
+
+mod backend;
+
+pub use backend::AwsBackend;
+
+use std::path::Path;
+
+use anyhow::Result;
+use sebs_core::config::DeploymentConfig;
+use sebs_platforms::Platform;
+
+/// The factory's constructor: `sebs_platforms::factory::register("aws", sebs_aws::create)`.
+pub fn create(deployment: &DeploymentConfig, cache_dir: &Path) -> Result<Box<dyn Platform>> {
+    Ok(Box::new(AwsBackend::new(deployment.aws.as_ref(), cache_dir)?))
+}
+
+/// Register the backend as deployment `aws`.
+pub fn register() {
+    sebs_platforms::factory::register("aws", create);
+}
+
+/// An SDK error with its whole chain of causes (the SDK's `Display` alone says only "service
+/// error").
+pub(crate) fn sdk_error<E>(e: E) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    anyhow::anyhow!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&e)
+    )
+}

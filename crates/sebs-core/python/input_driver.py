@@ -59,11 +59,13 @@ def _storage(request):
     sys.path.insert(0, context["shim_dir"])
     os.environ.update(context["env"])
     store = table = None
-    if os.environ.get("MINIO_ADDRESS"):
+    # A platform's own storage (S3, DynamoDB) has no MINIO_*/NOSQL_STORAGE_* endpoint: the
+    # SEBS_*_STORAGE markers say it is there, reached with the AWS_* variables.
+    if os.environ.get("MINIO_ADDRESS") or os.environ.get("SEBS_OBJECT_STORAGE"):
         import storage
 
         store = storage.storage.get_instance()
-    if os.environ.get("NOSQL_STORAGE_ENDPOINT"):
+    if os.environ.get("NOSQL_STORAGE_ENDPOINT") or os.environ.get("SEBS_NOSQL_STORAGE"):
         import nosql
 
         table = nosql.nosql.get_instance()

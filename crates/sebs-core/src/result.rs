@@ -369,4 +369,15 @@ impl ProviderMetrics {
     pub fn gb_seconds(&self) -> f64 {
         self.billed_ms as f64 / 1000.0 * self.memory_mb as f64 / 1024.0
     }
+
+    /// Write these metrics into `result`: `provider_times`, `billing` and
+    /// `stats.memory_used` (a warm invocation gets an initialization time of 0).
+    pub fn apply_to(&self, result: &mut ExecutionResult) {
+        result.provider_times.execution = self.execution_us;
+        result.provider_times.initialization = self.initialization_us.unwrap_or(0);
+        result.billing.billed_time = Some(self.billed_ms);
+        result.billing.memory = Some(self.memory_mb);
+        result.billing.gb_seconds = self.gb_seconds();
+        result.stats.memory_used = self.max_memory_used_mb.map(|mb| mb as f64);
+    }
 }

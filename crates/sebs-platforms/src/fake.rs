@@ -404,6 +404,7 @@ mod tests {
             language: sebs_core::config::Language::Python,
             language_version: "3.11".into(),
             interpreter: PathBuf::from("/bin/false"),
+            architecture: sebs_core::config::Architecture::X64,
             code_dir: PathBuf::from("/nonexistent"),
             code_hash: "h1".into(),
             code_size: 0,

@@ -9,6 +9,7 @@ pub mod http;
 pub mod local;
 pub mod pipeline;
 pub mod platform;
+pub mod resources;
 pub mod settings;
 pub mod storage;
 

@@ -44,6 +44,8 @@ pub struct Session {
     pub generated: GeneratedInput,
     /// The code package.
     pub package: sebs_build::Package,
+    /// The architecture the package was built for.
+    pub package_architecture: sebs_core::config::Architecture,
     /// The platform functions are deployed on.
     pub platform: Box<dyn Platform>,
     storage: Option<RunStorage>,
@@ -119,6 +121,7 @@ impl Session {
             size,
             generated,
             package,
+            package_architecture: target.architecture,
             platform,
             storage,
             data_dir,
@@ -128,15 +131,16 @@ impl Session {
         })
     }
 
-    /// The default function name (SeBS: `sebs-<resources id>-<benchmark>-<language>-<version>`).
+    /// The default function name (SeBS: `sebs-<resources id>-<benchmark>-<language>-<version>`,
+    /// in the characters the platform allows).
     pub fn default_function_name(&self) -> String {
-        format!(
+        self.platform.format_function_name(&format!(
             "sebs-{}-{}-{}-{}",
             self.platform.resources_id(),
             self.benchmark.id,
             self.settings.language,
             self.settings.language_version()
-        )
+        ))
     }
 
     /// The prepared package as function `name` with `memory_mb` and `timeout_s`.
@@ -147,6 +151,7 @@ impl Session {
             language: self.settings.language,
             language_version: self.settings.language_version().to_owned(),
             interpreter: self.settings.function_interpreter().to_owned(),
+            architecture: self.package_architecture,
             code_dir: self.package.dir.clone(),
             code_hash: self.package.hash.clone(),
             code_size: self.package.size,

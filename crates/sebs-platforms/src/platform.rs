@@ -72,6 +72,8 @@ pub struct FunctionConfig {
     pub language_version: String,
     /// The interpreter the package was built for (what a local platform runs it with).
     pub interpreter: PathBuf,
+    /// The CPU architecture the package was built for.
+    pub architecture: Architecture,
     /// The package directory (absolute).
     pub code_dir: PathBuf,
     /// The package's content hash: a platform updates the code only when it changed.
@@ -154,6 +156,11 @@ pub trait Platform: Send + Sync {
 
     /// The code package this platform runs.
     fn package_target(&self, architecture: Architecture) -> PackageTarget;
+
+    /// `name` in the characters the platform allows in function names (the default keeps it).
+    fn format_function_name(&self, name: &str) -> String {
+        name.to_owned()
+    }
 
     /// Create `function`, or update it in place if it exists (code only when its hash changed,
     /// configuration only when it differs). Returns the deployment record written to results as

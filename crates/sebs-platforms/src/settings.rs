@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub language_version: Option<String>,
     /// Overrides `deployment.name`.
     pub deployment: Option<String>,
+    /// Overrides the cloud section's endpoint (`deployment.aws.endpoint-url`): an emulator.
+    pub endpoint_url: Option<String>,
     /// Rebuild the package even if the cached one is current.
     pub update_code: bool,
     /// Overrides `experiments.benchmarks_dir`.
@@ -52,6 +54,7 @@ impl Default for RunOptions {
             language: None,
             language_version: None,
             deployment: None,
+            endpoint_url: None,
             update_code: false,
             benchmarks_dir: None,
             update_storage: false,
@@ -110,6 +113,22 @@ impl Settings {
             config.deployment.name = name.parse().map_err(anyhow::Error::msg)?;
         }
         crate::factory::ensure_available(config.deployment.name.as_str())?;
+        if let Some(url) = &common.endpoint_url {
+            if config.deployment.name.as_str() != "aws" {
+                anyhow::bail!(
+                    "--endpoint-url is for cloud deployments (aws); deployment `{}` does not use it",
+                    config.deployment.name.as_str()
+                );
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("--endpoint-url {url:?} is not a URL: give it as http://host:port");
+            }
+            config
+                .deployment
+                .aws
+                .get_or_insert_with(Default::default)
+                .endpoint_url = Some(url.clone());
+        }
         common.local.apply(&mut config.deployment.local);
         if let Some(language) = common.language {
             config.experiments.runtime.language = Some(language);

@@ -75,6 +75,10 @@ pub enum Command {
     /// process their results.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
+    /// List and delete what sebs created on a platform (functions, URLs, roles, buckets,
+    /// tables, log groups).
+    #[command(subcommand)]
+    Resources(crate::resources_cmd::ResourcesCommand),
 }
 
 /// A value parser for one of a library's enums: the values, their names and their order are the
@@ -374,11 +378,17 @@ pub struct CommonArgs {
     #[arg(long, value_name = "VERSION")]
     pub language_version: Option<String>,
 
-    /// Platform to deploy to (overrides `deployment.name`). This build deploys to `local`;
-    /// SeBS's other names (aws, azure, gcp, openwhisk, knative) are recognised and refused
-    /// with an explanation.
+    /// Platform to deploy to (overrides `deployment.name`): `local`, and `aws` in builds with
+    /// the `aws` feature; SeBS's other names (azure, gcp, openwhisk, knative) are recognised
+    /// and refused with an explanation.
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
+
+    /// Send every AWS request to this endpoint (an emulator: `sebs local start`, moto), as the
+    /// AWS CLI's option (overrides `deployment.aws.endpoint-url`; `AWS_ENDPOINT_URL` and
+    /// `AWS_ENDPOINT_URL_<SERVICE>` also work).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 
     /// Rebuild the code package even if the cached one is current.
     #[arg(long)]
@@ -552,6 +562,7 @@ impl CommonArgs {
             language: self.language,
             language_version: self.language_version.clone(),
             deployment: self.deployment.clone(),
+            endpoint_url: self.endpoint_url.clone(),
             update_code: self.update_code,
             benchmarks_dir: self.benchmarks_dir.clone(),
             update_storage: self.update_storage,

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod data_cmd;
 pub mod list;
 pub mod local_cmd;
+pub mod resources_cmd;
 pub mod storage_cmd;
 
 use anyhow::Result;
@@ -26,6 +27,7 @@ pub const EXIT_FAILED_INVOCATIONS: i32 = 3;
 
 /// Run a parsed command line; returns the process exit status.
 pub async fn run(cli: Cli) -> Result<i32> {
+    register_backends();
     match cli.command {
         Command::Benchmark(command) => match command {
             BenchmarkCommand::Invoke(args) => invoke(&args).await,
@@ -61,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         },
         Command::Storage(command) => storage_cmd::run(command).await,
         Command::Data(command) => data_cmd::run(command).await,
+        Command::Resources(command) => resources_cmd::run(command).await,
         Command::Experiment(command) => match command {
             ExperimentCommand::Invoke(args) => experiment_invoke(&args).await,
             ExperimentCommand::Process(args) => experiment_process(&args).await,
@@ -73,6 +76,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
         },
     }
+}
+
+/// The backends in crates of their own, behind cargo features: one line each.
+fn register_backends() {
+    #[cfg(feature = "aws")]
+    sebs_aws::register();
 }
 
 async fn invoke(args: &InvokeArgs) -> Result<i32> {
