@@ -126,8 +126,18 @@ impl AwsBackend {
         Ok(Code::S3 { bucket, key })
     }
 
-    fn record(&self, config: &aws_sdk_lambda::types::FunctionConfiguration, f: &FunctionConfig) -> Value {
-        let functions: Vec<String> = self.deployed.lock().expect("lock").iter().cloned().collect();
+    fn record(
+        &self,
+        config: &aws_sdk_lambda::types::FunctionConfiguration,
+        f: &FunctionConfig,
+    ) -> Value {
+        let functions: Vec<String> = self
+            .deployed
+            .lock()
+            .expect("lock")
+            .iter()
+            .cloned()
+            .collect();
         let mut resources = json!({
             "resources_id": self.settings.resources_id,
             "function": f.name,
@@ -177,7 +187,8 @@ async fn ensure_bucket(clients: &Clients, bucket: &str, region: &str) -> Result<
         {
             Ok(())
         }
-        Err(e) => Err(crate::sdk_error(e)).with_context(|| format!("failed to create the bucket {bucket}")),
+        Err(e) => Err(crate::sdk_error(e))
+            .with_context(|| format!("failed to create the bucket {bucket}")),
     }
 }
 
@@ -284,7 +295,11 @@ impl Platform for AwsBackend {
         let resources = &deployment["resources"];
         let mut functions: BTreeSet<String> = resources["functions"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(f) = resources["function"].as_str() {
             functions.insert(f.to_owned());
@@ -304,7 +319,8 @@ impl Platform for AwsBackend {
 
     async fn storage(&self, object: bool, nosql: bool) -> Result<Option<ProvidedStorage>> {
         let clients = self.clients().await;
-        let mut driver_env = crate::config::credential_env(&clients.sdk, &self.settings.region).await?;
+        let mut driver_env =
+            crate::config::credential_env(&clients.sdk, &self.settings.region).await?;
         let mut function_env = std::collections::BTreeMap::new();
         // On AWS, functions reach S3 and DynamoDB with their role. Against an emulator there is
         // no role: they get its endpoint and credentials through the shims' own variables

@@ -138,8 +138,8 @@ impl AwsSettings {
 
     /// The SDK configuration: region, credentials (configured keys or the standard chain).
     pub async fn sdk_config(&self) -> SdkConfig {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(self.region.clone()));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()));
         if let Some(profile) = &self.config.profile {
             loader = loader.profile_name(profile);
         }
@@ -264,10 +264,9 @@ mod tests {
             s.endpoint(Service::Lambda).as_deref(),
             Some("http://127.0.0.1:5000")
         );
-        let bad: AwsConfig = serde_json::from_value(
-            serde_json::json!({"resources": {"resources_id": "Bad_Id"}}),
-        )
-        .unwrap();
+        let bad: AwsConfig =
+            serde_json::from_value(serde_json::json!({"resources": {"resources_id": "Bad_Id"}}))
+                .unwrap();
         let e = AwsSettings::resolve(Some(&bad), dir.path()).unwrap_err();
         assert!(e.to_string().contains("lower-case"), "{e}");
     }

@@ -91,7 +91,8 @@ pub async fn http_api(clients: &Clients, function: &str, arn: &str) -> Result<St
         .action("lambda:InvokeFunction")
         .principal("apigateway.amazonaws.com");
     if let (Some(region), Some(account)) = (region, account) {
-        permission = permission.source_arn(format!("arn:aws:execute-api:{region}:{account}:{id}/*"));
+        permission =
+            permission.source_arn(format!("arn:aws:execute-api:{region}:{account}:{id}/*"));
     }
     if let Err(e) = permission.send().await
         && !e

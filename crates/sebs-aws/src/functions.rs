@@ -82,13 +82,7 @@ pub struct Desired<'a> {
 
 impl Desired<'_> {
     fn runtime(&self) -> Runtime {
-        Runtime::from(
-            runtime(
-                self.function.language,
-                &self.function.language_version,
-            )
-            .as_str(),
-        )
+        Runtime::from(runtime(self.function.language, &self.function.language_version).as_str())
     }
 
     fn environment(&self, current: Option<&FunctionConfiguration>) -> HashMap<String, String> {
@@ -161,11 +155,18 @@ fn to_configuration(
         .build()
 }
 
-async fn create(clients: &Clients, desired: &Desired<'_>, code: Code) -> Result<FunctionConfiguration> {
+async fn create(
+    clients: &Clients,
+    desired: &Desired<'_>,
+    code: Code,
+) -> Result<FunctionConfiguration> {
     let f = desired.function;
     let code = match code {
         Code::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
-        Code::S3 { bucket, key } => FunctionCode::builder().s3_bucket(bucket).s3_key(key).build(),
+        Code::S3 { bucket, key } => FunctionCode::builder()
+            .s3_bucket(bucket)
+            .s3_key(key)
+            .build(),
     };
     tracing::info!("creating the Lambda function {}", f.name);
     let env = desired.environment(None);
@@ -183,7 +184,11 @@ async fn create(clients: &Clients, desired: &Desired<'_>, code: Code) -> Result<
             .memory_size(f.memory_mb as i32)
             .timeout(f.timeout_s as i32)
             .architectures(lambda_architecture(f.architecture))
-            .environment(Environment::builder().set_variables(Some(env.clone())).build())
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(env.clone()))
+                    .build(),
+            )
             .send()
             .await;
         match result {
@@ -192,8 +197,7 @@ async fn create(clients: &Clients, desired: &Desired<'_>, code: Code) -> Result<
             // consistent): retry for up to two minutes.
             Err(e)
                 if e.as_service_error().is_some_and(|s| {
-                    s.is_invalid_parameter_value_exception()
-                        && s.to_string().contains("role")
+                    s.is_invalid_parameter_value_exception() && s.to_string().contains("role")
                 }) && started.elapsed() < Duration::from_secs(120) =>
             {
                 tracing::info!("the role is not assumable by Lambda yet; retrying in {delay:?}");
@@ -327,7 +331,12 @@ async fn wait_active(clients: &Clients, name: &str) -> Result<()> {
         .function_name(name)
         .wait(WAIT)
         .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e)))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+        })
         .with_context(|| format!("the Lambda function {name} did not become active"))?;
     Ok(())
 }
@@ -339,7 +348,12 @@ async fn wait_updated(clients: &Clients, name: &str) -> Result<()> {
         .function_name(name)
         .wait(WAIT)
         .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e)))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+        })
         .with_context(|| format!("the update of the Lambda function {name} did not complete"))?;
     Ok(())
 }

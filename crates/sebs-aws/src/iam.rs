@@ -78,7 +78,7 @@ pub async fn ensure_role(clients: &Clients, id: &str) -> Result<(String, bool)> 
         .description("Execution role of the functions sebs deploys (Serverless Benchmark Suite)")
         .send()
         .await
-        .map_err(|e| crate::sdk_error(e))
+        .map_err(crate::sdk_error)
         .with_context(|| format!("failed to create the IAM role {name}"))?;
     clients
         .iam
@@ -88,7 +88,7 @@ pub async fn ensure_role(clients: &Clients, id: &str) -> Result<(String, bool)> 
         .policy_document(access_policy(id))
         .send()
         .await
-        .map_err(|e| crate::sdk_error(e))
+        .map_err(crate::sdk_error)
         .with_context(|| format!("failed to attach the access policy to the IAM role {name}"))?;
     let arn = created
         .role()
@@ -105,7 +105,7 @@ pub async fn delete_role(clients: &Clients, name: &str) -> Result<()> {
         .role_name(name)
         .send()
         .await
-        .map_err(|e| crate::sdk_error(e))?;
+        .map_err(crate::sdk_error)?;
     for policy in inline.policy_names() {
         clients
             .iam
@@ -114,7 +114,7 @@ pub async fn delete_role(clients: &Clients, name: &str) -> Result<()> {
             .policy_name(policy)
             .send()
             .await
-            .map_err(|e| crate::sdk_error(e))?;
+            .map_err(crate::sdk_error)?;
     }
     let attached = clients
         .iam
@@ -122,7 +122,7 @@ pub async fn delete_role(clients: &Clients, name: &str) -> Result<()> {
         .role_name(name)
         .send()
         .await
-        .map_err(|e| crate::sdk_error(e))?;
+        .map_err(crate::sdk_error)?;
     for policy in attached.attached_policies() {
         if let Some(arn) = policy.policy_arn() {
             clients
@@ -132,7 +132,7 @@ pub async fn delete_role(clients: &Clients, name: &str) -> Result<()> {
                 .policy_arn(arn)
                 .send()
                 .await
-                .map_err(|e| crate::sdk_error(e))?;
+                .map_err(crate::sdk_error)?;
         }
     }
     clients
@@ -141,7 +141,7 @@ pub async fn delete_role(clients: &Clients, name: &str) -> Result<()> {
         .role_name(name)
         .send()
         .await
-        .map_err(|e| crate::sdk_error(e))?;
+        .map_err(crate::sdk_error)?;
     Ok(())
 }
 

@@ -41,7 +41,10 @@ use sebs_platforms::Platform;
 
 /// The factory's constructor: `sebs_platforms::factory::register("aws", sebs_aws::create)`.
 pub fn create(deployment: &DeploymentConfig, cache_dir: &Path) -> Result<Box<dyn Platform>> {
-    Ok(Box::new(AwsBackend::new(deployment.aws.as_ref(), cache_dir)?))
+    Ok(Box::new(AwsBackend::new(
+        deployment.aws.as_ref(),
+        cache_dir,
+    )?))
 }
 
 /// Register the backend as deployment `aws`.

@@ -78,6 +78,9 @@ mod tests {
         assert!((cost - 0.0000168667).abs() < 1e-12, "{cost}");
         // A million 100 ms invocations at 128 MB: 12,500 GB-s.
         let million = 1e6 * p.invocation(0.1 * 128.0 / 1024.0);
-        assert!((million - (12_500.0 * 0.0000166667 + 0.2)).abs() < 1e-6, "{million}");
+        assert!(
+            (million - (12_500.0 * 0.0000166667 + 0.2)).abs() < 1e-6,
+            "{million}"
+        );
     }
 }

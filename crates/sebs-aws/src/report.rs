@@ -111,6 +111,9 @@ mod tests {
     fn not_reports() {
         assert!(parse_report("START RequestId: abc Version: $LATEST").is_none());
         assert!(parse_report("REPORT RequestId: abc\tDuration: x ms").is_none());
-        assert!(parse_report("REPORT Duration: 1 ms\tBilled Duration: 1 ms\tMemory Size: 1 MB").is_none());
+        assert!(
+            parse_report("REPORT Duration: 1 ms\tBilled Duration: 1 ms\tMemory Size: 1 MB")
+                .is_none()
+        );
     }
 }

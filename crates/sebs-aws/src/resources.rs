@@ -74,7 +74,10 @@ pub async fn list(clients: &Clients, id: &str) -> Result<Vec<Resource>> {
     }
     out.sort_by_key(|r| {
         (
-            KINDS.iter().position(|k| *k == r.kind).unwrap_or(KINDS.len()),
+            KINDS
+                .iter()
+                .position(|k| *k == r.kind)
+                .unwrap_or(KINDS.len()),
             r.name.clone(),
         )
     });
@@ -84,7 +87,8 @@ pub async fn list(clients: &Clients, id: &str) -> Result<Vec<Resource>> {
 /// Buckets of resource id `id`: `sebs-benchmarks-<id>` and SeBS's per-purpose
 /// `sebs-<purpose>-<id>` names.
 fn is_ours(bucket: &str, id: &str) -> bool {
-    bucket.starts_with("sebs-") && (bucket.ends_with(&format!("-{id}")) || bucket.starts_with(&format!("sebs-{id}-")))
+    bucket.starts_with("sebs-")
+        && (bucket.ends_with(&format!("-{id}")) || bucket.starts_with(&format!("sebs-{id}-")))
 }
 
 async fn list_functions(clients: &Clients, prefix: &str) -> Result<Vec<String>> {

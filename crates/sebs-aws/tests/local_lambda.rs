@@ -17,7 +17,12 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn request(options: &RunOptions, benchmark: &str, trigger: TriggerKind, out: &Path) -> InvokeRequest {
+fn request(
+    options: &RunOptions,
+    benchmark: &str,
+    trigger: TriggerKind,
+    out: &Path,
+) -> InvokeRequest {
     let mut options = options.clone();
     options.output_dir = out.to_owned();
     InvokeRequest {
@@ -88,7 +93,10 @@ async fn aws_backend_against_the_local_lambda_api() {
         std::env::set_var("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
         std::env::set_var("AWS_REGION", "us-east-1");
         std::env::set_var("AWS_CONFIG_FILE", tmp.path().join("no-config"));
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", tmp.path().join("no-credentials"));
+        std::env::set_var(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            tmp.path().join("no-credentials"),
+        );
         std::env::remove_var("AWS_PROFILE");
         std::env::remove_var("AWS_SESSION_TOKEN");
     }
@@ -126,16 +134,32 @@ async fn aws_backend_against_the_local_lambda_api() {
         assert_eq!(r["stats"]["failure"], false, "{r}");
         assert_eq!(r["validation"]["passed"], true, "{r}");
     }
-    assert_eq!(http.iter().filter(|r| r["stats"]["cold_start"] == true).count(), 1);
+    assert_eq!(
+        http.iter()
+            .filter(|r| r["stats"]["cold_start"] == true)
+            .count(),
+        1
+    );
     let deployment = &outcome.experiment.config["deployment"];
     assert_eq!(deployment["name"], "aws");
-    let function = deployment["resources"]["function"].as_str().unwrap().to_owned();
+    let function = deployment["resources"]["function"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         function.starts_with("sebs-") && function.contains("-110-dynamic-html-python-"),
         "{function}"
     );
-    assert!(!function.contains('.'), "Lambda names have no dots: {function}");
-    assert!(deployment["resources"]["pricing"]["gb-second"].as_f64().unwrap() > 0.0);
+    assert!(
+        !function.contains('.'),
+        "Lambda names have no dots: {function}"
+    );
+    assert!(
+        deployment["resources"]["pricing"]["gb-second"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 
     // Library trigger: Invoke with the log tail; REPORT records fill provider times at once.
     let out_lib = tmp.path().join("library");
@@ -157,32 +181,61 @@ async fn aws_backend_against_the_local_lambda_api() {
     // A forced cold start: the next invocation reports one.
     let backend = sebs_platforms::factory::create_named(
         "aws",
-        &sebs_platforms::settings::load_config(Some(&config)).unwrap().deployment,
+        &sebs_platforms::settings::load_config(Some(&config))
+            .unwrap()
+            .deployment,
         &cache,
     )
     .unwrap();
-    backend.enforce_cold_start(&[function.clone()]).await.unwrap();
-    let trigger = backend.trigger(&function, TriggerKind::Library).await.unwrap();
-    let cold = trigger.invoke(&json!({"username": "x", "random_len": 10})).await;
+    backend
+        .enforce_cold_start(std::slice::from_ref(&function))
+        .await
+        .unwrap();
+    let trigger = backend
+        .trigger(&function, TriggerKind::Library)
+        .await
+        .unwrap();
+    let cold = trigger
+        .invoke(&json!({"username": "x", "random_len": 10}))
+        .await;
     assert!(!cold.stats.failure, "{:?}", cold.error);
-    assert!(cold.stats.cold_start, "enforce_cold_start makes the next invocation cold");
-    assert!(cold.provider_times.initialization > 0, "a cold REPORT has Init Duration");
-    let warm = trigger.invoke(&json!({"username": "x", "random_len": 10})).await;
+    assert!(
+        cold.stats.cold_start,
+        "enforce_cold_start makes the next invocation cold"
+    );
+    assert!(
+        cold.provider_times.initialization > 0,
+        "a cold REPORT has Init Duration"
+    );
+    let warm = trigger
+        .invoke(&json!({"username": "x", "random_len": 10}))
+        .await;
     assert!(!warm.stats.cold_start);
 
     // Processing: provider metrics for every invocation of both runs.
     for out in [&out_http, &out_lib] {
         let ctx = ProcessContext::new(out, &cache, Some(&config)).unwrap();
-        let (path, filled, missing) = sebs_experiments::process::process_benchmark(&ctx).await.unwrap();
+        let (path, filled, missing) = sebs_experiments::process::process_benchmark(&ctx)
+            .await
+            .unwrap();
         if out == &out_lib {
-            assert_eq!((filled, missing), (3, 0), "library invocations carry their REPORT");
+            assert_eq!(
+                (filled, missing),
+                (3, 0),
+                "library invocations carry their REPORT"
+            );
         }
         assert!(path.is_file());
     }
 
     // A storage benchmark: inputs uploaded to S3 by the driver, read by the function.
     let out_storage = tmp.path().join("storage-run");
-    let mut req = request(&options, "311.compression", TriggerKind::Library, &out_storage);
+    let mut req = request(
+        &options,
+        "311.compression",
+        TriggerKind::Library,
+        &out_storage,
+    );
     req.repetitions = 1;
     let outcome = sebs_experiments::benchmark::invoke(&req).await.unwrap();
     for r in results(&outcome.path) {
@@ -195,7 +248,11 @@ async fn aws_backend_against_the_local_lambda_api() {
         .await
         .unwrap();
     let kinds: Vec<&str> = listed.iter().map(|r| r.kind.as_str()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "function").count(), 2, "{listed:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "function").count(),
+        2,
+        "{listed:?}"
+    );
     assert!(kinds.contains(&"bucket"), "{listed:?}");
     let (_, removed) = sebs_platforms::resources::remove(&options, &Selection::default(), false)
         .await

@@ -85,7 +85,12 @@ pub fn ensure_available(name: &str) -> Result<()> {
         available
             .iter()
             .copied()
-            .chain(KNOWN.iter().map(|(n, _)| *n).filter(|n| !available.contains(n)))
+            .chain(
+                KNOWN
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| !available.contains(n))
+            )
             .collect::<Vec<_>>()
             .join(", ")
     )

@@ -71,7 +71,10 @@ impl Target {
         }
         let default_port = if scheme == "https" { 443 } else { 80 };
         Ok(Target {
-            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             port: uri.port_u16().unwrap_or(default_port),
             path: uri
                 .path_and_query()
@@ -104,7 +107,8 @@ pub async fn exchange<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(connection);
     let default_port = matches!(target.port, 80 | 443);
     let host = if default_port {

@@ -125,7 +125,10 @@ impl std::fmt::Debug for ProvidedStorage {
         // Names only: the values hold credentials.
         f.debug_struct("ProvidedStorage")
             .field("driver_env", &self.driver_env.keys().collect::<Vec<_>>())
-            .field("function_env", &self.function_env.keys().collect::<Vec<_>>())
+            .field(
+                "function_env",
+                &self.function_env.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

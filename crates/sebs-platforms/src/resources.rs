@@ -43,7 +43,10 @@ pub async fn list(options: &RunOptions, selection: &Selection) -> Result<(String
     platform.shutdown().await;
     Ok((
         name,
-        found?.into_iter().filter(|r| selection.matches(r)).collect(),
+        found?
+            .into_iter()
+            .filter(|r| selection.matches(r))
+            .collect(),
     ))
 }
 

@@ -1,0 +1,461 @@
+//! The AWS backend against moto (`moto_server`, PyPI `moto[server]`): what the local platform
+//! does not provide — IAM (the role and its policy), S3, DynamoDB, CloudWatch Logs (REPORT
+//! records seeded with PutLogEvents), function URLs, API Gateway HTTP APIs — and a cleanup
+//! that leaves moto empty. moto runs no function code, so invocations are not tested here
+//! (`local_lambda.rs` does that). Skipped, visibly, without moto (`.ci/run` installs it).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use sebs_core::config::{Architecture, Language};
+use sebs_platforms::resources::Selection;
+use sebs_platforms::{FunctionConfig, Platform, RunOptions, TriggerKind};
+use serde_json::json;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// moto_server on a free port, killed when dropped.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_moto() -> Option<Moto> {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import moto.server, flask"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let moto = Moto { child, url };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            // Lambda without Docker: moto keeps functions as records.
+            let status = std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    &format!(
+                        "import urllib.request,json;urllib.request.urlopen(urllib.request.Request('{}/moto-api/config',data=json.dumps({{'lambda':{{'use_docker':False}}}}).encode(),headers={{'Content-Type':'application/json'}}))",
+                        moto.url
+                    ),
+                ])
+                .status()
+                .unwrap();
+            assert!(status.success(), "moto accepts its config");
+            return Some(moto);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not start on port {port}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_backend_control_plane_against_moto() {
+    let Some(moto) = start_moto().await else {
+        eprintln!("SKIPPED: moto_server is not installed (python3 -m pip install 'moto[server]')");
+        return;
+    };
+    sebs_aws::register();
+    let tmp = tempfile::tempdir().unwrap();
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing-key");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing-secret-not-logged");
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("AWS_CONFIG_FILE", tmp.path().join("no-config"));
+        std::env::set_var(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            tmp.path().join("no-credentials"),
+        );
+        std::env::remove_var("AWS_PROFILE");
+    }
+    let config = tmp.path().join("config.json");
+    std::fs::write(
+        &config,
+        json!({"deployment": {"name": "aws", "aws": {
+            "endpoint-url": moto.url,
+            "resources": {"resources_id": "mototest"}
+        }}})
+        .to_string(),
+    )
+    .unwrap();
+    let cache = tmp.path().join("cache");
+    let options = RunOptions {
+        config: Some(config.clone()),
+        cache_dir: cache.clone(),
+        benchmarks_dir: Some(repo().join("benchmarks")),
+        ..RunOptions::default()
+    };
+    let package = sebs_platforms::pipeline::package(&options, "110.dynamic-html").unwrap();
+    let deployment = sebs_platforms::settings::load_config(Some(&config))
+        .unwrap()
+        .deployment;
+    let backend = sebs_aws::AwsBackend::new(deployment.aws.as_ref(), &cache).unwrap();
+    let name = backend.format_function_name("sebs-mototest-110.dynamic-html-python-3.11");
+    let mut function = FunctionConfig {
+        name: name.clone(),
+        benchmark: "110.dynamic-html".into(),
+        language: Language::Python,
+        language_version: "3.11".into(),
+        interpreter: PathBuf::from("python3"),
+        architecture: Architecture::Arm64,
+        code_dir: package.dir.clone(),
+        code_hash: package.hash.clone(),
+        code_size: package.size,
+        memory_mb: 256,
+        timeout_s: 30,
+        env: BTreeMap::from([("SEBS_TEST".to_owned(), "1".to_owned())]),
+    };
+
+    // Create: the role is made (with the S3 + DynamoDB policy), then the function.
+    let record = backend.create_or_update(&function).await.unwrap();
+    let clients = backend.clients().await;
+    let role = clients
+        .iam
+        .get_role()
+        .role_name("sebs-mototest-lambda-role")
+        .send()
+        .await
+        .expect("the role exists");
+    assert_eq!(record["resources"]["role"], role.role().unwrap().arn());
+    let policy = clients
+        .iam
+        .get_role_policy()
+        .role_name("sebs-mototest-lambda-role")
+        .policy_name("sebs-benchmarks-access")
+        .send()
+        .await
+        .unwrap();
+    let document = urlencoding_decode(policy.policy_document());
+    assert!(
+        document.contains("dynamodb:*") && document.contains("s3:*"),
+        "{document}"
+    );
+    let conf = sebs_aws::functions::configuration(clients, &name)
+        .await
+        .unwrap();
+    assert_eq!(conf.memory_size(), Some(256));
+    assert_eq!(conf.runtime().map(|r| r.as_str()), Some("python3.11"));
+    assert_eq!(conf.handler(), Some("handler.handler"));
+    assert_eq!(
+        conf.architectures().first().map(|a| a.as_str()),
+        Some("arm64")
+    );
+    assert_eq!(record["resources"]["architecture"], "arm64");
+    assert_eq!(record["region"], "us-east-1");
+    assert!(
+        record["resources"]["pricing"]["gb-second"]
+            .as_f64()
+            .unwrap()
+            < 0.0000166667
+    );
+
+    // Update: a new memory size changes the configuration, not the code.
+    function.memory_mb = 512;
+    backend.create_or_update(&function).await.unwrap();
+    let conf = sebs_aws::functions::configuration(clients, &name)
+        .await
+        .unwrap();
+    assert_eq!(conf.memory_size(), Some(512));
+
+    // Cold start: the marker variable changes; a redeploy keeps it.
+    backend
+        .enforce_cold_start(std::slice::from_ref(&name))
+        .await
+        .unwrap();
+    backend
+        .enforce_cold_start(std::slice::from_ref(&name))
+        .await
+        .unwrap();
+    let env = |c: &aws_sdk_lambda::types::FunctionConfiguration| {
+        c.environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let conf = sebs_aws::functions::configuration(clients, &name)
+        .await
+        .unwrap();
+    assert_eq!(env(&conf).get("cold_start").map(String::as_str), Some("2"));
+    assert_eq!(env(&conf).get("SEBS_TEST").map(String::as_str), Some("1"));
+    backend.create_or_update(&function).await.unwrap();
+    let conf = sebs_aws::functions::configuration(clients, &name)
+        .await
+        .unwrap();
+    assert_eq!(env(&conf).get("cold_start").map(String::as_str), Some("2"));
+
+    // HTTP triggers: a function URL (public), and an HTTP API from a second backend.
+    let url = backend
+        .trigger(&name, TriggerKind::Http)
+        .await
+        .unwrap()
+        .url()
+        .unwrap();
+    assert!(url.contains("lambda-url"), "{url}");
+    let mut api_config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    api_config["deployment"]["aws"]["resources"]["use-function-url"] = json!(false);
+    let api_deployment: sebs_core::config::AwsConfig =
+        serde_json::from_value(api_config["deployment"]["aws"].clone()).unwrap();
+    let api_backend = sebs_aws::AwsBackend::new(Some(&api_deployment), &cache).unwrap();
+    let api_url = api_backend
+        .trigger(&name, TriggerKind::Http)
+        .await
+        .unwrap()
+        .url()
+        .unwrap();
+    assert!(api_url.contains("execute-api"), "{api_url}");
+
+    // Storage: the driver's environment points at moto; a bucket and a table as the driver
+    // makes them.
+    let provided = backend.storage(true, true).await.unwrap().unwrap();
+    assert_eq!(provided.driver_env["AWS_ENDPOINT_URL_S3"], moto.url);
+    assert_eq!(provided.function_env["MINIO_ADDRESS"], moto.url);
+    assert!(
+        !format!("{provided:?}").contains("testing-secret"),
+        "Debug hides values"
+    );
+    let bucket = "sebs-benchmarks-mototest";
+    clients
+        .s3
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key("110.dynamic-html-0-input/x.txt")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let table = "sebs-benchmarks-mototest-130.crud-api-shopping_cart";
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("cart_id")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("cart_id")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // CloudWatch Logs: REPORT records of two invocations, read back for processing.
+    let group = sebs_aws::logs::log_group(&name);
+    clients
+        .logs
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    clients
+        .logs
+        .create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name("2026/12/01/[$LATEST]abc")
+        .send()
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let lines = [
+        "START RequestId: req-1 Version: $LATEST",
+        "REPORT RequestId: req-1\tDuration: 102.25 ms\tBilled Duration: 103 ms\tMemory Size: 512 MB\tMax Memory Used: 70 MB\tInit Duration: 241.09 ms\t",
+        "REPORT RequestId: req-2\tDuration: 3.50 ms\tBilled Duration: 4 ms\tMemory Size: 512 MB\tMax Memory Used: 71 MB\t",
+    ];
+    let events: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now + i as i64)
+                .message(*l)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    clients
+        .logs
+        .put_log_events()
+        .log_group_name(&group)
+        .log_stream_name("2026/12/01/[$LATEST]abc")
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+    let metrics = backend
+        .provider_metrics(&record, &["req-1".into(), "req-2".into(), "req-3".into()])
+        .await
+        .unwrap();
+    assert_eq!(metrics.len(), 2, "{metrics:?}");
+    assert_eq!(metrics["req-1"].execution_us, 102_250);
+    assert_eq!(metrics["req-1"].initialization_us, Some(241_090));
+    assert_eq!(metrics["req-2"].billed_ms, 4);
+    assert_eq!(metrics["req-2"].memory_mb, 512);
+
+    // Resources: everything above, listed from moto; cleanup leaves moto empty.
+    let (_, listed) = sebs_platforms::resources::list(&options, &Selection::default())
+        .await
+        .unwrap();
+    let kinds: std::collections::BTreeSet<&str> = listed.iter().map(|r| r.kind.as_str()).collect();
+    for kind in [
+        "function",
+        "http-api",
+        "iam-role",
+        "bucket",
+        "table",
+        "log-group",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from {listed:?}");
+    }
+    let (_, dry) = sebs_platforms::resources::remove(&options, &Selection::default(), true)
+        .await
+        .unwrap();
+    assert_eq!(dry.len(), listed.len());
+    let (_, removed) = sebs_platforms::resources::remove(&options, &Selection::default(), false)
+        .await
+        .unwrap();
+    assert!(removed.iter().all(|r| r.error.is_none()), "{removed:?}");
+    assert!(
+        clients
+            .lambda
+            .list_functions()
+            .send()
+            .await
+            .unwrap()
+            .functions()
+            .is_empty()
+    );
+    assert!(
+        clients
+            .s3
+            .list_buckets()
+            .send()
+            .await
+            .unwrap()
+            .buckets()
+            .is_empty()
+    );
+    assert!(
+        clients
+            .dynamodb
+            .list_tables()
+            .send()
+            .await
+            .unwrap()
+            .table_names()
+            .is_empty()
+    );
+    assert!(
+        clients
+            .apigw
+            .get_apis()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .is_empty()
+    );
+    let roles = clients.iam.list_roles().send().await.unwrap();
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with("sebs-mototest")),
+        "the role is gone"
+    );
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/sebs-mototest")
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty());
+
+    // The secret is nowhere in the cache.
+    let mut stack = vec![cache.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                assert!(
+                    !bytes.windows(25).any(|w| w == b"testing-secret-not-logged"),
+                    "the secret key is in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
