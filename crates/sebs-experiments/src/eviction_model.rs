@@ -136,11 +136,14 @@ impl Experiment for EvictionModel {
 
     async fn deploy(&mut self, session: &Session, _done: &[Probe]) -> Result<()> {
         // The driver's TCP server: every connection gets "accepted".
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.client_port))
-            .await
-            .context(
-                "failed to start the driver's TCP server (experiments.eviction-model.client-port)",
-            )?;
+        let listener = tokio::net::TcpListener::bind((
+            crate::udp::driver_address().0,
+            self.client_port,
+        ))
+        .await
+        .context(
+            "failed to start the driver's TCP server (experiments.eviction-model.client-port)",
+        )?;
         let port = listener.local_addr()?.port();
         self.server = Some(tokio::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
@@ -150,7 +153,7 @@ impl Experiment for EvictionModel {
             }
         }));
         self.input = session.generated.input.clone();
-        self.input["ip-address"] = json!("127.0.0.1");
+        self.input["ip-address"] = json!(crate::udp::driver_address().1);
         self.input["port"] = json!(port);
         let memory = session.benchmark.config.memory;
         let base = session.default_function_name();

@@ -24,14 +24,23 @@ pub struct EchoServer {
     task: tokio::task::JoinHandle<Vec<ServerRow>>,
 }
 
+/// The address functions reach this machine at, and the one to bind: `SEBS_DRIVER_ADDRESS`
+/// (a public address, for functions on a cloud; sebs then listens on every interface), else
+/// 127.0.0.1 for both.
+pub fn driver_address() -> (&'static str, String) {
+    match std::env::var("SEBS_DRIVER_ADDRESS") {
+        Ok(address) if !address.trim().is_empty() => ("0.0.0.0", address.trim().to_owned()),
+        _ => ("127.0.0.1", "127.0.0.1".to_owned()),
+    }
+}
+
 impl EchoServer {
-    /// Bind `127.0.0.1:port` (0: an ephemeral port) and start echoing.
+    /// Bind `port` (0: an ephemeral port) on [`driver_address`] and start echoing.
     pub async fn bind(port: u16) -> Result<EchoServer> {
-        let socket = UdpSocket::bind(("127.0.0.1", port))
+        let (host, _) = driver_address();
+        let socket = UdpSocket::bind((host, port))
             .await
-            .with_context(|| {
-                format!("failed to bind the driver's UDP server on 127.0.0.1:{port}")
-            })?;
+            .with_context(|| format!("failed to bind the driver's UDP server on {host}:{port}"))?;
         let port = socket.local_addr()?.port();
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -212,7 +221,7 @@ pub async fn invoke_with_server(
     repetitions: u64,
 ) -> Result<(sebs_core::result::ExecutionResult, Vec<ServerRow>, f64)> {
     let server = EchoServer::bind(0).await?;
-    input["server-address"] = "127.0.0.1".into();
+    input["server-address"] = driver_address().1.into();
     input["server-port"] = server.port().into();
     input["repetitions"] = repetitions.into();
     let start = epoch_now();
