@@ -7,6 +7,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod chart;
+pub mod compare;
 pub mod csv;
 pub mod dataset;
 pub mod export;

@@ -31,7 +31,7 @@ pub fn charts(run: &Run, prefix: &str, pricing: &Pricing) -> Vec<Chart> {
     let ok_samples: usize = subsets.iter().map(|s| s.1.len()).sum();
     if ok_samples >= 10 {
         charts.push(chart("cdf", format!("Client time CDF — {}", run.kind.title()),
-            "The fraction of successful invocations that completed within each client time (dashed in the legend's order); cold starts sit to the right of warm invocations. A logarithmic axis is used when times span more than a factor of ten.",
+            "The fraction of successful invocations that completed within each client time; cold starts (thicker lines) sit to the right of warm invocations. A logarithmic axis is used when times span more than a factor of ten.",
             ChartData::Cdf(cdf_series(&subsets))));
     }
     if run.kind == RunKind::PerfCost {
@@ -107,8 +107,7 @@ pub fn short_labels(groups: &[Group]) -> Vec<String> {
 }
 
 /// The cold and warm parts of every group. A configuration named for its type (perf-cost's
-/// `cold, 128 MB`) keeps only that part; otherwise a part needs two invocations (or to be the
-/// only one) to be shown.
+/// `cold, 128 MB`) keeps only that part; otherwise every part with an invocation is shown.
 fn subsets(groups: &[Group]) -> Vec<Subset<'_>> {
     let mut out = Vec::new();
     for (group, label) in groups.iter().zip(short_labels(groups)) {
@@ -121,7 +120,7 @@ fn subsets(groups: &[Group]) -> Vec<Subset<'_>> {
             let name = if cold { "cold" } else { "warm" };
             let shown = match typed {
                 Some(t) => t == name,
-                None => part.len() >= 2 || part.len() == ok.len(),
+                None => true,
             };
             if shown && !part.is_empty() {
                 let label = if typed.is_some() {

@@ -115,6 +115,7 @@ where
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(160, 160, 160))
         .label_font(font(13))
+        .legend_area_size(px(28))
         .margin(px(8))
         .draw()?;
     Ok(())
