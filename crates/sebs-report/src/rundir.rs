@@ -409,14 +409,13 @@ fn load_eviction(run: &mut Run, dir: &Path, names: &[String]) -> Result<()> {
         keep_alive: doc["configured_keep_alive_s"].as_f64(),
     });
     // The raw file's config block describes the run.
-    if let Some(first) = run.files.first() {
-        if let Ok(raw) = std::fs::read_to_string(first) {
-            if let Ok(doc) = serde_json::from_str::<Value>(&raw) {
-                run.config = doc["config"].clone();
-                if let (Some(b), Some(e)) = (doc["begin_time"].as_f64(), doc["end_time"].as_f64()) {
-                    run.add_span(b, e);
-                }
-            }
+    if let Some(first) = run.files.first()
+        && let Ok(raw) = std::fs::read_to_string(first)
+        && let Ok(doc) = serde_json::from_str::<Value>(&raw)
+    {
+        run.config = doc["config"].clone();
+        if let (Some(b), Some(e)) = (doc["begin_time"].as_f64(), doc["end_time"].as_f64()) {
+            run.add_span(b, e);
         }
     }
     run.files.push(processed);

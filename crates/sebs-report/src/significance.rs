@@ -185,8 +185,8 @@ fn u_distribution(m: usize, n: usize) -> Vec<u64> {
     for row in table.iter_mut() {
         row[0] = vec![1];
     }
-    for i in 1..=m {
-        table[0][i] = vec![1];
+    for cell in table[0].iter_mut().skip(1) {
+        *cell = vec![1];
     }
     for j in 1..=n {
         for i in 1..=m {

@@ -36,8 +36,11 @@ struct FunctionStatistics {
     invocations: usize,
     failures: usize,
     /// (`cold` or `warm`, samples, (metric, summary in µs) for each reported metric).
-    groups: Vec<(&'static str, usize, Vec<(&'static str, Summary)>)>,
+    groups: Vec<GroupStatistics>,
 }
+
+/// `cold` or `warm`, its samples, and (metric, summary in µs) for each reported metric.
+type GroupStatistics = (&'static str, usize, Vec<(&'static str, Summary)>);
 
 /// The statistics of one group: metrics a platform does not report (all zero or absent) are
 /// left out.

@@ -51,19 +51,19 @@ pub fn charts(run: &Run, prefix: &str, pricing: &Pricing) -> Vec<Chart> {
             "The mean of each part of an invocation: client and network (client time beyond the provider's), provider overhead (provider time beyond the function's), cold-start initialisation, and inside the function its storage download, upload and compute. The stack adds up to the mean client time.",
             ChartData::Breakdown(components, bars)));
     }
-    if ok_samples >= 10 {
-        if let Some(data) = timeline(&run.groups) {
-            charts.push(chart("timeline", "Client time over the run".into(),
-                "Every invocation at the time it started (larger runs: per time bin the median and 99th percentile, and the maximum as points). Drift shows as a slope, outliers as isolated points.",
-                data));
-        }
+    if ok_samples >= 10
+        && let Some(data) = timeline(&run.groups)
+    {
+        charts.push(chart("timeline", "Client time over the run".into(),
+            "Every invocation at the time it started (larger runs: per time bin the median and 99th percentile, and the maximum as points). Drift shows as a slope, outliers as isolated points.",
+            data));
     }
-    if let Some((sweep, rows)) = &run.overhead {
-        if !rows.is_empty() {
-            charts.push(chart("overhead", format!("Invocation overhead against {sweep} size"),
-                "The time from sending the request to the function starting, clock drift removed: medians with bars over the interquartile range, warm and cold.",
-                ChartData::Overhead(sweep.clone(), overhead_rows(rows))));
-        }
+    if let Some((sweep, rows)) = &run.overhead
+        && !rows.is_empty()
+    {
+        charts.push(chart("overhead", format!("Invocation overhead against {sweep} size"),
+            "The time from sending the request to the function starting, clock drift removed: medians with bars over the interquartile range, warm and cold.",
+            ChartData::Overhead(sweep.clone(), overhead_rows(rows))));
     }
     if let Some(eviction) = &run.eviction {
         let rows = eviction

@@ -43,6 +43,11 @@ const COLD: RGBColor = RGBColor(213, 94, 0);
 const WARM: RGBColor = RGBColor(0, 114, 178);
 const GRID: RGBColor = RGBColor(225, 225, 225);
 
+/// A line with its legend name and colour.
+type NamedLine = (&'static str, RGBColor, Vec<(f64, f64)>);
+/// One value of a time bin (start, median, p99, max).
+type BinValue = fn(&(f64, f64, f64, f64)) -> f64;
+
 /// A number with at most three significant digits, without trailing zeros: 0.25, 12.5, 1200.
 pub(crate) fn num(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
@@ -353,7 +358,7 @@ where
         .label_style(font(13))
         .axis_desc_style(font(15))
         .draw()?;
-    let lines: [(&str, RGBColor, Vec<(f64, f64)>); 2] = [
+    let lines: [NamedLine; 2] = [
         (
             "client",
             WARM,
@@ -482,7 +487,7 @@ where
     let (lo, hi, log) = extent(bins.iter().flat_map(|b| [b.1, b.3]), false);
     with_axis!(log, lo, hi, |y| {
         let mut chart = timeline_mesh(root, tlo..thi, y)?;
-        let series: [(&str, RGBColor, fn(&(f64, f64, f64, f64)) -> f64); 2] =
+        let series: [(&str, RGBColor, BinValue); 2] =
             [("median", WARM, |b| b.1), ("p99", PALETTE[1], |b| b.2)];
         for (name, colour, get) in series {
             let style = colour.stroke_width(px(2));

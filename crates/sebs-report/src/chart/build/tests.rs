@@ -94,8 +94,7 @@ fn perf_cost_tradeoff_and_boxes_follow_memory() {
 
 #[test]
 fn large_runs_get_a_binned_timeline_and_quantile_cdfs() {
-    let mut group = Group::default();
-    group.samples = (0..12_000)
+    let samples = (0..12_000)
         .map(|i| Sample {
             begin: f64::from(i) * 0.01,
             client: 1000 + (i % 100) as u32,
@@ -112,6 +111,10 @@ fn large_runs_get_a_binned_timeline_and_quantile_cdfs() {
             invalid: false,
         })
         .collect();
+    let group = Group {
+        samples,
+        ..Group::default()
+    };
     let Some(ChartData::TimelineBinned(bins)) = timeline(std::slice::from_ref(&group)) else {
         panic!("a binned timeline");
     };
