@@ -6,13 +6,23 @@
 //! on a platform or an experiment, so every command and experiment shares one implementation.
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod chart;
+pub mod compare;
 pub mod csv;
+pub mod dataset;
+pub mod export;
 pub mod files;
+pub mod html;
 pub mod plot;
 pub mod process;
+pub mod rundir;
+pub mod significance;
 pub mod statistics;
 pub mod summary;
+pub mod synthetic;
+pub mod table;
 
+pub use export::ExportFormat;
 pub use files::{result_files, write_json};
 pub use plot::{bin_counts, histogram_png};
 pub use process::{fill, request_ids, strip_payloads};

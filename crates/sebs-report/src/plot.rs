@@ -16,7 +16,7 @@ pub const HEIGHT: u32 = 500;
 /// The font of every text; `fonts/LICENSE-DejaVu.txt` says what it is and its licence.
 const FONT: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
 /// The family name the font is registered under.
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Bar colour (steel blue).
 pub const BAR: RGBColor = RGBColor(70, 130, 180);
@@ -42,7 +42,7 @@ pub fn bin_counts(samples: &[f64], low: f64, high: f64, bins: usize) -> Vec<u64>
 }
 
 /// Register the embedded font with plotters, once per process.
-fn register() -> Result<()> {
+pub(crate) fn register() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     if *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok()) {
         Ok(())

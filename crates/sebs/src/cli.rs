@@ -79,6 +79,14 @@ pub enum Command {
     /// tables, log groups).
     #[command(subcommand)]
     Resources(crate::resources_cmd::ResourcesCommand),
+    /// Write a self-contained HTML report (tables, plots, configuration, failures) of results.
+    #[command(after_help = "Docs: docs/report.md")]
+    Report(crate::report_cmd::ReportArgs),
+    /// Compare two runs: median ratio with a bootstrap interval and a Mann-Whitney U test.
+    #[command(
+        after_help = "Docs: docs/compare.md\n\nExit status: 0 no significant regression (or no --fail-on-regression), 1 error, 2 invalid arguments, 4 a significant slowdown beyond --fail-on-regression."
+    )]
+    Compare(crate::report_cmd::CompareArgs),
 }
 
 /// A value parser for one of a library's enums: the values, their names and their order are the
@@ -213,8 +221,8 @@ pub struct ExperimentStatisticsArgs {
     /// A directory with processed results (`*processed*.json`), e.g. out/perf-cost.
     pub dir: PathBuf,
     /// Output format.
-    #[arg(long, value_parser = output_formats(), default_value = "text")]
-    pub output_format: OutputFormat,
+    #[arg(long, visible_alias = "format", value_parser = crate::report_cmd::export_formats(), default_value = "text")]
+    pub output_format: sebs_report::ExportFormat,
 }
 
 /// `sebs local ...`
@@ -547,8 +555,8 @@ pub struct StatisticsArgs {
     /// A result file (experiments.json or results.json).
     pub file: PathBuf,
     /// Output format.
-    #[arg(long, value_parser = output_formats(), default_value = "text")]
-    pub output_format: OutputFormat,
+    #[arg(long, visible_alias = "format", value_parser = crate::report_cmd::export_formats(), default_value = "text")]
+    pub output_format: sebs_report::ExportFormat,
 }
 
 impl CommonArgs {

@@ -9,6 +9,7 @@ pub mod data_cmd;
 pub mod list;
 pub mod local_cmd;
 pub mod resources_cmd;
+pub mod report_cmd;
 pub mod storage_cmd;
 
 use anyhow::Result;
@@ -75,6 +76,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 Ok(0)
             }
         },
+        Command::Report(args) => tokio::task::block_in_place(|| report_cmd::report(&args)),
+        Command::Compare(args) => tokio::task::block_in_place(|| report_cmd::compare(&args)),
     }
 }
 

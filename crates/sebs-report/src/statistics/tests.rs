@@ -1,4 +1,6 @@
 use super::*;
+use crate::OutputFormat;
+use sebs_core::result::ExperimentResult;
 use serde_json::json;
 
 fn invocation(id: &str, cold: bool, client_us: u64, function_us: u64) -> ExecutionResult {
@@ -211,4 +213,87 @@ fn experiment_statistics_without_processed_files() {
             .contains("run `sebs experiment process` first"),
         "{err}"
     );
+}
+
+#[test]
+fn benchmark_statistics_as_csv_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("experiments.json");
+    crate::write_json(&path, &benchmark_result()).unwrap();
+    let csv = benchmark_statistics(&path, ExportFormat::Csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "function,invocations,failures,group,samples,metric,n,mean_us,median_us,std_us,cv_percent"
+    );
+    // The same rows as the text: five cold metrics and two warm ones of f, two of g.
+    assert_eq!(lines.len(), 1 + 5 + 2 + 2);
+    assert_eq!(lines[1], "f,4,1,cold,1,init,1,200000,200000,0,0");
+    assert!(
+        lines[7].starts_with("f,4,1,warm,2,client_exec,2,3000,3000,1414.21356"),
+        "{}",
+        lines[7]
+    );
+    assert_eq!(lines[9], "g,1,0,warm,1,client_exec,1,1500,1500,0,0");
+    let table = crate::csv::parse_csv(&csv).unwrap();
+    assert_eq!(table.records.len(), 9);
+    let markdown = benchmark_statistics(&path, ExportFormat::Markdown).unwrap();
+    let lines: Vec<&str> = markdown.lines().collect();
+    assert_eq!(
+        lines[0],
+        "| function | invocations | failures | group | samples | metric | n | mean | median | std | cv_percent |"
+    );
+    assert_eq!(
+        lines[1],
+        "| :--- | ---: | ---: | :--- | ---: | :--- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    assert_eq!(
+        lines[2],
+        "| f | 4 | 1 | cold | 1 | init | 1 | 200.00 ms | 200.00 ms | 0.0 µs | 0.0% |"
+    );
+    assert_eq!(lines.len(), 2 + 9);
+}
+
+#[test]
+fn experiment_statistics_as_csv_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut processed = ExperimentResult::default();
+    for mut r in one_to_ten_ms() {
+        r.times.benchmark = r.times.client / 2;
+        processed.add("f", r);
+    }
+    crate::write_json(
+        &dir.path().join("warm_results_128-processed.json"),
+        &processed,
+    )
+    .unwrap();
+    let csv = experiment_statistics(dir.path(), ExportFormat::Csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "file,metric,n,mean_ms,median_ms,std_ms,cv_percent,p95_ms,t95_low_ms,t95_high_ms,median95_low_ms,median95_high_ms"
+    );
+    // Client: mean 5.5, the Student-t interval 5.5 ± 2.165852, Le Boudec's [1, 10]; p95 of
+    // 1..10 is 9.55.
+    assert_eq!(
+        lines[1],
+        "warm_results_128-processed.json,client,10,5.500000,5.500000,3.027650,55.048,9.550000,3.334149,7.665851,1.000000,10.000000"
+    );
+    assert!(
+        lines[2].starts_with("warm_results_128-processed.json,function_exec,10,2.750000,"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[2].ends_with(",,,,"),
+        "no intervals for function times: {}",
+        lines[2]
+    );
+    assert_eq!(lines.len(), 3);
+    let markdown = experiment_statistics(dir.path(), ExportFormat::Markdown).unwrap();
+    assert!(
+        markdown.starts_with("| file | metric | n | mean_ms |"),
+        "{markdown}"
+    );
+    assert_eq!(markdown.lines().count(), 4);
 }
