@@ -50,8 +50,10 @@ pub fn report(request: &ReportRequest) -> Result<ReportOutcome> {
     let mut page = page_head(request, &runs);
     for (i, run) in runs.iter().enumerate() {
         let prefix = format!("{}-{}", i + 1, run.kind.title().replace(' ', "-"));
-        let charts = charts(run, &prefix, &request.pricing);
-        run_section(&mut page, i, run, &charts, &request.pricing)?;
+        // A run whose backend recorded its prices (region, architecture) is costed with them.
+        let pricing = Pricing::recorded(&run.config).unwrap_or(request.pricing);
+        let charts = charts(run, &prefix, &pricing);
+        run_section(&mut page, i, run, &charts, &pricing)?;
         all_charts.extend(charts);
     }
     page.push_str("</main>\n</body>\n</html>\n");

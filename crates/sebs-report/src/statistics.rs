@@ -85,7 +85,11 @@ pub fn benchmark_statistics(file: &Path, format: impl Into<ExportFormat>) -> Res
         })
         .collect();
     Ok(match format.into() {
-        ExportFormat::Text => benchmark_text(&functions),
+        ExportFormat::Text => {
+            let mut text = benchmark_text(&functions);
+            text.push_str(&cost_text(&result));
+            text
+        }
         ExportFormat::Json => pretty(&benchmark_json(&functions))?,
         ExportFormat::Csv | ExportFormat::Markdown if functions.is_empty() => String::new(),
         ExportFormat::Csv => {
@@ -144,6 +148,34 @@ fn benchmark_rows(
         }
     }
     rows
+}
+
+/// The cost line of processed results whose backend recorded its prices
+/// (`config.deployment.resources.pricing`): mean cost per invocation and per million.
+fn cost_text(result: &crate::dataset::ResultFile) -> String {
+    let Some(pricing) = crate::table::Pricing::recorded(&result.config) else {
+        return String::new();
+    };
+    let billed: Vec<f64> = result
+        .groups
+        .iter()
+        .flat_map(|g| g.samples.iter())
+        .filter(|s| s.gb_seconds > 0.0)
+        .map(|s| s.gb_seconds)
+        .collect();
+    if billed.is_empty() {
+        return String::new();
+    }
+    let mean = billed.iter().sum::<f64>() / billed.len() as f64;
+    let per_invocation = mean * pricing.per_gb_second + pricing.per_request;
+    let date = result.config["deployment"]["resources"]["pricing"]["date"]
+        .as_str()
+        .unwrap_or("?");
+    format!(
+        "cost: ${per_invocation:.9} per invocation, ${:.2} per million ({} billed invocations, mean {mean:.6} GB-s; prices of {date})\n",
+        per_invocation * 1e6,
+        billed.len()
+    )
 }
 
 fn benchmark_text(functions: &[FunctionStatistics]) -> String {

@@ -27,6 +27,18 @@ impl Default for Pricing {
     }
 }
 
+impl Pricing {
+    /// The prices a backend recorded in a run's deployment record
+    /// (`config.deployment.resources.pricing`, e.g. AWS's for the region and architecture).
+    pub fn recorded(config: &serde_json::Value) -> Option<Pricing> {
+        let p = &config["deployment"]["resources"]["pricing"];
+        Some(Pricing {
+            per_gb_second: p["gb-second"].as_f64()?,
+            per_request: p["request"].as_f64()?,
+        })
+    }
+}
+
 /// Percentiles of one metric (µs), over a group's successful invocations.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Percentiles {
@@ -170,6 +182,15 @@ mod tests {
             "{p:?}"
         );
         assert!(Percentiles::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn recorded_prices_are_read_from_the_deployment_record() {
+        let config = serde_json::json!({"deployment": {"resources": {"pricing": {"gb-second": 0.0000133334, "request": 0.0000002}}}});
+        let p = Pricing::recorded(&config).unwrap();
+        assert_eq!(p.per_gb_second, 0.0000133334);
+        assert_eq!(p.per_request, 0.0000002);
+        assert_eq!(Pricing::recorded(&serde_json::json!({})), None);
     }
 
     #[test]

@@ -8,8 +8,8 @@ pub mod cli;
 pub mod data_cmd;
 pub mod list;
 pub mod local_cmd;
-pub mod resources_cmd;
 pub mod report_cmd;
+pub mod resources_cmd;
 pub mod storage_cmd;
 
 use anyhow::Result;
