@@ -325,37 +325,31 @@ pub async fn configuration(clients: &Clients, name: &str) -> Result<FunctionConf
 }
 
 async fn wait_active(clients: &Clients, name: &str) -> Result<()> {
-    clients
+    let waiter = clients
         .lambda
         .wait_until_function_active_v2()
-        .function_name(name)
-        .wait(WAIT)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-        })
-        .with_context(|| format!("the Lambda function {name} did not become active"))?;
-    Ok(())
+        .function_name(name);
+    waited(waiter.wait(WAIT).await, name, "did not become active")
 }
 
 async fn wait_updated(clients: &Clients, name: &str) -> Result<()> {
-    clients
+    let waiter = clients
         .lambda
         .wait_until_function_updated_v2()
-        .function_name(name)
-        .wait(WAIT)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-        })
-        .with_context(|| format!("the update of the Lambda function {name} did not complete"))?;
-    Ok(())
+        .function_name(name);
+    waited(waiter.wait(WAIT).await, name, "was not updated")
+}
+
+/// A waiter's outcome as a result that says which function and what it waited for.
+fn waited<T, E: std::error::Error + Send + Sync + 'static>(
+    outcome: std::result::Result<T, E>,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    outcome
+        .map(|_| ())
+        .map_err(crate::sdk_error)
+        .with_context(|| format!("the Lambda function {name} {what} within {WAIT:?}"))
 }
 
 #[cfg(test)]

@@ -58,8 +58,41 @@ pub(crate) fn sdk_error<E>(e: E) -> anyhow::Error
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    anyhow::anyhow!(
-        "{}",
-        aws_smithy_types::error::display::DisplayErrorContext(&e)
-    )
+    let text = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+    anyhow::anyhow!("{}", without_debug_dump(&text))
+}
+
+/// The SDK's error text without the `Debug` dump it appends (` (DispatchFailure(...))`,
+/// ` (ServiceError(...))`): the readable chain comes first.
+fn without_debug_dump(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices(" (") {
+        let rest = &bytes[i + 2..];
+        let ident = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        if ident > 0
+            && rest[0].is_ascii_uppercase()
+            && matches!(rest.get(ident), Some(b'(') | Some(b' '))
+            && text.ends_with(')')
+        {
+            return &text[..i];
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_dumps_are_cut() {
+        let t = "dispatch failure: io error: dns error: failed to lookup address information (DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io } }))";
+        assert_eq!(
+            super::without_debug_dump(t),
+            "dispatch failure: io error: dns error: failed to lookup address information"
+        );
+        let plain = "service error: ResourceNotFoundException: Function not found (by name)";
+        assert_eq!(super::without_debug_dump(plain), plain);
+    }
 }

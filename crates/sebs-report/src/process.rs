@@ -22,12 +22,7 @@ pub fn fill(
             missing += 1;
             continue;
         };
-        inv.provider_times.execution = m.execution_us;
-        inv.provider_times.initialization = m.initialization_us.unwrap_or(0);
-        inv.billing.billed_time = Some(m.billed_ms);
-        inv.billing.memory = Some(m.memory_mb);
-        inv.billing.gb_seconds = m.gb_seconds();
-        inv.stats.memory_used = m.max_memory_used_mb.map(|mb| mb as f64);
+        m.apply_to(inv);
         filled += 1;
     }
     (filled, missing)
