@@ -31,6 +31,8 @@ pub struct AwsBackend {
     deployed: Mutex<BTreeSet<String>>,
     /// Cached HTTP endpoints per function.
     urls: Mutex<HashMap<String, String>>,
+    /// Zips above this go through S3 (Lambda's limit for direct uploads).
+    direct_upload_limit: u64,
 }
 
 impl AwsBackend {
@@ -45,7 +47,14 @@ impl AwsBackend {
             reports,
             deployed: Mutex::new(BTreeSet::new()),
             urls: Mutex::new(HashMap::new()),
+            direct_upload_limit: sebs_build::LAMBDA_DIRECT_UPLOAD_LIMIT,
         })
+    }
+
+    /// Send zips larger than `bytes` through S3 (default: Lambda's 50 MB direct-upload limit);
+    /// the tests use it to exercise the S3 path with small packages.
+    pub fn set_direct_upload_limit(&mut self, bytes: u64) {
+        self.direct_upload_limit = bytes;
     }
 
     /// The effective settings.
@@ -87,7 +96,7 @@ impl AwsBackend {
     /// The code to deploy: the zip's bytes, or (above Lambda's direct-upload limit) the zip
     /// uploaded to the benchmarks bucket under `code/`.
     async fn code(&self, function: &str, zip: &sebs_build::ZipArchive) -> Result<Code> {
-        if !zip.needs_s3_upload() {
+        if zip.size <= self.direct_upload_limit {
             let bytes = tokio::fs::read(&zip.path)
                 .await
                 .with_context(|| format!("failed to read {}", zip.path.display()))?;

@@ -217,6 +217,26 @@ async fn aws_backend_control_plane_against_moto() {
         .unwrap();
     assert_eq!(env(&conf).get("cold_start").map(String::as_str), Some("2"));
 
+    // A package above the direct-upload limit goes through the benchmarks bucket.
+    let mut via_s3 = sebs_aws::AwsBackend::new(deployment.aws.as_ref(), &cache).unwrap();
+    via_s3.set_direct_upload_limit(1000);
+    let mut big = function.clone();
+    big.name = format!("{name}-s3");
+    via_s3.create_or_update(&big).await.unwrap();
+    let objects = clients
+        .s3
+        .list_objects_v2()
+        .bucket("sebs-benchmarks-mototest")
+        .prefix(format!("code/{}/", big.name))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.contents().len(), 1, "the zip was uploaded to S3");
+    let conf = sebs_aws::functions::configuration(clients, &big.name)
+        .await
+        .unwrap();
+    assert_eq!(conf.memory_size(), Some(512));
+
     // HTTP triggers: a function URL (public), and an HTTP API from a second backend.
     let url = backend
         .trigger(&name, TriggerKind::Http)
