@@ -307,11 +307,17 @@ mod tests {
         assert!(!tmp.path().join("x64/.code-next-zz").is_symlink());
 
         drop(holder);
-        assert_eq!(
-            store.sweep().unwrap(),
-            1,
-            "released builds go at the next sweep"
-        );
+        // Another test of this binary forking a process (pip, npm) at the wrong moment shares
+        // the lock's file description until its exec closes it: allow it a moment.
+        let mut removed = store.sweep().unwrap();
+        for _ in 0..100 {
+            if removed > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            removed = store.sweep().unwrap();
+        }
+        assert_eq!(removed, 1, "released builds go at the next sweep");
         assert!(!held.exists());
     }
 
