@@ -337,11 +337,25 @@ pub fn find_benchmark(settings: &Settings, name: &str) -> Result<Benchmark> {
 
 /// `sebs benchmark package`: build the package for the configured platform; returns it.
 pub fn package(options: &RunOptions, benchmark: &str) -> Result<sebs_build::Package> {
+    Ok(package_for_upload(options, benchmark)?.0)
+}
+
+/// [`package`], and for a platform that uploads zips (every layout but `local`) the zip too.
+pub fn package_for_upload(
+    options: &RunOptions,
+    benchmark: &str,
+) -> Result<(sebs_build::Package, Option<sebs_build::ZipArchive>)> {
     let settings = Settings::resolve(options)?;
     let platform = crate::factory::create(&settings)?;
     let benchmark = find_benchmark(&settings, benchmark)?;
     let target = platform.package_target(settings.config.experiments.architecture);
-    build_package(&settings, &benchmark, &target)
+    let package = build_package(&settings, &benchmark, &target)?;
+    let zip = if target.layout == "local" {
+        None
+    } else {
+        Some(sebs_build::zip_package(&package)?)
+    };
+    Ok((package, zip))
 }
 
 impl Settings {

@@ -34,8 +34,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
             BenchmarkCommand::Invoke(args) => invoke(&args).await,
             BenchmarkCommand::Package(args) => {
                 let options = args.common.options(None);
-                let package = tokio::task::spawn_blocking(move || {
-                    sebs_platforms::pipeline::package(&options, &args.benchmark)
+                let (package, zip) = tokio::task::spawn_blocking(move || {
+                    sebs_platforms::pipeline::package_for_upload(&options, &args.benchmark)
                 })
                 .await??;
                 println!(
@@ -43,6 +43,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     package.dir.display(),
                     sebs_core::fsutil::human_size(package.size)
                 );
+                // Platforms that upload code get the zip they upload (Lambda's layout).
+                if let Some(zip) = zip {
+                    println!(
+                        "{}\t{}\tsha256 {}",
+                        zip.path.display(),
+                        sebs_core::fsutil::human_size(zip.size),
+                        zip.sha256_base64
+                    );
+                }
                 Ok(0)
             }
             BenchmarkCommand::Process(args) => process(&args).await,
