@@ -104,6 +104,28 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<UserConfig> {
     Ok(loaded.config)
 }
 
+/// The Python packages are built for (and input.py runs with). A local platform runs the
+/// functions with it, so the requested version must be installed; a cloud runs its own, so the
+/// host's default Python installs wheels for the requested version (`pip --python-version`).
+fn python_for(requested: Option<&str>, deployment: &str) -> Result<PythonInterpreter> {
+    match sebs_core::python::find(requested) {
+        Ok(python) => Ok(python),
+        Err(sebs_core::error::PythonError::VersionNotFound { requested, .. })
+            if !matches!(deployment, "local" | "fake") =>
+        {
+            let mut host = sebs_core::python::find(None)?;
+            tracing::info!(
+                "Python {requested} is not installed here: packages for {deployment} are built with Python {} (dependencies are installed as wheels for {requested})",
+                host.version
+            );
+            host.version = requested.clone();
+            host.full_version = requested;
+            Ok(host)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Settings {
     /// Merge `common` into the config and check the result.
     pub fn resolve(common: &RunOptions) -> Result<Settings> {
@@ -153,7 +175,10 @@ impl Settings {
         config.experiments.runtime.language = Some(language);
         let requested = config.experiments.runtime.version.clone();
         let (python, node) = match language {
-            Language::Python => (sebs_core::python::find(requested.as_deref())?, None),
+            Language::Python => (
+                python_for(requested.as_deref(), config.deployment.name.as_str())?,
+                None,
+            ),
             Language::Nodejs => {
                 // `--language-version` selects Node.js; input.py runs with the host's Python.
                 let node = sebs_core::node::find(requested.as_deref())?;
@@ -274,6 +299,18 @@ fn flatten(path: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clouds_build_for_a_python_the_host_lacks() {
+        let python = python_for(Some("3.99"), "aws").unwrap();
+        assert_eq!(
+            python.version, "3.99",
+            "wheels are chosen for the requested version"
+        );
+        assert!(python.path.is_file(), "the host's interpreter runs pip");
+        let e = python_for(Some("3.99"), "local").unwrap_err();
+        assert!(e.to_string().contains("not installed"), "{e}");
+    }
 
     fn settings(config: Value) -> Settings {
         let tmp = tempfile::tempdir().unwrap();
