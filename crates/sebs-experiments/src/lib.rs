@@ -18,6 +18,7 @@ pub mod process;
 pub mod progress;
 pub mod regression;
 pub mod runner;
+pub mod scaling;
 pub mod signal;
 pub mod udp;
 
@@ -42,15 +43,18 @@ pub enum ExperimentKind {
     NetworkPingPong,
     /// eviction-model: how long an idle instance is kept.
     EvictionModel,
+    /// scaling: an open-loop load and the platform's instances over time (a sebs experiment).
+    Scaling,
 }
 
 impl ExperimentKind {
     /// Every experiment, in SeBS's order.
-    pub const ALL: [ExperimentKind; 4] = [
+    pub const ALL: [ExperimentKind; 5] = [
         ExperimentKind::PerfCost,
         ExperimentKind::InvocationOverhead,
         ExperimentKind::NetworkPingPong,
         ExperimentKind::EvictionModel,
+        ExperimentKind::Scaling,
     ];
 
     /// The name in configs, commands and results directories (`perf-cost`, ...).
@@ -60,6 +64,7 @@ impl ExperimentKind {
             ExperimentKind::InvocationOverhead => "invocation-overhead",
             ExperimentKind::NetworkPingPong => "network-ping-pong",
             ExperimentKind::EvictionModel => "eviction-model",
+            ExperimentKind::Scaling => "scaling",
         }
     }
 }
@@ -84,6 +89,7 @@ pub async fn invoke(kind: ExperimentKind, request: &RunRequest) -> Result<Outcom
         ExperimentKind::EvictionModel => {
             runner::run::<eviction_model::EvictionModel>(request).await
         }
+        ExperimentKind::Scaling => runner::run::<scaling::Scaling>(request).await,
     }
 }
 
@@ -108,6 +114,7 @@ pub async fn process(kind: ExperimentKind, ctx: &ProcessContext) -> Result<Proce
         ExperimentKind::InvocationOverhead => invocation_overhead::process(ctx).await,
         ExperimentKind::NetworkPingPong => network_ping_pong::process(ctx).await,
         ExperimentKind::EvictionModel => eviction_model::process(ctx).await,
+        ExperimentKind::Scaling => scaling::process(ctx).await,
     }
 }
 

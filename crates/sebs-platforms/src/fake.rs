@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::platform::{
-    FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind, deployment_record,
+    FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger, TriggerKind, deployment_record,
 };
 
 /// What the fake does. Times are exact: every cold invocation takes `cold_client_us` at the
@@ -69,6 +69,8 @@ impl Default for FakeScript {
 
 #[derive(Debug)]
 struct Instance {
+    /// Stable for the instance's life (what the function reports as `container_id`).
+    id: u64,
     busy: bool,
     idle_since: Instant,
 }
@@ -77,6 +79,8 @@ struct Instance {
 struct State {
     functions: BTreeMap<String, FunctionConfig>,
     instances: BTreeMap<String, Vec<Instance>>,
+    /// Instances started so far (their ids count from 1).
+    started: u64,
     invocations: u64,
     metrics: HashMap<String, ProviderMetrics>,
 }
@@ -97,7 +101,7 @@ struct FakeInner {
 }
 
 impl FakeInner {
-    fn invoke_sync_start(&self, function: &str) -> Result<(u64, bool, u64, usize), String> {
+    fn invoke_sync_start(&self, function: &str) -> Result<(u64, bool, u64, u64), String> {
         let mut state = self.state.lock().expect("lock");
         let Some(config) = state.functions.get(function) else {
             return Err(format!("function {function} does not exist"));
@@ -107,32 +111,58 @@ impl FakeInner {
         let n = state.invocations;
         let now = Instant::now();
         let keep_alive = self.script.keep_alive;
+        let next_id = state.started + 1;
         let instances = state.instances.entry(function.to_owned()).or_default();
         instances.retain(|i| i.busy || now.duration_since(i.idle_since) <= keep_alive);
-        let (index, cold) = match instances.iter().position(|i| !i.busy) {
-            Some(i) => (i, false),
+        // The most recently used idle instance serves the call, as real platforms prefer.
+        let warm = instances
+            .iter_mut()
+            .filter(|i| !i.busy)
+            .max_by_key(|i| (i.idle_since, i.id));
+        let (id, cold) = match warm {
+            Some(instance) => {
+                instance.busy = true;
+                (instance.id, false)
+            }
             None => {
                 instances.push(Instance {
+                    id: next_id,
                     busy: true,
                     idle_since: now,
                 });
-                (instances.len() - 1, true)
+                (next_id, true)
             }
         };
-        instances[index].busy = true;
-        Ok((n, cold, memory, index))
+        if cold {
+            state.started = next_id;
+        }
+        Ok((n, cold, memory, id))
     }
 
-    fn invoke_sync_end(&self, function: &str, index: usize) {
+    fn invoke_sync_end(&self, function: &str, id: u64) {
         let mut state = self.state.lock().expect("lock");
         if let Some(instance) = state
             .instances
             .get_mut(function)
-            .and_then(|list| list.get_mut(index))
+            .and_then(|list| list.iter_mut().find(|i| i.id == id))
         {
             instance.busy = false;
             instance.idle_since = Instant::now();
         }
+    }
+
+    /// Live (busy, or idle within the keep-alive) and busy instances of `function` now.
+    fn count(&self, function: &str) -> (u64, u64) {
+        let state = self.state.lock().expect("lock");
+        let now = Instant::now();
+        let Some(list) = state.instances.get(function) else {
+            return (0, 0);
+        };
+        let live = list
+            .iter()
+            .filter(|i| i.busy || now.duration_since(i.idle_since) <= self.script.keep_alive)
+            .count() as u64;
+        (live, list.iter().filter(|i| i.busy).count() as u64)
     }
 
     fn record(&self, request_id: &str, metrics: ProviderMetrics) {
@@ -175,7 +205,7 @@ impl FakeInner {
     async fn invoke(&self, function: &str, input: &Value) -> ExecutionResult {
         let mut result = ExecutionResult::default();
         result.times.client_begin = self.timestamp();
-        let (n, cold, memory, index) = match self.invoke_sync_start(function) {
+        let (n, cold, memory, instance) = match self.invoke_sync_start(function) {
             Ok(started) => started,
             Err(message) => {
                 result.stats.failure = true;
@@ -188,7 +218,7 @@ impl FakeInner {
             }
         };
         tokio::time::sleep(self.script.busy).await;
-        self.invoke_sync_end(function, index);
+        self.invoke_sync_end(function, instance);
         let s = &self.script;
         let request_id = format!("fake-{n:06}");
         result.request_id = request_id.clone();
@@ -225,6 +255,7 @@ impl FakeInner {
             "begin": 0.0,
             "end": benchmark as f64 / 1e6,
             "is_cold": cold,
+            "container_id": format!("fake-instance-{instance}"),
             "request_id": request_id,
             "result": {"output": input.clone()},
         });
@@ -341,6 +372,15 @@ impl Platform for FakePlatform {
             platform: self.0.clone(),
             function: function.to_owned(),
             kind,
+        }))
+    }
+
+    async fn instances_now(&self, function: &str) -> Result<Option<InstanceCount>> {
+        let (live, busy) = self.0.count(function);
+        Ok(Some(InstanceCount {
+            live,
+            busy,
+            queued: 0,
         }))
     }
 

@@ -14,5 +14,7 @@ pub mod settings;
 pub mod storage;
 
 pub use pipeline::{PrepareRequest, Session};
-pub use platform::{FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind};
+pub use platform::{
+    FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger, TriggerKind,
+};
 pub use settings::{RunOptions, Settings};

@@ -144,6 +144,17 @@ pub fn deployment_record(name: &str, resources: Value) -> Value {
     })
 }
 
+/// A platform's own count of a function's instances at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct InstanceCount {
+    /// Instances alive: running an invocation or idle and kept warm.
+    pub live: u64,
+    /// Of those, running an invocation.
+    pub busy: u64,
+    /// Requests waiting for an instance (over the concurrency limit).
+    pub queued: u64,
+}
+
 /// A FaaS platform: the local one, a cloud, a cluster, or the deterministic fake of the tests.
 ///
 /// Methods take `&self` so a platform can be shared by concurrent invocations; backends keep
@@ -184,6 +195,14 @@ pub trait Platform: Send + Sync {
         deployment: &Value,
         request_ids: &[String],
     ) -> Result<HashMap<String, ProviderMetrics>>;
+
+    /// How many instances of `function` the platform holds now, where it can tell without
+    /// disturbing them (the local platform's pool, the fake's); `None` (the default) where it
+    /// cannot, and the scaling experiment infers instances from the ids functions report.
+    async fn instances_now(&self, function: &str) -> Result<Option<InstanceCount>> {
+        let _ = function;
+        Ok(None)
+    }
 
     /// Storage for benchmarks that need it (`object`, `nosql`), if the platform has its own;
     /// `None` (the default) uses sebs's storage: the configured endpoints or the embedded

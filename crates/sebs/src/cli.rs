@@ -128,6 +128,9 @@ fn experiments() -> impl TypedValueParser<Value = ExperimentKind> {
             ExperimentKind::EvictionModel => {
                 "When idle instances are evicted, as a function of idle time"
             }
+            ExperimentKind::Scaling => {
+                "Open-loop load (constant, Poisson, step, ramp, burst, sinusoid, Azure trace replay): throughput, latency, cold starts and instances over time"
+            }
         },
     )
 }

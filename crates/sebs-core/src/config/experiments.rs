@@ -109,6 +109,124 @@ pub struct EvictionModelConfig {
     pub benchmark: Option<String>,
 }
 
+/// `experiments.scaling` (a sebs experiment): an open-loop load on one benchmark.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScalingConfig {
+    /// Benchmark to run (default `010.sleep`).
+    pub benchmark: Option<String>,
+    /// Input size (default `test`).
+    pub input_size: Option<String>,
+    /// Keys merged over the generated input (e.g. `{"sleep": 0.1}` for `010.sleep`).
+    pub payload: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Memory of the function in MB (default 256).
+    pub memory: Option<u64>,
+    /// `http` (default) or `library`.
+    pub trigger: Option<String>,
+    /// The arrival process.
+    pub load: Option<LoadConfig>,
+    /// Spacing of arrivals under the load's rate: `uniform` (default: evenly spaced) or
+    /// `poisson` (exponential gaps).
+    pub arrivals: Option<String>,
+    /// Seed of every random choice (Poisson gaps, trace sampling); default 1.
+    pub seed: Option<u64>,
+    /// Seconds between samples of the platform's instance count (default 1).
+    pub sample_interval: Option<f64>,
+    /// Seconds to keep sampling instances after the last request (the keep-alive seen from
+    /// outside; default 0).
+    pub cooldown: Option<f64>,
+    /// Requests outstanding at once before the driver drops new ones, recording them as
+    /// `dropped` (default 10,000): protects the driver's memory from a stalled platform.
+    pub max_in_flight: Option<u64>,
+    /// Seconds of schedule per checkpoint: `--resume` restarts at the first window not
+    /// completed (default 10).
+    pub window: Option<f64>,
+}
+
+/// `experiments.scaling.load`: the offered load over time (rates in requests per second, times
+/// in seconds from the start of the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LoadConfig {
+    /// A constant rate.
+    Constant {
+        /// Requests per second.
+        rate: f64,
+        /// Seconds.
+        duration: f64,
+    },
+    /// A constant rate with exponential gaps (a Poisson process).
+    Poisson {
+        /// Requests per second.
+        rate: f64,
+        /// Seconds.
+        duration: f64,
+    },
+    /// `from` until `at`, then `to`.
+    Step {
+        /// Rate before the step.
+        from: f64,
+        /// Rate after the step.
+        to: f64,
+        /// When the step happens.
+        at: f64,
+        /// Seconds.
+        duration: f64,
+    },
+    /// A linear change from `from` to `to` over the whole duration.
+    Ramp {
+        /// Initial rate.
+        from: f64,
+        /// Final rate.
+        to: f64,
+        /// Seconds.
+        duration: f64,
+    },
+    /// `base`, with `peak` for `length` seconds at the start of every `every` seconds.
+    Burst {
+        /// Rate between bursts.
+        base: f64,
+        /// Rate during a burst.
+        peak: f64,
+        /// Period of bursts.
+        every: f64,
+        /// Length of a burst.
+        length: f64,
+        /// Seconds.
+        duration: f64,
+    },
+    /// `mean + amplitude * sin(2 pi t / period)` (a diurnal pattern compressed).
+    Sinusoid {
+        /// Mean rate.
+        mean: f64,
+        /// Amplitude (at most `mean`).
+        amplitude: f64,
+        /// Period in seconds.
+        period: f64,
+        /// Seconds.
+        duration: f64,
+    },
+    /// Replay of a trace in the Azure Functions 2019 format (invocations per function per
+    /// minute).
+    Trace {
+        /// The CSV file (`HashOwner,HashApp,HashFunction,Trigger,1,2,...,1440`).
+        path: PathBuf,
+        /// Functions sampled from the trace (default: all with invocations in the window).
+        functions: Option<usize>,
+        /// First minute replayed, 1-based as in the file (default 1).
+        start_minute: Option<u32>,
+        /// Minutes replayed (default: to the end of the file).
+        minutes: Option<u32>,
+        /// Seconds of experiment per trace minute (default 60).
+        minute_seconds: Option<f64>,
+        /// Factor on every count (default 1).
+        rate_scale: Option<f64>,
+        /// Arrivals within a minute: `equidistant` (default) or `random` (uniformly random
+        /// times: a Poisson process given the minute's count).
+        iat: Option<String>,
+    },
+}
+
 /// The `experiments` section of a SeBS config.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,6 +279,9 @@ pub struct ExperimentsConfig {
     /// eviction-model settings.
     #[serde(rename = "eviction-model", skip_serializing_if = "Option::is_none")]
     pub eviction_model: Option<EvictionModelConfig>,
+    /// scaling settings (a sebs experiment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalingConfig>,
 }
 
 impl ExperimentsConfig {

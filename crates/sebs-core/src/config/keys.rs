@@ -17,7 +17,7 @@ use super::cloud::{
 use super::cluster::{KnativeConfig, OpenWhiskConfig};
 use super::experiments::{
     EvictionModelConfig, ExperimentsConfig, InvocationOverheadConfig, NetworkPingPongConfig,
-    PerfCostConfig, RuntimeConfig,
+    PerfCostConfig, RuntimeConfig, ScalingConfig,
 };
 use super::local::{LocalDeploymentConfig, LocalFunctionConfig};
 use super::secret::DockerRegistry;
@@ -33,6 +33,7 @@ pub(crate) enum Node {
     NetworkPingPong,
     InvocationOverhead,
     EvictionModel,
+    Scaling,
     Deployment,
     Local,
     /// `deployment.local.functions`: any key (a function or benchmark name).
@@ -57,7 +58,7 @@ pub(crate) enum Node {
 impl Node {
     /// Every checked node, for tests.
     #[cfg(test)]
-    pub(crate) const CHECKED: [Node; 22] = [
+    pub(crate) const CHECKED: [Node; 23] = [
         Node::Root,
         Node::Experiments,
         Node::Runtime,
@@ -65,6 +66,7 @@ impl Node {
         Node::NetworkPingPong,
         Node::InvocationOverhead,
         Node::EvictionModel,
+        Node::Scaling,
         Node::Deployment,
         Node::Local,
         Node::LocalFunction,
@@ -92,6 +94,7 @@ impl Node {
             Node::NetworkPingPong => fields::<NetworkPingPongConfig>(),
             Node::InvocationOverhead => fields::<InvocationOverheadConfig>(),
             Node::EvictionModel => fields::<EvictionModelConfig>(),
+            Node::Scaling => fields::<ScalingConfig>(),
             Node::Deployment => fields::<DeploymentConfig>(),
             Node::Local => fields::<LocalDeploymentConfig>(),
             Node::LocalFunction => fields::<LocalFunctionConfig>(),
@@ -121,6 +124,7 @@ impl Node {
             (Node::Experiments, "network-ping-pong") => Node::NetworkPingPong,
             (Node::Experiments, "invocation-overhead") => Node::InvocationOverhead,
             (Node::Experiments, "eviction-model") => Node::EvictionModel,
+            (Node::Experiments, "scaling") => Node::Scaling,
             (Node::Deployment, "local") => Node::Local,
             (Node::Deployment, "aws") => Node::Aws,
             (Node::Deployment, "azure") => Node::Azure,

@@ -35,7 +35,7 @@ pub use cloud::{
 pub use cluster::{ClusterResources, KnativeConfig, OpenWhiskConfig};
 pub use experiments::{
     EvictionModelConfig, ExperimentsConfig, InvocationOverheadConfig, NetworkPingPongConfig,
-    PerfCostConfig, RuntimeConfig,
+    LoadConfig, PerfCostConfig, RuntimeConfig, ScalingConfig,
 };
 pub use local::{ColdStartMode, LocalDeploymentConfig, LocalFunctionConfig};
 pub use secret::{DockerRegistry, Secret, StorageSection};

@@ -52,6 +52,11 @@ impl Run {
 
     /// The settings `sebs experiment invoke --config ... --output-dir OUT --cache SHARED` gets.
     pub fn settings(&self) -> Settings {
+        self.try_settings().unwrap()
+    }
+
+    /// Like [`Run::settings`], with the error of a config that does not load.
+    pub fn try_settings(&self) -> anyhow::Result<Settings> {
         let mut config = json!({"experiments": {"runtime": {"language": "python"}}});
         for (k, v) in self.experiments.as_object().unwrap() {
             config["experiments"][k] = v.clone();
@@ -65,7 +70,6 @@ impl Run {
             benchmarks_dir: Some(repo().join("benchmarks")),
             ..RunOptions::default()
         })
-        .unwrap()
     }
 
     /// A fake platform following `script` that logs provider metrics in this run's directory
@@ -83,6 +87,20 @@ impl Run {
             ..RunRequest::default()
         };
         runner::run_on(experiment, settings, Box::new(fake.clone()), &request).await
+    }
+
+    /// Run an experiment already planned (e.g. with test-only settings) on `fake`.
+    pub async fn run_planned<E: sebs_experiments::Experiment>(
+        &self,
+        experiment: E,
+        fake: &FakePlatform,
+        resume: bool,
+    ) -> anyhow::Result<Outcome> {
+        let request = RunRequest {
+            resume,
+            ..RunRequest::default()
+        };
+        runner::run_on(experiment, self.settings(), Box::new(fake.clone()), &request).await
     }
 
     /// What `sebs experiment process --output-dir OUT` works with.

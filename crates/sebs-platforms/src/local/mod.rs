@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 use crate::http::HttpTrigger;
 use crate::platform::{
-    FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind, deployment_record,
+    FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger, TriggerKind,
+    deployment_record,
 };
 
 /// The local platform's command-line flags. They override `deployment.local` of the config
@@ -288,6 +289,16 @@ impl Platform for LocalBackend {
         Ok(Arc::new(match kind {
             TriggerKind::Http => HttpTrigger::http(platform.function_url(function)),
             TriggerKind::Library => HttpTrigger::lambda_invoke(platform.invoke_url(function)),
+        }))
+    }
+
+    async fn instances_now(&self, function: &str) -> Result<Option<InstanceCount>> {
+        let platform = self.platform().await?;
+        let (busy, idle, queued) = platform.counts(function)?;
+        Ok(Some(InstanceCount {
+            live: (busy + idle) as u64,
+            busy: busy as u64,
+            queued: queued as u64,
         }))
     }
 
