@@ -1,13 +1,19 @@
 //! Progress on stderr: a bar on a terminal, plain lines otherwise (never on stdout).
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Without a terminal, a progress line at most this often (and when the count changes).
+const LINE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Progress of one phase of an experiment.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     label: String,
     total: u64,
+    /// When a plain line was last written, and its count.
+    last_line: Mutex<(Instant, u64)>,
 }
 
 impl Progress {
@@ -34,6 +40,7 @@ impl Progress {
             bar,
             label: label.to_owned(),
             total,
+            last_line: Mutex::new((Instant::now(), done)),
         }
     }
 
@@ -44,7 +51,16 @@ impl Progress {
                 bar.set_position(done);
                 bar.set_message(status.to_owned());
             }
-            None => tracing::info!("{}: {done}/{} {status}", self.label, self.total),
+            None => {
+                // Experiments with many short batches (scaling's samples) would otherwise write
+                // a line per batch.
+                let mut last = self.last_line.lock().expect("lock");
+                let due = last.0.elapsed() >= LINE_INTERVAL || (done == self.total && last.1 != done);
+                if done != last.1 && due {
+                    *last = (Instant::now(), done);
+                    tracing::info!("{}: {done}/{} {status}", self.label, self.total);
+                }
+            }
         }
     }
 

@@ -146,7 +146,12 @@ pub struct ScalingConfig {
 /// `experiments.scaling.load`: the offered load over time (rates in requests per second, times
 /// in seconds from the start of the run).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum LoadConfig {
     /// A constant rate.
     Constant {
