@@ -55,7 +55,8 @@ impl Progress {
                 // Experiments with many short batches (scaling's samples) would otherwise write
                 // a line per batch.
                 let mut last = self.last_line.lock().expect("lock");
-                let due = last.0.elapsed() >= LINE_INTERVAL || (done == self.total && last.1 != done);
+                let due =
+                    last.0.elapsed() >= LINE_INTERVAL || (done == self.total && last.1 != done);
                 if done != last.1 && due {
                     *last = (Instant::now(), done);
                     tracing::info!("{}: {done}/{} {status}", self.label, self.total);

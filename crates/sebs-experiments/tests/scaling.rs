@@ -52,15 +52,14 @@ fn column(csv: &str, name: &str) -> Vec<String> {
 async fn a_step_scales_out_exactly_as_scripted() {
     let run = Run::new(step_config(10.0));
     let fake = run.fake(script());
-    let outcome = run
-        .run_planned(planned(&run), &fake, false)
-        .await
-        .unwrap();
+    let outcome = run.run_planned(planned(&run), &fake, false).await.unwrap();
     let dir = run.out.join("scaling");
-    assert_eq!(outcome.results, dir.join("results.json"));
+    assert_eq!(outcome.results, dir.join("scaling.json"));
     assert_eq!(fake.invocations(), 10);
     assert!(
-        outcome.summary.contains("requests: 10 (0 dropped, 0 failed, 10 ok, 0 throttled, 0 timeout); 4 cold starts"),
+        outcome.summary.contains(
+            "requests: 10 (0 dropped, 0 failed, 10 ok, 0 throttled, 0 timeout); 4 cold starts"
+        ),
         "{}",
         outcome.summary
     );
@@ -73,7 +72,9 @@ async fn a_step_scales_out_exactly_as_scripted() {
         .collect();
     assert_eq!(
         cold,
-        [true, false, true, true, false, true, false, false, false, false]
+        [
+            true, false, true, true, false, true, false, false, false, false
+        ]
     );
     for r in doc["requests"].as_array().unwrap() {
         assert_eq!(r["lag_us"], 0, "the paused clock sends on time");
@@ -96,8 +97,14 @@ async fn a_step_scales_out_exactly_as_scripted() {
     assert_eq!(column(&csv, "offered"), ["1", "1", "4", "4", "0", "0"]);
     assert_eq!(column(&csv, "completed"), ["0", "1", "1", "4", "4", "0"]);
     assert_eq!(column(&csv, "cold"), ["1", "0", "3", "0", "0", "0"]);
-    assert_eq!(column(&csv, "live_instances"), ["0", "1", "1", "4", "4", "4"]);
-    assert_eq!(column(&csv, "inferred_instances"), ["1", "1", "4", "4", "4", "0"]);
+    assert_eq!(
+        column(&csv, "live_instances"),
+        ["0", "1", "1", "4", "4", "4"]
+    );
+    assert_eq!(
+        column(&csv, "inferred_instances"),
+        ["1", "1", "4", "4", "4", "0"]
+    );
     assert_eq!(column(&csv, "response_p99_ms")[2], "900.000");
     let summary = read_json(&dir.join("summary.json"));
     assert_eq!(summary["instances_seen"], 4);
@@ -130,12 +137,16 @@ async fn resume_restarts_at_the_first_window_not_completed() {
         .collect();
     assert_eq!(kept.len(), 2);
     std::fs::write(&path, kept.join("\n") + "\n").unwrap();
-    std::fs::remove_file(dir.join("results.json")).unwrap();
+    std::fs::remove_file(dir.join("scaling.json")).unwrap();
 
     let before = fake.invocations();
     run.run_planned(planned(&run), &fake, true).await.unwrap();
-    assert_eq!(fake.invocations() - before, 8, "only window 1 (2-4 s) runs again");
-    let doc = read_json(&dir.join("results.json"));
+    assert_eq!(
+        fake.invocations() - before,
+        8,
+        "only window 1 (2-4 s) runs again"
+    );
+    let doc = read_json(&dir.join("scaling.json"));
     let attempts: Vec<(u64, u64)> = doc["requests"]
         .as_array()
         .unwrap()
@@ -148,12 +159,16 @@ async fn resume_restarts_at_the_first_window_not_completed() {
 
 #[test]
 fn a_bad_load_names_the_key_to_fix() {
-    let run = Run::new(json!({"scaling": {"load": {"type": "step", "from": 1, "to": 2, "duration": 3}}}));
+    let run =
+        Run::new(json!({"scaling": {"load": {"type": "step", "from": 1, "to": 2, "duration": 3}}}));
     let err = run.try_settings().err().unwrap();
     assert!(format!("{err:#}").contains("`at`"), "{err:#}");
     let run = Run::new(json!({"scaling": {"trigger": "carrier-pigeon"}}));
     let err = Scaling::plan(&run.settings().config).err().unwrap();
-    assert!(err.to_string().contains("experiments.scaling.trigger"), "{err}");
+    assert!(
+        err.to_string().contains("experiments.scaling.trigger"),
+        "{err}"
+    );
     let run = Run::new(json!({"scaling": {"load": {"type": "trace", "path": "/nonexistent.csv"}}}));
     let err = Scaling::plan(&run.settings().config).err().unwrap();
     assert!(format!("{err:#}").contains("load.path"), "{err:#}");

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::platform::{
-    FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger, TriggerKind, deployment_record,
+    FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger, TriggerKind,
+    deployment_record,
 };
 
 /// What the fake does. Times are exact: every cold invocation takes `cold_client_us` at the

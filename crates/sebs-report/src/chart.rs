@@ -79,6 +79,9 @@ pub enum ChartData {
     Eviction(Vec<(f64, f64, u64)>, Option<f64>, Option<f64>),
     /// A histogram of round-trip times: counts over `[low, high]` ms.
     Histogram(Vec<u64>, f64, f64),
+    /// Lines on linear axes from zero: the x and y axis titles, then the lines (dashed where
+    /// `cold` is set).
+    Lines(String, String, Vec<Series>),
 }
 
 /// A chart with its name, title and caption.
@@ -117,6 +120,7 @@ impl Chart {
                 draw::eviction(root, rows, *keep_alive, *threshold)
             }
             ChartData::Histogram(counts, low, high) => draw::histogram(root, counts, *low, *high),
+            ChartData::Lines(x, y, series) => draw::lines(root, x, y, series),
         }?;
         root.present()?;
         Ok(())

@@ -28,6 +28,8 @@ pub enum RunKind {
     NetworkPingPong,
     /// `sebs experiment invoke eviction-model`.
     EvictionModel,
+    /// `sebs experiment invoke scaling`.
+    Scaling,
 }
 
 impl RunKind {
@@ -40,6 +42,7 @@ impl RunKind {
             RunKind::InvocationOverhead => "invocation-overhead",
             RunKind::NetworkPingPong => "network-ping-pong",
             RunKind::EvictionModel => "eviction-model",
+            RunKind::Scaling => "scaling",
         }
     }
 }
@@ -79,6 +82,16 @@ pub struct Eviction {
     pub keep_alive: Option<f64>,
 }
 
+/// scaling's processed series: the columns of `timeseries.csv` (one row per second) and of
+/// `load-latency.csv` (one row per level of offered load) by name; empty cells are `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScalingSeries {
+    /// `timeseries.csv`.
+    pub seconds: std::collections::BTreeMap<String, Vec<Option<f64>>>,
+    /// `load-latency.csv`.
+    pub levels: std::collections::BTreeMap<String, Vec<Option<f64>>>,
+}
+
 /// A regression test's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegressionTest {
@@ -113,6 +126,8 @@ pub struct Run {
     pub rtts: Vec<f64>,
     /// eviction-model: the eviction curve.
     pub eviction: Option<Eviction>,
+    /// scaling: the per-second series and latency against offered load.
+    pub scaling: Option<ScalingSeries>,
     /// benchmark regression: the tests.
     pub tests: Vec<RegressionTest>,
     /// What the reader of the report should know (e.g. results that were not processed).
@@ -131,6 +146,7 @@ impl Run {
             overhead: None,
             rtts: Vec::new(),
             eviction: None,
+            scaling: None,
             tests: Vec::new(),
             notes: Vec::new(),
         }
@@ -220,7 +236,9 @@ fn load_dir(dir: &Path) -> Result<Option<Run>> {
     let names = file_names(dir)?;
     let has = |name: &str| names.iter().any(|n| n == name);
     let any = |f: &dyn Fn(&str) -> bool| names.iter().any(|n| f(n));
-    let kind = if has("results.json") || has("experiments.json") {
+    let kind = if has("scaling.json") {
+        RunKind::Scaling
+    } else if has("results.json") || has("experiments.json") {
         RunKind::Benchmark
     } else if any(&|n| n.starts_with("regression_") && n.ends_with(".json")) {
         RunKind::Regression
@@ -257,6 +275,7 @@ fn load_dir(dir: &Path) -> Result<Option<Run>> {
         RunKind::EvictionModel => load_eviction(&mut run, dir, &names)?,
         RunKind::InvocationOverhead => load_overhead(&mut run, dir, &names)?,
         RunKind::NetworkPingPong => load_ping_pong(&mut run, dir, &names)?,
+        RunKind::Scaling => load_scaling(&mut run, dir, &names)?,
     }
     Ok(Some(run))
 }
@@ -497,6 +516,106 @@ fn load_ping_pong(run: &mut Run, dir: &Path, names: &[String]) -> Result<()> {
     let table = read_csv(&path)?;
     run.rtts = numbers(&table, &path, "rtt")?;
     run.files.push(path);
+    Ok(())
+}
+
+/// Every column of a CSV file as optional numbers (an empty cell: not measured).
+fn columns(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<Option<f64>>>> {
+    let table = read_csv(path)?;
+    let mut out = std::collections::BTreeMap::new();
+    for (i, name) in table.header.iter().enumerate() {
+        let values = table
+            .records
+            .iter()
+            .map(|r| {
+                let field = r.fields.get(i).map_or("", |f| f.trim());
+                if field.is_empty() {
+                    return Ok(None);
+                }
+                field.parse::<f64>().map(Some).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{} line {}: `{field}` in column `{name}` is not a number; run `sebs experiment process scaling` again",
+                        path.display(),
+                        r.line
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.insert(name.clone(), values);
+    }
+    Ok(out)
+}
+
+/// The headline figures of scaling's `summary.json`, for the report's notes.
+fn scaling_notes(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(counts) = doc["requests"].as_object() {
+        let total: u64 = counts.values().filter_map(Value::as_u64).sum();
+        let parts: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| n.as_u64().unwrap_or(0) > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        out.push(format!(
+            "{total} requests ({}); {} cold starts; {} distinct instances",
+            parts.join(", "),
+            doc["cold_starts"],
+            doc["instances_seen"]
+        ));
+    }
+    if let Some(p99) = doc["driver_lag_ms"]["p99"].as_f64() {
+        out.push(format!(
+            "driver lag p99 {p99:.3} ms (max {:.3} ms): how late requests left, included in response times",
+            doc["driver_lag_ms"]["max"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    for step in doc["time_to_scale"].as_array().into_iter().flatten() {
+        let when = step["seconds"]
+            .as_f64()
+            .map_or("not reached".to_owned(), |s| format!("{s:.2} s"));
+        out.push(format!(
+            "time to scale to {} req/s (step at {} s): {when}",
+            step["target_rps"], step["at"]
+        ));
+    }
+    out
+}
+
+fn load_scaling(run: &mut Run, dir: &Path, names: &[String]) -> Result<()> {
+    let raw = dir.join("scaling.json");
+    run.files.push(raw.clone());
+    if let Ok(text) = std::fs::read_to_string(&raw)
+        && let Ok(doc) = serde_json::from_str::<Value>(&text)
+    {
+        run.config = doc["config"].clone();
+        if let (Some(b), Some(e)) = (doc["begin_time"].as_f64(), doc["end_time"].as_f64()) {
+            run.add_span(b, e);
+        }
+    }
+    if !names.iter().any(|n| n == "timeseries.csv") {
+        run.notes.push(
+            "not processed: run `sebs experiment process scaling` for the time series".into(),
+        );
+        return Ok(());
+    }
+    let seconds = dir.join("timeseries.csv");
+    let mut series = ScalingSeries {
+        seconds: columns(&seconds)?,
+        ..ScalingSeries::default()
+    };
+    run.files.push(seconds);
+    let summary = dir.join("summary.json");
+    if let Ok(text) = std::fs::read_to_string(&summary)
+        && let Ok(doc) = serde_json::from_str::<Value>(&text)
+    {
+        run.notes.extend(scaling_notes(&doc));
+    }
+    let levels = dir.join("load-latency.csv");
+    if levels.is_file() {
+        series.levels = columns(&levels)?;
+        run.files.push(levels);
+    }
+    run.scaling = Some(series);
     Ok(())
 }
 

@@ -24,8 +24,10 @@ fn a_step_loads_instance_count_equals_the_distinct_instance_ids() {
         json!({"keep-alive": 60, "cold-start": "fork"}),
     );
     let out = tmp.path().join("out");
-    experiment_invoke("scaling", &config, &out).assert().success();
-    let doc = document(&out.join("scaling/results.json"));
+    experiment_invoke("scaling", &config, &out)
+        .assert()
+        .success();
+    let doc = document(&out.join("scaling/scaling.json"));
     let requests = requests(&doc);
     assert_eq!(requests.len(), 10 + 60);
     assert!(requests.iter().all(|r| r["status"] == "ok"), "{requests:?}");
@@ -37,7 +39,11 @@ fn a_step_loads_instance_count_equals_the_distinct_instance_ids() {
     // response) is every instance the run started.
     let last = doc["instances"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["live"].as_u64().unwrap() as usize, ids.len(), "{last}");
-    assert!(ids.len() >= 9, "30 req/s of 0.3 s need at least 9 instances: {}", ids.len());
+    assert!(
+        ids.len() >= 9,
+        "30 req/s of 0.3 s need at least 9 instances: {}",
+        ids.len()
+    );
     let cold = requests.iter().filter(|r| r["cold"] == true).count();
     assert_eq!(cold, ids.len(), "one cold start per instance");
 
@@ -60,8 +66,10 @@ fn over_the_concurrency_limit_requests_are_throttled_and_recorded() {
         json!({"keep-alive": 60, "concurrency-limit": 2, "queue-size": 1, "cold-start": "fork"}),
     );
     let out = tmp.path().join("out");
-    experiment_invoke("scaling", &config, &out).assert().success();
-    let doc = document(&out.join("scaling/results.json"));
+    experiment_invoke("scaling", &config, &out)
+        .assert()
+        .success();
+    let doc = document(&out.join("scaling/scaling.json"));
     let requests = requests(&doc);
     assert_eq!(requests.len(), 20, "no request is lost");
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
@@ -85,7 +93,10 @@ fn over_the_concurrency_limit_requests_are_throttled_and_recorded() {
         .unwrap();
     assert!(peak <= 2, "the limit holds: {peak}");
     let printed = experiment_process("scaling", &out);
-    assert!(printed.contains(&format!("{throttled} throttled")), "{printed}");
+    assert!(
+        printed.contains(&format!("{throttled} throttled")),
+        "{printed}"
+    );
 }
 
 #[test]
@@ -108,8 +119,10 @@ fn an_azure_trace_replays_with_its_per_minute_counts() {
         json!({"cold-start": "fork"}),
     );
     let out = tmp.path().join("out");
-    experiment_invoke("scaling", &config, &out).assert().success();
-    let doc = document(&out.join("scaling/results.json"));
+    experiment_invoke("scaling", &config, &out)
+        .assert()
+        .success();
+    let doc = document(&out.join("scaling/scaling.json"));
     assert_eq!(doc["labels"], json!(["f-one", "f-two"]));
     assert_eq!(doc["functions"].as_array().unwrap().len(), 2);
     let mut counts: BTreeMap<(u64, u64), u64> = BTreeMap::new();

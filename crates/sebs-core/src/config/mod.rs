@@ -34,8 +34,8 @@ pub use cloud::{
 };
 pub use cluster::{ClusterResources, KnativeConfig, OpenWhiskConfig};
 pub use experiments::{
-    EvictionModelConfig, ExperimentsConfig, InvocationOverheadConfig, NetworkPingPongConfig,
-    LoadConfig, PerfCostConfig, RuntimeConfig, ScalingConfig,
+    EvictionModelConfig, ExperimentsConfig, InvocationOverheadConfig, LoadConfig,
+    NetworkPingPongConfig, PerfCostConfig, RuntimeConfig, ScalingConfig,
 };
 pub use local::{ColdStartMode, LocalDeploymentConfig, LocalFunctionConfig};
 pub use secret::{DockerRegistry, Secret, StorageSection};

@@ -124,10 +124,8 @@ pub fn analyse(
     functions: usize,
 ) -> Analysis {
     let seconds = per_second(requests, samples);
-    let mut totals: BTreeMap<&'static str, u64> = RequestStatus::ALL
-        .iter()
-        .map(|s| (s.as_str(), 0))
-        .collect();
+    let mut totals: BTreeMap<&'static str, u64> =
+        RequestStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for r in requests {
         *totals.entry(r.status.as_str()).or_default() += 1;
     }
@@ -256,8 +254,7 @@ fn levels(requests: &[Request], seconds: &[Second]) -> Vec<Level> {
                 offered: f64::from_bits(bits),
                 requests: group.len() as u64,
                 response_ms: quantiles(&responses, [50.0, 95.0, 99.0]),
-                cold_fraction: ok.iter().filter(|r| r.cold).count() as f64
-                    / ok.len().max(1) as f64,
+                cold_fraction: ok.iter().filter(|r| r.cold).count() as f64 / ok.len().max(1) as f64,
                 throttled_fraction: throttled as f64 / group.len() as f64,
             }
         })
@@ -407,7 +404,11 @@ impl Analysis {
             .collect::<Vec<_>>()
             .join(", ");
         let total: u64 = self.totals.values().sum();
-        let _ = writeln!(out, "requests: {total} ({counts}); {} cold starts", self.cold);
+        let _ = writeln!(
+            out,
+            "requests: {total} ({counts}); {} cold starts",
+            self.cold
+        );
         if let Some([p50, p99, max]) = self.lag_ms {
             let _ = writeln!(
                 out,

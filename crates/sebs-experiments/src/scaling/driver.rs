@@ -123,17 +123,17 @@ pub fn classify(result: &ExecutionResult) -> (RequestStatus, Option<String>) {
         .take(300)
         .collect();
     let kind = error.kind.as_str();
-    let status = if kind == "HTTP429" || kind.contains("TooManyRequests") || kind.contains("Throttl")
-    {
-        RequestStatus::Throttled
-    } else if kind.contains("Timeout")
-        || kind.contains("TimedOut")
-        || error.message.contains("timed out")
-    {
-        RequestStatus::Timeout
-    } else {
-        RequestStatus::Failed
-    };
+    let status =
+        if kind == "HTTP429" || kind.contains("TooManyRequests") || kind.contains("Throttl") {
+            RequestStatus::Throttled
+        } else if kind.contains("Timeout")
+            || kind.contains("TimedOut")
+            || error.message.contains("timed out")
+        {
+            RequestStatus::Timeout
+        } else {
+            RequestStatus::Failed
+        };
     (status, Some(text))
 }
 
@@ -309,7 +309,10 @@ mod tests {
     #[test]
     fn throttles_timeouts_and_failures_are_told_apart() {
         assert_eq!(classify(&ExecutionResult::default()).0, RequestStatus::Ok);
-        assert_eq!(classify(&failed("HTTP429", "Rate Exceeded")).0, RequestStatus::Throttled);
+        assert_eq!(
+            classify(&failed("HTTP429", "Rate Exceeded")).0,
+            RequestStatus::Throttled
+        );
         assert_eq!(
             classify(&failed("TooManyRequestsException", "Rate exceeded")).0,
             RequestStatus::Throttled

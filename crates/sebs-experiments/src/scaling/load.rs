@@ -106,7 +106,12 @@ struct Shape<'a> {
 
 /// The schedule of `load` for one function labelled `function` (trace loads are built by
 /// [`super::trace::schedule`]).
-pub fn schedule(load: &LoadConfig, spacing: Spacing, seed: u64, function: &str) -> Result<Schedule> {
+pub fn schedule(
+    load: &LoadConfig,
+    spacing: Spacing,
+    seed: u64,
+    function: &str,
+) -> Result<Schedule> {
     let (shape, spacing) = shape(load, spacing)?;
     let mut rng = Rng::new(seed);
     let times = place(&shape, spacing, &mut rng)?;
@@ -193,7 +198,10 @@ fn shape(load: &LoadConfig, spacing: Spacing) -> Result<(Shape<'_>, Spacing)> {
 }
 
 fn burst(base: f64, peak: f64, every: f64, length: f64, duration: f64) -> Result<Shape<'static>> {
-    check(&[("base", base), ("peak", peak), ("length", length)], duration)?;
+    check(
+        &[("base", base), ("peak", peak), ("length", length)],
+        duration,
+    )?;
     if every <= 0.0 || !every.is_finite() || length > every {
         bail!(
             "experiments.scaling.load: `every` must be a positive number of seconds, at least `length`"
@@ -221,7 +229,9 @@ fn check(values: &[(&str, f64)], duration: f64) -> Result<()> {
     }
     for (name, value) in values {
         if !(*value >= 0.0 && value.is_finite()) {
-            bail!("experiments.scaling.load.{name} must be a finite number, at least 0 (got {value})");
+            bail!(
+                "experiments.scaling.load.{name} must be a finite number, at least 0 (got {value})"
+            );
         }
     }
     Ok(())
@@ -301,7 +311,10 @@ mod tests {
             duration: 2.0,
         };
         // Λ(2) = 100: the first second carries 25, the second 75.
-        assert_eq!(per_second(&schedule(&ramp, Spacing::Uniform, 1, "f").unwrap()), vec![25, 75]);
+        assert_eq!(
+            per_second(&schedule(&ramp, Spacing::Uniform, 1, "f").unwrap()),
+            vec![25, 75]
+        );
     }
 
     #[test]
@@ -320,7 +333,11 @@ mod tests {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         // Exponential gaps: the standard deviation equals the mean (coefficient of variation 1).
-        assert!(((var.sqrt() / mean) - 1.0).abs() < 0.05, "cv {}", var.sqrt() / mean);
+        assert!(
+            ((var.sqrt() / mean) - 1.0).abs() < 0.05,
+            "cv {}",
+            var.sqrt() / mean
+        );
     }
 
     #[test]

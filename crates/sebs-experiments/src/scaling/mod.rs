@@ -155,7 +155,12 @@ impl Plan for Scaling {
                 };
                 trace::schedule(&trace::read(path)?, &replay)?
             }
-            other => load::schedule(other, Spacing::parse(s.arrivals.as_deref())?, seed, &benchmark)?,
+            other => load::schedule(
+                other,
+                Spacing::parse(s.arrivals.as_deref())?,
+                seed,
+                &benchmark,
+            )?,
         };
         let trigger = match s.trigger.as_deref().unwrap_or("http") {
             "http" => TriggerKind::Http,
@@ -185,7 +190,10 @@ impl Plan for Scaling {
             run: None,
             finished: false,
             begin_time: 0.0,
-            settings: ScalingConfig { load: Some(load), ..s },
+            settings: ScalingConfig {
+                load: Some(load),
+                ..s
+            },
         })
     }
 }
@@ -219,7 +227,10 @@ impl Scaling {
     /// Start sending from the first window no attempt completed.
     fn begin(&mut self, session: &Session, done: &[Record]) -> Result<()> {
         let complete = complete_windows(done, &self.expected());
-        let first = complete.iter().position(|c| c.is_none()).unwrap_or(complete.len());
+        let first = complete
+            .iter()
+            .position(|c| c.is_none())
+            .unwrap_or(complete.len());
         let attempt = done.iter().map(record_attempt).max().unwrap_or(0) + 1;
         if first == complete.len() {
             self.finished = true;
@@ -374,7 +385,8 @@ impl Experiment for Scaling {
             if self.deployment.is_null() {
                 self.deployment = deployment;
             }
-            self.triggers.push(session.trigger(&name, self.trigger).await?);
+            self.triggers
+                .push(session.trigger(&name, self.trigger).await?);
             self.names.push(name);
         }
         Ok(())
@@ -433,11 +445,16 @@ impl Experiment for Scaling {
             }
         }
         let total = self.schedule.arrivals.len() as u64;
-        let note = [RequestStatus::Failed, RequestStatus::Throttled, RequestStatus::Timeout, RequestStatus::Dropped]
-            .iter()
-            .filter_map(|s| by_status.get(s).map(|n| format!("{n} {}", s.as_str())))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let note = [
+            RequestStatus::Failed,
+            RequestStatus::Throttled,
+            RequestStatus::Timeout,
+            RequestStatus::Dropped,
+        ]
+        .iter()
+        .filter_map(|s| by_status.get(s).map(|n| format!("{n} {}", s.as_str())))
+        .collect::<Vec<_>>()
+        .join(", ");
         Status {
             phase: format!("scaling {}", self.shape_name()),
             done: by_status.values().sum::<u64>().min(total),
@@ -456,7 +473,7 @@ impl Experiment for Scaling {
             run.stop.store(true, Ordering::Relaxed);
         }
         let (requests, samples) = select(done, &self.expected(), self.window);
-        let path = dir.join("results.json");
+        let path = dir.join("scaling.json");
         let doc = json!({
             "experiment": "scaling",
             "config": session.result_config(self.deployment.clone()),
@@ -513,7 +530,7 @@ struct Results {
 /// offered load (`load-latency.csv`) and the summary (`summary.json`).
 pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
     let dir = ctx.output_dir.join("scaling");
-    let path = dir.join("results.json");
+    let path = dir.join("scaling.json");
     let text = tokio::fs::read(&path).await.with_context(|| {
         format!(
             "cannot read {}: run `sebs experiment invoke scaling` with the same --output-dir first",

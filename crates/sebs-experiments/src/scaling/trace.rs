@@ -50,9 +50,14 @@ pub fn read(path: &Path) -> Result<Vec<TraceFunction>> {
 
 /// Parse a trace's text.
 pub fn parse(text: &str) -> Result<Vec<TraceFunction>> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else {
-        bail!("the file is empty: expected an Azure Functions trace header `HashOwner,HashApp,HashFunction,Trigger,1,2,...`");
+        bail!(
+            "the file is empty: expected an Azure Functions trace header `HashOwner,HashApp,HashFunction,Trigger,1,2,...`"
+        );
     };
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     let minutes: Vec<usize> = names
@@ -91,7 +96,8 @@ pub fn parse(text: &str) -> Result<Vec<TraceFunction>> {
                 })
             })
             .collect::<Result<Vec<u64>>>()?;
-        let label = label_column.map_or_else(|| format!("row-{}", number + 1), |c| cells[c].to_owned());
+        let label =
+            label_column.map_or_else(|| format!("row-{}", number + 1), |c| cells[c].to_owned());
         out.push(TraceFunction { label, counts });
     }
     if out.is_empty() {
@@ -110,7 +116,9 @@ pub fn schedule(trace: &[TraceFunction], replay: &Replay) -> Result<Schedule> {
             replay.start + 1
         );
     }
-    let end = replay.minutes.map_or(length, |m| (replay.start + m).min(length));
+    let end = replay
+        .minutes
+        .map_or(length, |m| (replay.start + m).min(length));
     if !(replay.minute_seconds > 0.0 && replay.rate_scale > 0.0) {
         bail!("experiments.scaling.load: `minute-seconds` and `rate-scale` must be positive");
     }
@@ -257,7 +265,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(one.functions.len(), 1);
-        assert_eq!(one, schedule(&trace, &Replay { functions: Some(1), ..replay() }).unwrap());
+        assert_eq!(
+            one,
+            schedule(
+                &trace,
+                &Replay {
+                    functions: Some(1),
+                    ..replay()
+                }
+            )
+            .unwrap()
+        );
     }
 
     #[test]
@@ -267,9 +285,23 @@ mod tests {
         let err = parse("HashFunction,1,2\nf,1,x\n").unwrap_err();
         assert!(format!("{err:#}").contains("line 2, column `2`"), "{err:#}");
         let trace = parse(TRACE).unwrap();
-        let err = schedule(&trace, &Replay { functions: Some(5), ..replay() }).unwrap_err();
+        let err = schedule(
+            &trace,
+            &Replay {
+                functions: Some(5),
+                ..replay()
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("load.functions"), "{err}");
-        let err = schedule(&trace, &Replay { start: 9, ..replay() }).unwrap_err();
+        let err = schedule(
+            &trace,
+            &Replay {
+                start: 9,
+                ..replay()
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("start-minute"), "{err}");
     }
 }

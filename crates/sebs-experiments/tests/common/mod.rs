@@ -100,7 +100,13 @@ impl Run {
             resume,
             ..RunRequest::default()
         };
-        runner::run_on(experiment, self.settings(), Box::new(fake.clone()), &request).await
+        runner::run_on(
+            experiment,
+            self.settings(),
+            Box::new(fake.clone()),
+            &request,
+        )
+        .await
     }
 
     /// What `sebs experiment process --output-dir OUT` works with.

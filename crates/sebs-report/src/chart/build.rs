@@ -75,12 +75,109 @@ pub fn charts(run: &Run, prefix: &str, pricing: &Pricing) -> Vec<Chart> {
             "The probability that an invocation after the given idle time is a cold start (the instance was evicted). Dashed: the platform's configured keep-alive and the estimated threshold.",
             ChartData::Eviction(rows, eviction.keep_alive, eviction.threshold)));
     }
+    if let Some(scaling) = &run.scaling {
+        for (name, title, caption, data) in scaling_charts(scaling) {
+            charts.push(chart(name, title.into(), caption, data));
+        }
+    }
     if run.rtts.len() >= 2 {
         charts.push(chart("ping-pong", "UDP round-trip times".into(),
             "Round trips between the driver and the function instances, from the minimum to the 99.9th percentile (larger ones counted in the last bin).",
             rtt_histogram(&run.rtts)));
     }
     charts
+}
+
+/// The line of column `y` against column `x` (rows where both are present).
+fn column_line(
+    table: &BTreeMap<String, Vec<Option<f64>>>,
+    x: &str,
+    y: &str,
+    label: &str,
+    dashed: bool,
+) -> Option<Series> {
+    let (xs, ys) = (table.get(x)?, table.get(y)?);
+    let points: Vec<(f64, f64)> = xs
+        .iter()
+        .zip(ys)
+        .filter_map(|(x, y)| Some(((*x)?, (*y)?)))
+        .collect();
+    (!points.is_empty()).then(|| Series {
+        label: label.to_owned(),
+        cold: dashed,
+        points,
+    })
+}
+
+type NamedChart = (&'static str, &'static str, &'static str, ChartData);
+
+/// scaling's charts: load and throughput, instances, response time over the run, and
+/// response time against offered load.
+fn scaling_charts(scaling: &crate::rundir::ScalingSeries) -> Vec<NamedChart> {
+    let t = &scaling.seconds;
+    let lines = |specs: &[(&str, &str, bool)]| -> Vec<Series> {
+        specs
+            .iter()
+            .filter_map(|(y, label, dashed)| column_line(t, "second", y, label, *dashed))
+            .collect()
+    };
+    let mut out: Vec<NamedChart> = vec![
+        (
+            "scaling-throughput",
+            "Offered load and throughput",
+            "Requests due per second (the open-loop offered load) against successful responses completed per second; throttled and failed requests per second (by when they were due) show where the platform refused or failed under load.",
+            ChartData::Lines(
+                "seconds".into(),
+                "requests per second".into(),
+                lines(&[
+                    ("offered", "offered", false),
+                    ("completed", "completed", false),
+                    ("throttled", "throttled", true),
+                    ("failed", "failed", true),
+                ]),
+            ),
+        ),
+        (
+            "scaling-instances",
+            "Instances over time",
+            "Live instances as the platform counts them (where it reports them), instances inferred from the distinct instance ids serving requests in each second, and cold starts per second (dashed).",
+            ChartData::Lines(
+                "seconds".into(),
+                "instances".into(),
+                lines(&[
+                    ("live_instances", "live (platform)", false),
+                    ("inferred_instances", "serving (distinct ids)", false),
+                    ("cold", "cold starts per second", true),
+                ]),
+            ),
+        ),
+        (
+            "scaling-latency",
+            "Response time over the run",
+            "Median and 99th percentile of the response time of the requests due in each second, measured from when each was due (so the driver's own lag is included, not hidden).",
+            ChartData::Lines(
+                "seconds".into(),
+                "response time (ms)".into(),
+                lines(&[
+                    ("response_p50_ms", "p50", false),
+                    ("response_p99_ms", "p99", false),
+                ]),
+            ),
+        ),
+    ];
+    let levels = &scaling.levels;
+    let against_load: Vec<Series> = [("response_p50_ms", "p50"), ("response_p99_ms", "p99")]
+        .iter()
+        .filter_map(|(y, label)| column_line(levels, "offered_rps", y, label, false))
+        .filter(|s| s.points.len() >= 2)
+        .collect();
+    if !against_load.is_empty() {
+        out.push(("scaling-load-latency", "Response time against offered load",
+            "Median and 99th percentile response time of the requests at each level of offered load (requests due per second, two significant digits).",
+            ChartData::Lines("offered load (requests per second)".into(), "response time (ms)".into(), against_load)));
+    }
+    out.retain(|c| matches!(&c.3, ChartData::Lines(_, _, s) if !s.is_empty()));
+    out
 }
 
 /// A part of a group: its cold or its warm successful invocations, with a label.

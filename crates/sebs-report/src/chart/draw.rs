@@ -652,6 +652,46 @@ where
     Ok(())
 }
 
+/// Named lines over linear axes from zero (dashed where `cold`), colours in palette order.
+pub(super) fn lines<DB: DrawingBackend>(
+    root: &Area<DB>,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let points = || series.iter().flat_map(|s| s.points.iter());
+    let (_, xhi, _) = extent(points().map(|p| p.0), true);
+    let (_, yhi, _) = extent(points().map(|p| p.1), true);
+    let mut chart = builder(root, 65).build_cartesian_2d(0.0..xhi, 0.0..yhi)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| num(*v))
+        .y_label_formatter(&|v| num(*v))
+        .label_style(font(14))
+        .axis_desc_style(font(15))
+        .draw()?;
+    for (i, line) in series.iter().enumerate() {
+        let style = PALETTE[i % PALETTE.len()].stroke_width(px(2));
+        let points = line.points.iter().copied();
+        let drawn = if line.cold {
+            chart.draw_series(DashedLineSeries::new(points, px(6), px(4), style))?
+        } else {
+            chart.draw_series(LineSeries::new(points, style))?
+        };
+        drawn
+            .label(line.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + px(20) as i32, y)], style));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

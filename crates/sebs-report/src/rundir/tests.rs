@@ -131,3 +131,51 @@ fn perf_cost_names_are_parsed() {
     assert_eq!(perf_cost_name("results_4_1_3.json"), None);
     assert_eq!(perf_cost_name("warm_results_x.json"), None);
 }
+
+#[test]
+fn a_scaling_run_is_read_with_its_series_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("scaling");
+    std::fs::create_dir(&run_dir).unwrap();
+    std::fs::write(
+        run_dir.join("scaling.json"),
+        r#"{"config": {"deployment": {"name": "local"}}, "begin_time": 10.0, "end_time": 14.0, "requests": []}"#,
+    )
+    .unwrap();
+    let runs = load_runs(dir.path()).unwrap();
+    assert_eq!(runs[0].kind, RunKind::Scaling);
+    assert!(runs[0].scaling.is_none());
+    assert!(runs[0].notes[0].contains("sebs experiment process scaling"));
+
+    std::fs::write(
+        run_dir.join("timeseries.csv"),
+        "second,offered,completed,live_instances\n0,5,3,\n1,5,5,4\n",
+    )
+    .unwrap();
+    std::fs::write(
+        run_dir.join("summary.json"),
+        r#"{"requests": {"ok": 9, "throttled": 1, "failed": 0}, "cold_starts": 4, "instances_seen": 4,
+            "driver_lag_ms": {"p50": 0.1, "p99": 0.5, "max": 2.0},
+            "time_to_scale": [{"at": 0.0, "target_rps": 5.0, "seconds": 1.5}]}"#,
+    )
+    .unwrap();
+    let runs = load_runs(&run_dir).unwrap();
+    let series = runs[0].scaling.as_ref().unwrap();
+    assert_eq!(series.seconds["live_instances"], [None, Some(4.0)]);
+    assert_eq!(series.seconds["offered"], [Some(5.0), Some(5.0)]);
+    assert_eq!(runs[0].span, Some((10.0, 14.0)));
+    assert_eq!(
+        runs[0].notes,
+        [
+            "10 requests (9 ok, 1 throttled); 4 cold starts; 4 distinct instances",
+            "driver lag p99 0.500 ms (max 2.000 ms): how late requests left, included in response times",
+            "time to scale to 5.0 req/s (step at 0.0 s): 1.50 s"
+        ]
+    );
+    let charts = crate::chart::build::charts(&runs[0], "r", &crate::table::Pricing::default());
+    let ids: Vec<&str> = charts.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["r-scaling-throughput", "r-scaling-instances"]);
+    std::fs::write(run_dir.join("timeseries.csv"), "second,offered\n0,x\n").unwrap();
+    let err = load_runs(&run_dir).unwrap_err();
+    assert!(err.to_string().contains("`x` in column `offered`"), "{err}");
+}
