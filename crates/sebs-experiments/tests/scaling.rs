@@ -110,13 +110,13 @@ async fn a_step_scales_out_exactly_as_scripted() {
     assert_eq!(summary["instances_seen"], 4);
     assert_eq!(summary["peak_live_instances"], 4);
     assert_eq!(summary["live_instances_after_load"], 4);
-    // From the step at 2 s, the one-second window [2.78, 3.78) is the first to hold 95% of
-    // 4 req/s in completions (3.025, 3.275, 3.525, 3.775).
+    // From the step at 2 s, the completion at 3.775 is the first whose trailing second holds
+    // 95% of 4 req/s in completions (3.025, 3.275, 3.525, 3.775).
     let scale = summary["time_to_scale"].as_array().unwrap();
     assert_eq!(scale.len(), 2);
     assert_eq!(scale[1]["target_rps"], 4.0);
     let seconds = scale[1]["seconds"].as_f64().unwrap();
-    assert!((seconds - 1.78).abs() < 1e-6, "{seconds}");
+    assert!((seconds - 1.775).abs() < 1e-6, "{seconds}");
     let levels = std::fs::read_to_string(dir.join("load-latency.csv")).unwrap();
     assert_eq!(column(&levels, "offered_rps"), ["1", "4"]);
     assert_eq!(column(&levels, "cold_fraction"), ["0.5000", "0.3750"]);

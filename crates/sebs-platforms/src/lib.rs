@@ -15,6 +15,7 @@ pub mod storage;
 
 pub use pipeline::{PrepareRequest, Session};
 pub use platform::{
-    FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger, TriggerKind,
+    ConcurrencyPoint, FunctionConfig, InstanceCount, PackageTarget, Platform, Resource, Trigger,
+    TriggerKind,
 };
 pub use settings::{RunOptions, Settings};

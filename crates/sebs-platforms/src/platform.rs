@@ -155,6 +155,19 @@ pub struct InstanceCount {
     pub queued: u64,
 }
 
+/// One point of a provider's own history of concurrently running instances.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ConcurrencyPoint {
+    /// Start of the provider's period (epoch seconds).
+    pub time: f64,
+    /// Length of the period the value covers (s).
+    pub period: f64,
+    /// The function.
+    pub function: String,
+    /// The most instances running at once in the period.
+    pub instances: f64,
+}
+
 /// A FaaS platform: the local one, a cloud, a cluster, or the deterministic fake of the tests.
 ///
 /// Methods take `&self` so a platform can be shared by concurrent invocations; backends keep
@@ -202,6 +215,22 @@ pub trait Platform: Send + Sync {
     async fn instances_now(&self, function: &str) -> Result<Option<InstanceCount>> {
         let _ = function;
         Ok(None)
+    }
+
+    /// The provider's own record of how many instances of `functions` ran at once between
+    /// `begin` and `end` (epoch seconds), for a run whose deployment record is `deployment`:
+    /// a cloud's metric (AWS: CloudWatch `ConcurrentExecutions`, per minute), read after the run.
+    /// Empty (the default) where the provider keeps none; the scaling experiment then has the
+    /// live counts it sampled ([`Platform::instances_now`]) and the instance ids.
+    async fn concurrency_history(
+        &self,
+        deployment: &Value,
+        functions: &[String],
+        begin: f64,
+        end: f64,
+    ) -> Result<Vec<ConcurrencyPoint>> {
+        let _ = (deployment, functions, begin, end);
+        Ok(Vec::new())
     }
 
     /// Storage for benchmarks that need it (`object`, `nosql`), if the platform has its own;

@@ -42,6 +42,9 @@ pub struct Second {
     pub queued: Option<u64>,
     /// Distinct instance ids serving requests in the second (inferred from the functions).
     pub inferred: u64,
+    /// The provider's own record of concurrent instances over the period covering the second
+    /// (AWS: CloudWatch `ConcurrentExecutions`, per minute), read at processing.
+    pub provider: Option<f64>,
 }
 
 /// Latency at one level of offered load.
@@ -66,8 +69,8 @@ pub struct Scale {
     pub at: f64,
     /// The rate after it.
     pub target: f64,
-    /// Seconds until a one-second window ending then held 95% of the target in successful
-    /// completions; `None`: never within the run.
+    /// Seconds until the first successful completion at which the trailing second held 95% of
+    /// the target in successful completions; `None`: never within the run.
     pub seconds: Option<f64>,
 }
 
@@ -82,8 +85,8 @@ pub struct Analysis {
     pub totals: BTreeMap<&'static str, u64>,
     /// Cold starts among answered requests.
     pub cold: u64,
-    /// Driver lag p50, p99, max (ms).
-    pub lag_ms: Option<[f64; 3]>,
+    /// Driver lag p50, p99, p99.9, max (ms).
+    pub lag_ms: Option<[f64; 4]>,
     /// Response time p50, p95, p99 of answered requests (ms).
     pub response_ms: Option<[f64; 3]>,
     /// Time to scale after each step up.
@@ -97,7 +100,13 @@ pub struct Analysis {
     /// Seconds from the last completion until the platform reported no instance; `None`: not
     /// within the samples.
     pub drained_after: Option<f64>,
+    /// The most concurrent instances in the provider's own history.
+    pub peak_provider: Option<f64>,
 }
+
+/// The provider's history of concurrent instances, all functions summed: `(start in seconds of
+/// schedule, period, instances)`.
+pub type History = [(f64, f64, f64)];
 
 fn quantiles(xs: &[f64], ps: [f64; 3]) -> Option<[f64; 3]> {
     Some([
@@ -122,8 +131,17 @@ pub fn analyse(
     samples: &[Sample],
     steps: &[(f64, f64)],
     functions: usize,
+    history: &History,
 ) -> Analysis {
-    let seconds = per_second(requests, samples);
+    let mut seconds = per_second(requests, samples);
+    for second in &mut seconds {
+        let s = second.second as f64;
+        second.provider = history
+            .iter()
+            .filter(|(t, period, _)| *t <= s && s < t + period)
+            .map(|h| h.2)
+            .reduce(f64::max);
+    }
     let mut totals: BTreeMap<&'static str, u64> =
         RequestStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for r in requests {
@@ -145,7 +163,8 @@ pub fn analyse(
         levels: levels(requests, &seconds),
         totals,
         cold: ok.iter().filter(|r| r.cold).count() as u64,
-        lag_ms: quantiles(&lags, [50.0, 99.0, 100.0]),
+        lag_ms: quantiles(&lags, [50.0, 99.0, 99.9])
+            .map(|[a, b, c]| [a, b, c, lags.iter().copied().fold(0.0, f64::max)]),
         response_ms: quantiles(&responses, [50.0, 95.0, 99.0]),
         scale: time_to_scale(requests, steps),
         instances_seen: ok
@@ -156,6 +175,7 @@ pub fn analyse(
         peak_live: seconds.iter().filter_map(|s| s.live).max(),
         live_after_load,
         drained_after,
+        peak_provider: history.iter().map(|h| h.2).reduce(f64::max),
         seconds,
     }
 }
@@ -263,8 +283,8 @@ fn levels(requests: &[Request], seconds: &[Second]) -> Vec<Level> {
     out
 }
 
-/// From each step, slide a one-second window (in 10 ms steps) until it holds 95% of the new
-/// rate in successful completions.
+/// From each step: the first successful completion at which the trailing second (not reaching
+/// back before the step) holds 95% of the new rate in successful completions.
 fn time_to_scale(requests: &[Request], steps: &[(f64, f64)]) -> Vec<Scale> {
     let mut ends: Vec<f64> = requests
         .iter()
@@ -272,25 +292,18 @@ fn time_to_scale(requests: &[Request], steps: &[(f64, f64)]) -> Vec<Scale> {
         .map(Request::end)
         .collect();
     ends.sort_by(f64::total_cmp);
-    let last = ends.last().copied().unwrap_or(0.0);
     steps
         .iter()
         .filter(|(_, target)| *target > 0.0)
         .map(|&(at, target)| {
-            let needed = (0.95 * target).ceil() as usize;
-            let mut k = 0u64;
-            let seconds = loop {
-                let from = at + k as f64 * 0.01;
-                if from + 1.0 > last + 1e-9 {
-                    break None;
-                }
-                let lo = ends.partition_point(|&e| e < from);
-                let hi = ends.partition_point(|&e| e < from + 1.0);
-                if hi - lo >= needed.max(1) {
-                    break Some(from + 1.0 - at);
-                }
-                k += 1;
-            };
+            let needed = ((0.95 * target).ceil() as usize).max(1);
+            let first = ends.partition_point(|&e| e < at);
+            let seconds = (first..ends.len())
+                .find(|&i| {
+                    let from = (ends[i] - 1.0).max(at);
+                    i + 1 - ends.partition_point(|&e| e < from) >= needed
+                })
+                .map(|i| ends[i] - at);
             Scale {
                 at,
                 target,
@@ -328,13 +341,13 @@ impl Analysis {
     /// `timeseries.csv`: one row per second.
     pub fn series_csv(&self) -> String {
         let mut out = String::from(
-            "second,offered,completed,ok,cold,cold_fraction,throttled,failed,dropped,response_p50_ms,response_p95_ms,response_p99_ms,lag_p99_ms,live_instances,busy_instances,queued,inferred_instances\n",
+            "second,offered,completed,ok,cold,cold_fraction,throttled,failed,dropped,response_p50_ms,response_p95_ms,response_p99_ms,lag_p99_ms,live_instances,busy_instances,queued,inferred_instances,provider_instances\n",
         );
         for s in &self.seconds {
             let r = s.response_ms;
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{:.4},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{:.4},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.second,
                 s.offered,
                 s.completed,
@@ -351,7 +364,8 @@ impl Analysis {
                 opt(s.live),
                 opt(s.busy),
                 opt(s.queued),
-                s.inferred
+                s.inferred,
+                s.provider.map(|v| v.to_string()).unwrap_or_default()
             );
         }
         out
@@ -384,13 +398,14 @@ impl Analysis {
         json!({
             "requests": self.totals,
             "cold_starts": self.cold,
-            "driver_lag_ms": self.lag_ms.map(|q| json!({"p50": q[0], "p99": q[1], "max": q[2]})),
+            "driver_lag_ms": self.lag_ms.map(|q| json!({"p50": q[0], "p99": q[1], "p99.9": q[2], "max": q[3]})),
             "response_ms": self.response_ms.map(|q| json!({"p50": q[0], "p95": q[1], "p99": q[2]})),
             "time_to_scale": self.scale.iter().map(|s| json!({"at": s.at, "target_rps": s.target, "seconds": s.seconds})).collect::<Vec<_>>(),
             "instances_seen": self.instances_seen,
             "peak_live_instances": self.peak_live,
             "live_instances_after_load": self.live_after_load,
             "seconds_until_no_instance": self.drained_after,
+            "peak_provider_instances": self.peak_provider,
         })
     }
 
@@ -409,10 +424,10 @@ impl Analysis {
             "requests: {total} ({counts}); {} cold starts",
             self.cold
         );
-        if let Some([p50, p99, max]) = self.lag_ms {
+        if let Some([p50, p99, p999, max]) = self.lag_ms {
             let _ = writeln!(
                 out,
-                "driver lag: p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
+                "driver lag: p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms, max {max:.3} ms"
             );
         }
         if let Some([p50, p95, p99]) = self.response_ms {
@@ -429,6 +444,12 @@ impl Analysis {
             "instances: {} distinct ids seen; peak live {live}",
             self.instances_seen
         );
+        if let Some(peak) = self.peak_provider {
+            let _ = writeln!(
+                out,
+                "the provider's own record: at most {peak} instances at once"
+            );
+        }
         for s in &self.scale {
             let _ = match s.seconds {
                 Some(t) => writeln!(
@@ -456,5 +477,64 @@ impl Analysis {
             };
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(index: u64, intended: f64, status: RequestStatus) -> Request {
+        Request {
+            attempt: 1,
+            index,
+            window: 0,
+            function: 0,
+            intended,
+            lag_us: 1_000,
+            latency_us: 99_000,
+            status,
+            cold: index == 0,
+            instance: Some(format!("i{}", index % 2)),
+            error: None,
+            request_id: String::new(),
+            benchmark_us: 0,
+        }
+    }
+
+    #[test]
+    fn a_providers_history_fills_the_seconds_it_covers() {
+        let requests = [
+            request(0, 0.2, RequestStatus::Ok),
+            request(1, 0.7, RequestStatus::Ok),
+            request(2, 1.5, RequestStatus::Throttled),
+        ];
+        // A provider period of 60 s starting 30 s before the run, and one starting at 1 s.
+        let history = [(-30.0, 60.0, 2.0), (1.0, 60.0, 5.0)];
+        let a = analyse(&requests, &[], &[(0.0, 2.0)], 1, &history);
+        assert_eq!(a.seconds.len(), 2);
+        assert_eq!(a.seconds[0].provider, Some(2.0));
+        assert_eq!(
+            a.seconds[1].provider,
+            Some(5.0),
+            "the larger of the covering periods"
+        );
+        assert_eq!(a.peak_provider, Some(5.0));
+        assert_eq!(a.totals["ok"], 2);
+        assert_eq!(a.totals["throttled"], 1);
+        assert_eq!(a.instances_seen, 2);
+        assert_eq!(a.seconds[0].response_ms.unwrap()[0], 100.0);
+        assert!(a.series_csv().lines().nth(1).unwrap().ends_with(",2,2"));
+        // Two successes in [0.3, 1.3): 95% of 2 req/s is reached 0.80 s after the start.
+        assert!(
+            (a.scale[0].seconds.unwrap() - 0.8).abs() < 1e-9,
+            "{:?}",
+            a.scale
+        );
+        assert!(
+            a.text().contains("at most 5 instances at once"),
+            "{}",
+            a.text()
+        );
     }
 }

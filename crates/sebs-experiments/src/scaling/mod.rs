@@ -83,6 +83,8 @@ pub struct Scaling {
     run: Option<Running>,
     finished: bool,
     begin_time: f64,
+    /// Wall-clock time (epoch s) of schedule time 0, as the latest attempt ran it.
+    origin_epoch: f64,
 }
 
 /// A run in progress.
@@ -190,6 +192,7 @@ impl Plan for Scaling {
             run: None,
             finished: false,
             begin_time: 0.0,
+            origin_epoch: 0.0,
             settings: ScalingConfig {
                 load: Some(load),
                 ..s
@@ -269,6 +272,10 @@ impl Scaling {
         if self.begin_time == 0.0 {
             self.begin_time = crate::epoch_now();
         }
+        let ahead = origin
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
+        self.origin_epoch = crate::epoch_now() + ahead - origin_t;
         self.run = Some(Running {
             results: rx,
             stop,
@@ -485,6 +492,7 @@ impl Experiment for Scaling {
             "steps": self.schedule.steps,
             "scheduled": self.schedule.arrivals.len(),
             "begin_time": self.begin_time,
+            "origin_epoch": self.origin_epoch,
             "end_time": crate::epoch_now(),
             "requests": requests,
             "instances": samples,
@@ -495,7 +503,13 @@ impl Experiment for Scaling {
 
     fn summary(&self, done: &[Record]) -> String {
         let (requests, samples) = select(done, &self.expected(), self.window);
-        let analysis = analyse(&requests, &samples, &self.schedule.steps, self.names.len());
+        let analysis = analyse(
+            &requests,
+            &samples,
+            &self.schedule.steps,
+            self.names.len(),
+            &[],
+        );
         analysis.text()
     }
 }
@@ -518,6 +532,14 @@ impl Scaling {
 #[derive(Debug, Deserialize)]
 struct Results {
     #[serde(default)]
+    config: Value,
+    #[serde(default)]
+    begin_time: f64,
+    #[serde(default)]
+    end_time: f64,
+    #[serde(default)]
+    origin_epoch: f64,
+    #[serde(default)]
     steps: Vec<(f64, f64)>,
     #[serde(default)]
     functions: Vec<String>,
@@ -539,11 +561,13 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
     })?;
     let results: Results = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not a scaling results file", path.display()))?;
+    let history = provider_history(ctx, &results).await;
     let analysis = analyse(
         &results.requests,
         &results.instances,
         &results.steps,
         results.functions.len(),
+        &history,
     );
     let series = dir.join("timeseries.csv");
     tokio::fs::write(&series, analysis.series_csv()).await?;
@@ -563,4 +587,42 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
         summary: text,
         exit_code: 0,
     })
+}
+
+/// The provider's own concurrency history of the run's functions, in seconds of schedule and
+/// summed over functions; empty where the platform keeps none or cannot be asked (said once).
+async fn provider_history(ctx: &ProcessContext, results: &Results) -> Vec<(f64, f64, f64)> {
+    let record = &results.config["deployment"];
+    let name = record["name"].as_str().unwrap_or("local");
+    let platform =
+        match sebs_platforms::factory::create_named(name, &ctx.deployment, &ctx.cache_dir) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("no provider concurrency history: {e:#}");
+                return Vec::new();
+            }
+        };
+    let points = platform
+        .concurrency_history(
+            record,
+            &results.functions,
+            results.begin_time,
+            results.end_time.max(results.begin_time),
+        )
+        .await;
+    platform.shutdown().await;
+    let points = match points {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("the {name} platform's concurrency history could not be read: {e:#}");
+            return Vec::new();
+        }
+    };
+    let mut summed: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
+    for p in points {
+        let t = p.time - results.origin_epoch;
+        let entry = summed.entry(t.to_bits()).or_insert((t, p.period, 0.0));
+        entry.2 += p.instances;
+    }
+    summed.into_values().collect()
 }
