@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::HeaderMap;
 use hyper_util::rt::TokioIo;
 use sebs_core::result::{ExecutionResult, InvocationError, timestamp};
@@ -110,6 +111,17 @@ where
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(connection);
+    let exchanged = send(&mut sender, target, start, connect, headers, body).await;
+    driver.abort();
+    exchanged
+}
+
+/// The POST of `body` to `target` with `headers`.
+fn post_request(
+    target: &Target,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Request<Full<Bytes>>> {
     let default_port = matches!(target.port, 80 | 443);
     let host = if default_port {
         target.host.clone()
@@ -123,21 +135,79 @@ where
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let response = sender.send_request(request.body(Full::new(body))?).await?;
+    Ok(request.body(Full::new(body))?)
+}
+
+/// Send one POST over a handshaken connection and read the whole response.
+async fn send(
+    sender: &mut SendRequest<Full<Bytes>>,
+    target: &Target,
+    start: Instant,
+    connect: Duration,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Exchange> {
+    let response = sender
+        .send_request(post_request(target, headers, body)?)
+        .await?;
     let first_byte = start.elapsed();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await?.to_bytes();
-    let total = start.elapsed();
-    driver.abort();
     Ok(Exchange {
         status,
         headers,
         body,
         connect,
         first_byte,
-        total,
+        total: start.elapsed(),
     })
+}
+
+/// Open connections to one target, kept between requests (a load generator's client): each
+/// request takes an idle one or opens a new one, and gives it back when its response is read.
+#[derive(Debug)]
+pub struct ConnectionPool {
+    target: Target,
+    idle: std::sync::Mutex<Vec<SendRequest<Full<Bytes>>>>,
+}
+
+impl ConnectionPool {
+    /// A pool for `url` (`http://`).
+    pub fn new(url: &str) -> Result<ConnectionPool> {
+        Ok(ConnectionPool {
+            target: Target::parse(url, "http")?,
+            idle: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// POST `body` with `headers` over a pooled connection; `connect` is the time to get one
+    /// (zero-ish when an idle one was ready).
+    pub async fn post(&self, headers: &[(&str, &str)], body: Bytes) -> Result<Exchange> {
+        let start = Instant::now();
+        let idle = {
+            let mut idle = self.idle.lock().expect("lock");
+            std::iter::from_fn(|| idle.pop()).find(|s| !s.is_closed())
+        };
+        let mut sender = match idle {
+            Some(sender) => sender,
+            None => {
+                let stream = self.target.connect().await?;
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+                // Ends when the sender is dropped (the pool is) or the server closes.
+                tokio::spawn(connection);
+                sender
+            }
+        };
+        sender.ready().await?;
+        let connect = start.elapsed();
+        let exchanged = send(&mut sender, &self.target, start, connect, headers, body).await;
+        if exchanged.is_ok() && !sender.is_closed() {
+            self.idle.lock().expect("lock").push(sender);
+        }
+        exchanged
+    }
 }
 
 /// Seconds since the epoch from a SeBS `begin`/`end` value (string or number).
@@ -185,6 +255,8 @@ pub enum Via {
 pub struct HttpTrigger {
     url: String,
     via: Via,
+    /// Connections kept between invocations; `None`: one connection per invocation.
+    pool: Option<std::sync::Arc<ConnectionPool>>,
 }
 
 impl HttpTrigger {
@@ -193,6 +265,7 @@ impl HttpTrigger {
         HttpTrigger {
             url,
             via: Via::Http,
+            pool: None,
         }
     }
 
@@ -201,6 +274,7 @@ impl HttpTrigger {
         HttpTrigger {
             url,
             via: Via::Library,
+            pool: None,
         }
     }
 }
@@ -219,7 +293,18 @@ impl Trigger for HttpTrigger {
     }
 
     async fn invoke(&self, input: &Value) -> ExecutionResult {
-        invoke(&self.url, self.via, input).await
+        match &self.pool {
+            Some(pool) => invoke_with(self.via, input, |h, b| pool.post(h, b)).await,
+            None => invoke(&self.url, self.via, input).await,
+        }
+    }
+
+    fn reusing_connections(&self) -> Option<std::sync::Arc<dyn Trigger>> {
+        let pool = ConnectionPool::new(&self.url).ok()?;
+        Some(std::sync::Arc::new(HttpTrigger {
+            pool: Some(std::sync::Arc::new(pool)),
+            ..self.clone()
+        }))
     }
 }
 

@@ -281,4 +281,12 @@ pub trait Trigger: Send + Sync {
     /// Invoke once with `input`. Never fails: transport errors, function errors, timeouts and
     /// malformed responses are recorded in the result (`stats.failure`, `error`).
     async fn invoke(&self, input: &Value) -> ExecutionResult;
+
+    /// This trigger with its connections kept open between invocations, as a load generator
+    /// keeps them (the scaling experiment's driver): connection set-up is then paid once per
+    /// connection, not per request. `None` (the default) where the trigger's transport already
+    /// pools connections (an SDK client) or has none.
+    fn reusing_connections(&self) -> Option<Arc<dyn Trigger>> {
+        None
+    }
 }

@@ -123,6 +123,9 @@ pub struct ScalingConfig {
     pub memory: Option<u64>,
     /// `http` (default) or `library`.
     pub trigger: Option<String>,
+    /// `reuse` (default: connections kept between requests, as load generators do) or
+    /// `per-request` (a new connection per request, as `benchmark invoke` does).
+    pub connections: Option<String>,
     /// The arrival process.
     pub load: Option<LoadConfig>,
     /// Spacing of arrivals under the load's rate: `uniform` (default: evenly spaced) or

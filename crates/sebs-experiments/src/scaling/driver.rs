@@ -242,7 +242,6 @@ pub fn start(
     dispatcher: Dispatcher,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Handle::current();
     match pacer {
         Pacer::Tokio => {
             tokio::spawn(async move {
@@ -257,28 +256,69 @@ pub fn start(
             });
         }
         Pacer::Thread => {
+            // Requests run on a runtime of their own: work of an in-process platform (the local
+            // one's gateway) on the caller's runtime must not delay when requests leave.
+            let driver = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("sebs-driver")
+                .enable_all()
+                .build()?;
             std::thread::Builder::new()
                 .name("sebs-pacer".into())
-                .spawn(move || {
-                    fine_timer_slack();
-                    for (index, arrival) in arrivals {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        let due = dispatcher.due(&arrival).into_std();
-                        loop {
-                            let now = std::time::Instant::now();
-                            if now >= due {
-                                break;
-                            }
-                            std::thread::sleep(due - now);
-                        }
-                        dispatcher.dispatch(&runtime, index, arrival);
-                    }
-                })?;
+                .spawn(move || pace_on_thread(driver, arrivals, dispatcher, stop))?;
         }
     }
     Ok(())
+}
+
+/// The pacing thread: send every arrival at its time on `driver`, then wait for the requests
+/// in flight (or a stop) and drop the runtime here, outside any async context.
+fn pace_on_thread(
+    driver: tokio::runtime::Runtime,
+    arrivals: Vec<(u64, Arrival)>,
+    dispatcher: Dispatcher,
+    stop: Arc<AtomicBool>,
+) {
+    fine_timer_slack();
+    let handle = driver.handle().clone();
+    for (index, arrival) in arrivals {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let due = dispatcher.due(&arrival).into_std();
+        loop {
+            let now = std::time::Instant::now();
+            if now >= due {
+                break;
+            }
+            std::thread::sleep(due - now);
+        }
+        dispatcher.dispatch(&handle, index, arrival);
+    }
+    let in_flight = dispatcher.in_flight.clone();
+    drop(dispatcher);
+    while in_flight.load(Ordering::Relaxed) > 0 && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // After a stop, requests still out are abandoned with the run.
+    driver.shutdown_background();
+}
+
+/// Every request in flight holds a socket (two, on the local platform): raise the soft limit on
+/// open files to the hard one, as load generators do.
+pub fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct passed; RLIMIT_NOFILE is valid.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// Linux rounds a sleeping thread's wake-up up by its timer slack (50 µs by default); the pacer

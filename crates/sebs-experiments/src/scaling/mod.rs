@@ -76,6 +76,8 @@ pub struct Scaling {
     sample_interval: f64,
     cooldown: f64,
     max_in_flight: u64,
+    /// Keep connections between requests.
+    reuse: bool,
     pacer: Pacer,
     names: Vec<String>,
     triggers: Vec<Arc<dyn Trigger>>,
@@ -171,6 +173,13 @@ impl Plan for Scaling {
                 "experiments.scaling.trigger: `{other}` is not a trigger; use \"http\" or \"library\""
             ),
         };
+        let reuse = match s.connections.as_deref().unwrap_or("reuse") {
+            "reuse" => true,
+            "per-request" => false,
+            other => bail!(
+                "experiments.scaling.connections: `{other}` is not known; use \"reuse\" or \"per-request\""
+            ),
+        };
         let cooldown = s.cooldown.unwrap_or(0.0);
         if !(cooldown >= 0.0 && cooldown.is_finite()) {
             bail!("experiments.scaling.cooldown must be a non-negative number of seconds");
@@ -185,6 +194,7 @@ impl Plan for Scaling {
             sample_interval: positive("sample-interval", s.sample_interval, 1.0)?,
             cooldown,
             max_in_flight: s.max_in_flight.unwrap_or(10_000).max(1),
+            reuse,
             pacer: Pacer::Thread,
             names: Vec::new(),
             triggers: Vec::new(),
@@ -267,6 +277,7 @@ impl Scaling {
             origin,
             origin_t,
         };
+        driver::raise_open_files_limit();
         driver::start(self.pacer, arrivals, dispatcher, stop.clone())
             .context("failed to start the driver's pacing thread")?;
         if self.begin_time == 0.0 {
@@ -392,8 +403,12 @@ impl Experiment for Scaling {
             if self.deployment.is_null() {
                 self.deployment = deployment;
             }
-            self.triggers
-                .push(session.trigger(&name, self.trigger).await?);
+            let trigger = session.trigger(&name, self.trigger).await?;
+            let trigger = match self.reuse {
+                true => trigger.reusing_connections().unwrap_or(trigger),
+                false => trigger,
+            };
+            self.triggers.push(trigger);
             self.names.push(name);
         }
         Ok(())
