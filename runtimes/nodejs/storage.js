@@ -24,6 +24,10 @@ const path = require('path');
 const stream = require('stream');
 const sigv4 = require('./_sigv4');
 
+// faas_profiler.js registers itself here when the function uses it.
+const PROFILER = Symbol.for('sebs.profiler');
+const OPERATIONS = { PUT: 'upload', GET: 'download', HEAD: 'exists', DELETE: 'delete' };
+
 /** An S3 request failed; `status` is the HTTP status, `code` the S3 error code. */
 class StorageError extends Error {
   constructor(status, code, message) {
@@ -105,7 +109,18 @@ class storage {
     }
     const makeBody = typeof body === 'function' ? body : () => body;
     const signed = () => sigv4.signHeaders(this.creds, 's3', method, this.host, urlPath, query, { ...headers }, hash);
+    const profiler = globalThis[PROFILER];
+    const started = profiler && profiler.recording() ? [profiler.epoch(), process.hrtime.bigint()] : null;
     const response = await this.client.send(method, url, signed(), makeBody);
+    if (started !== null && response.statusCode < 300) {
+      // Duration: until the response's headers (the body is the caller's to read).
+      const length = method === 'PUT' ? headers['Content-Length'] : response.headers['content-length'];
+      profiler.capture('storage', OPERATIONS[method] || method, started[0], Number(process.hrtime.bigint() - started[1]) / 1e9, {
+        bucket,
+        key: key === null || key === undefined ? null : key,
+        bytes: length === undefined ? null : Number(length),
+      });
+    }
     if (response.statusCode >= 300) {
       const text = (await sigv4.readAll(response)).toString('utf8');
       const code = text.startsWith('<') ? xmlText(text, 'Code') || '' : '';

@@ -4,8 +4,12 @@ Entry point ``handler.handler(event, context)``: the same code runs on AWS Lambd
 runtime and on the sebs local platform. It unwraps HTTP-trigger events, injects ``request-id`` and
 ``income-timestamp``, times the benchmark's ``function.handler(event)``, detects cold starts with a
 marker file in the instance's temporary directory, and returns the standard SeBS response JSON.
+A profile recorded by ``faas_profiler_python`` (``@fp.profile()`` on the benchmark's handler) is
+returned under ``profile``; the W3C ``traceparent`` header of an HTTP trigger reaches the profiler
+in the payload.
 """
 import os
+import sys
 import time
 
 try:
@@ -22,6 +26,7 @@ from function import function
 _container_state = None
 # Set by cold-start enforcement on some platforms; constant for the life of a sandbox.
 _COLD_START_VAR = os.environ.get("cold_start", "")
+_modules = sys.modules
 
 
 def _payload(event):
@@ -33,7 +38,11 @@ def _payload(event):
             import base64
 
             body = base64.b64decode(body).decode("utf-8")
-        return _loads(body) if body else {}
+        payload = _loads(body) if body else {}
+        headers = event.get("headers")
+        if isinstance(payload, dict) and isinstance(headers, dict) and "traceparent" in headers:
+            payload.setdefault("traceparent", headers["traceparent"])
+        return payload
     if isinstance(event, dict) and isinstance(event.get("body"), str):
         try:
             return _loads(event["body"])
@@ -88,4 +97,10 @@ def handler(event, context):
         "cold_start_var": _COLD_START_VAR,
         "container_id": container_id,
     }
+    # The profiler is only looked up, never imported: one dictionary lookup when it is unused.
+    profiler = _modules.get("faas_profiler_python")
+    if profiler is not None:
+        profile = profiler.take()
+        if profile is not None:
+            body["profile"] = profile
     return {"statusCode": 200, "body": _dumps(body)}

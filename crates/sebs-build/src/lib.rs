@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! handler.py            the SeBS wrapper from runtimes/python: handler(event, context)
+//! faas_profiler_python.py  the profiler (`import faas_profiler_python as fp`, docs/profiling.md)
 //! function/             the benchmark's sources (function.py, templates, ...) as a package
 //! <dependencies>        installed with `pip install --target`
 //! ```
@@ -13,6 +14,7 @@
 //!
 //! ```text
 //! handler.js            the SeBS wrapper from runtimes/nodejs: handler(event, context)
+//! faas_profiler.js      the profiler (`require('../faas_profiler')` from function/)
 //! package.json          the benchmark's, with its committed package-lock.json
 //! function/             the benchmark's sources (function.js, templates, ...)
 //! node_modules/         installed with `npm ci --omit=dev` from the lockfile
@@ -60,6 +62,18 @@ use target::Target;
 
 /// The SeBS wrapper copied into every Python package.
 pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
+
+/// The profiler copied into the root of every Python package (`import faas_profiler_python`).
+pub const PYTHON_PROFILER: (&str, &str) = (
+    "faas_profiler_python.py",
+    include_str!("../../../runtimes/python/faas_profiler_python.py"),
+);
+
+/// The profiler copied into the root of every Node.js package (`faas_profiler.js`).
+pub const NODE_PROFILER: (&str, &str) = (
+    "faas_profiler.js",
+    include_str!("../../../runtimes/nodejs/faas_profiler.js"),
+);
 
 /// The shims of one language, `(file name, source)`: the SigV4 helper, then the storage and
 /// NoSQL clients, from `runtimes/<dir>` with the language's file extension.
@@ -315,6 +329,7 @@ pub fn content_hash(
             architecture,
         },
         PYTHON_HANDLER,
+        PYTHON_PROFILER.1,
         &python_shims_for(benchmark),
     )
 }
@@ -339,6 +354,7 @@ pub fn node_content_hash(
             architecture,
         },
         NODE_HANDLER,
+        NODE_PROFILER.1,
         &node_shims_for(benchmark),
     )
 }
@@ -350,6 +366,7 @@ fn hash_sources(
     version: &str,
     target: Target<'_>,
     handler: &str,
+    profiler: &str,
     shims: &[(&str, &str)],
 ) -> Result<String> {
     let mut files = Vec::new();
@@ -375,6 +392,7 @@ fn hash_sources(
         md5.update(std::fs::read(&init)?);
     }
     md5.update(handler.as_bytes());
+    md5.update(profiler.as_bytes());
     for (name, source) in shims {
         md5.update(name.as_bytes());
         md5.update(source.as_bytes());
