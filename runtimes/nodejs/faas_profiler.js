@@ -8,13 +8,13 @@
  *
  * Per invocation: wall and CPU time (process.cpuUsage), CPU utilisation and RSS sampled over time
  * by a timer (it fires only while the event loop is free: code that never yields is measured at
- * its start and end), peak RSS (VmHWM, reset per invocation on Linux), disk and network I/O
- * counters, the instance's cold/warm state, storage and NoSQL operations through the sebs shims,
+ * its start and end), peak RSS (reset per invocation on Linux), block I/O (and, with
+ * `ioCounters` / SEBS_PROFILE_IO=1, /proc's character and network-namespace counters), the instance's cold/warm state, storage and NoSQL operations through the sebs shims,
  * and invocations of other functions made with `invoke`, which carries the W3C `traceparent`.
  *
  * Configuration, by option or environment (an option wins): `interval` (seconds) /
  * SEBS_PROFILE_INTERVAL_MS (default 20 ms, 0: no sampling), `enabled` / SEBS_PROFILE,
- * `captures` / SEBS_PROFILE_CAPTURES. The SeBS wrapper (handler.js) returns the profile under
+ * `captures` / SEBS_PROFILE_CAPTURES, `ioCounters` / SEBS_PROFILE_IO. The SeBS wrapper (handler.js) returns the profile under
  * `profile` in its response.
  */
 const crypto = require('crypto');
@@ -74,12 +74,6 @@ function rss() {
   return statm ? Number(statm.split(' ')[1]) * PAGE : process.memoryUsage.rss();
 }
 
-function peakRss() {
-  const status = readText('/proc/self/status');
-  const m = status && /VmHWM:\s+(\d+) kB/.exec(status);
-  return m ? Number(m[1]) * 1024 : null;
-}
-
 function resetPeak() {
   try {
     fs.writeFileSync('/proc/self/clear_refs', '5');
@@ -137,7 +131,8 @@ function cpuSeconds() {
 
 /** One invocation's measurements. */
 class Profile {
-  constructor(name, event, interval, capturing) {
+  constructor(name, event, interval, capturing, ioCounters) {
+    this.ioCounters = ioCounters;
     this.function = process.env.AWS_LAMBDA_FUNCTION_NAME || name;
     this.requestId = event && typeof event === 'object' ? event['request-id'] || null : null;
     const parent = event && typeof event === 'object' ? parseTraceparent(event.traceparent) : null;
@@ -154,9 +149,13 @@ class Profile {
   begin() {
     const t0 = performance.now();
     this.peakReset = resetPeak();
-    this.rssStart = rss();
-    this.diskStart = diskIo();
-    this.netStart = netIo();
+    this.usageStart = process.resourceUsage();
+    // Right after the reset the peak is the current RSS: no /proc read needed.
+    this.rssStart = this.peakReset ? this.usageStart.maxRSS * 1024 : rss();
+    if (this.ioCounters) {
+      this.diskStart = diskIo();
+      this.netStart = netIo();
+    }
     this.start = epoch();
     this.cpuStart = cpuSeconds();
     this.tStart = performance.now();
@@ -186,10 +185,19 @@ class Profile {
     }
     this.wall = (tEnd - this.tStart) / 1000;
     this.cpu = cpuEnd - this.cpuStart;
-    this.rssEnd = rss();
-    this.peak = this.peakReset ? peakRss() : null;
-    this.disk = delta(diskIo(), this.diskStart);
-    this.net = delta(netIo(), this.netStart);
+    const usage = process.resourceUsage();
+    this.rssEnd = process.memoryUsage.rss();
+    this.peak = this.peakReset ? usage.maxRSS * 1024 : null;
+    // Block I/O (what reached the disk), in the kernel's 512-byte units.
+    this.disk = {
+      read_bytes: (usage.fsRead - this.usageStart.fsRead) * 512,
+      write_bytes: (usage.fsWrite - this.usageStart.fsWrite) * 512,
+    };
+    this.net = {};
+    if (this.ioCounters) {
+      Object.assign(this.disk, delta(diskIo(), this.diskStart));
+      this.net = delta(netIo(), this.netStart);
+    }
     this.overhead += (performance.now() - tEnd) / 1000;
   }
 
@@ -254,6 +262,7 @@ function profile(options = {}) {
     options.interval !== undefined ? options.interval : Number(process.env.SEBS_PROFILE_INTERVAL_MS || 20) / 1000;
   const enabled = options.enabled !== undefined ? options.enabled : envFlag('SEBS_PROFILE', true);
   const captures = options.captures !== undefined ? options.captures : envFlag('SEBS_PROFILE_CAPTURES', true);
+  const ioCounters = options.ioCounters !== undefined ? options.ioCounters : envFlag('SEBS_PROFILE_IO', false);
   return (fn) => {
     if (!enabled) {
       return fn;
@@ -264,7 +273,7 @@ function profile(options = {}) {
       }
       globalThis[PROFILE_KEY] = undefined;
       const event = args.find((a) => a && typeof a === 'object') || {};
-      const rec = new Profile(fn.name || 'handler', event, interval, captures);
+      const rec = new Profile(fn.name || 'handler', event, interval, captures, ioCounters);
       rec.begin();
       active = rec;
       try {

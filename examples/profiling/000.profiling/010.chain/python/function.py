@@ -1,0 +1,20 @@
+"""010.chain: the seed's three-line profiling example, doing something worth tracing: an object
+written and read back, then the same function invoked once more (the second function of the
+trace)."""
+import os
+
+import faas_profiler_python as fp
+
+from . import storage
+
+
+@fp.profile()
+def handler(event):
+    depth = event.get("depth", 0)
+    if depth <= 0:
+        return {"depth": 0, "peak_mb": len(bytearray(8 * 1024 * 1024)) // (1024 * 1024)}
+    client = storage.storage.get_instance()
+    key = client.upload_stream(event["bucket"], event["prefix"] + "/blob.bin", b"x" * event["size"])
+    data = client.download_stream(event["bucket"], key)
+    child = fp.invoke(os.environ["AWS_LAMBDA_FUNCTION_NAME"], {"depth": depth - 1})
+    return {"depth": depth, "read": len(data), "child": child["result"]}
