@@ -7,32 +7,34 @@ const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 /// A front function that uploads 3 bytes and invokes `back`, whose profile came back with the
 /// call; `back` downloaded 5 bytes.
 fn chain() -> Value {
+    let back = json!({
+        "function": "back", "request_id": "r2", "trace_id": TRACE,
+        "span_id": "dddddddddddddddd", "parent_span_id": "cccccccccccccccc",
+        "start": 100.15, "end": 100.35, "error": null,
+        "instance": {"cold": false},
+        "captures": [{"kind": "storage", "operation": "download_stream",
+            "start": 100.2, "duration_s": 0.05, "span_id": "eeeeeeeeeeeeeeee",
+            "bucket": "b", "key": "k2", "bytes": 5}]
+    });
+    let captures = json!([
+        {"kind": "storage", "operation": "upload_stream", "start": 100.05,
+         "duration_s": 0.01, "span_id": "bbbbbbbbbbbbbbbb", "bucket": "b", "key": "k", "bytes": 3},
+        {"kind": "invoke", "operation": "Invoke", "start": 100.1, "duration_s": 0.3,
+         "span_id": "cccccccccccccccc", "function": "back", "status": 200,
+         "request_bytes": 40, "response_bytes": 900, "profile": back}
+    ]);
+    let front = json!({
+        "function": "front", "request_id": "r1", "trace_id": TRACE,
+        "span_id": "aaaaaaaaaaaaaaaa", "parent_span_id": null,
+        "start": 100.0, "end": 100.5, "wall_s": 0.5, "cpu_s": 0.1, "cpu_utilisation": 0.2,
+        "memory": {"peak_bytes": 52428800, "rss_start_bytes": 1000, "rss_end_bytes": 2000},
+        "instance": {"cold": true, "pid": 7, "invocation": 1},
+        "samples": [[0.1, 0.9, 3000], [0.2, 0.5, 4000]],
+        "error": null,
+        "captures": captures
+    });
     json!({
-        "_invocations": {"front": {"r1": {"output": {"result": {}, "profile": {
-            "function": "front", "request_id": "r1", "trace_id": TRACE,
-            "span_id": "aaaaaaaaaaaaaaaa", "parent_span_id": null,
-            "start": 100.0, "end": 100.5, "wall_s": 0.5, "cpu_s": 0.1, "cpu_utilisation": 0.2,
-            "memory": {"peak_bytes": 52428800, "rss_start_bytes": 1000, "rss_end_bytes": 2000},
-            "instance": {"cold": true, "pid": 7, "invocation": 1},
-            "samples": [[0.1, 0.9, 3000], [0.2, 0.5, 4000]],
-            "error": null,
-            "captures": [
-                {"kind": "storage", "operation": "upload_stream", "start": 100.05,
-                 "duration_s": 0.01, "span_id": "bbbbbbbbbbbbbbbb", "bucket": "b", "key": "k", "bytes": 3},
-                {"kind": "invoke", "operation": "Invoke", "start": 100.1, "duration_s": 0.3,
-                 "span_id": "cccccccccccccccc", "function": "back", "status": 200,
-                 "request_bytes": 40, "response_bytes": 900,
-                 "profile": {
-                    "function": "back", "request_id": "r2", "trace_id": TRACE,
-                    "span_id": "dddddddddddddddd", "parent_span_id": "cccccccccccccccc",
-                    "start": 100.15, "end": 100.35, "error": null,
-                    "instance": {"cold": false},
-                    "captures": [{"kind": "storage", "operation": "download_stream",
-                        "start": 100.2, "duration_s": 0.05, "span_id": "eeeeeeeeeeeeeeee",
-                        "bucket": "b", "key": "k2", "bytes": 5}]
-                 }}
-            ]
-        }}}}},
+        "_invocations": {"front": {"r1": {"output": {"result": {}, "profile": front}}}},
         "begin_time": 99.0
     })
 }
