@@ -121,9 +121,12 @@ fn chain_end_to_end(language: &str) {
     let out = tmp.path().join("out");
     let all = invoke_chain(language, &out);
     assert_eq!(all.len(), 2);
-    for (i, inv) in all.iter().enumerate() {
+    for inv in &all {
         assert_eq!(inv["stats"]["failure"], false, "{inv}");
-        check_profile(&inv["output"]["profile"], i == 0);
+        assert_eq!(inv["validation"]["passed"], true, "{inv}");
+        // The profiler's view of the instance agrees with the wrapper's.
+        let cold = inv["output"]["is_cold"].as_bool().unwrap();
+        check_profile(&inv["output"]["profile"], cold);
     }
     assert_ne!(
         all[0]["output"]["profile"]["trace_id"],

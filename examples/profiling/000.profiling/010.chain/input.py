@@ -15,7 +15,7 @@ def generate_input(
 
 
 def validate_output(data_dir, input_config, output, language, storage=None):
-    result = output["result"]
+    result = output or {}
     if result.get("read") != input_config["size"]:
         return "read %r bytes back, expected %r" % (result.get("read"), input_config["size"])
     if result.get("child", {}).get("depth") != 0:
