@@ -242,16 +242,17 @@ fn traces_section(page: &mut String, run: &Run) -> Result<()> {
             String::new()
         }
     );
-    for trace in traces.iter().take(TRACES_DRAWN) {
+    for (i, trace) in traces.iter().take(TRACES_DRAWN).enumerate() {
         let (start, end) = trace.bounds();
         let _ = writeln!(
             page,
             "<figure class=\"trace\" id=\"trace-{id}\">\n{}\n<figcaption>trace {id}: {} span(s), \
-             functions {}, {} ms</figcaption>\n<details><summary>Spans</summary>{}</details>\n</figure>",
+             functions {}, {} ms</figcaption>\n<details{}><summary>Spans</summary>{}</details>\n</figure>",
             crate::trace::timeline::svg(trace),
             trace.spans.len(),
             esc(&trace.functions().join(" → ")),
             format_ms(end - start),
+            if i == 0 { " open" } else { "" },
             crate::trace::timeline::table(trace),
             id = esc(&trace.trace_id),
         );

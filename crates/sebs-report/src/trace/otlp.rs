@@ -94,7 +94,6 @@ pub fn export_request(traces: &[Trace]) -> Value {
                 "resource": {
                     "attributes": attributes(&[
                         ("service.name".into(), Attr::Str(service.into())),
-                        ("cloud.provider".into(), Attr::Str("sebs".into())),
                     ]),
                 },
                 "scopeSpans": [{

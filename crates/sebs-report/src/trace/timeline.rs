@@ -126,7 +126,7 @@ pub fn svg(trace: &Trace) -> String {
              <text x=\"{tx:.1}\" y=\"14\" text-anchor=\"middle\" fill=\"#555\">{} ms</text>",
             TOP - 6.0,
             height - 6.0,
-            trim(tick)
+            tick_label(tick, step)
         );
         tick += step;
     }
@@ -153,6 +153,12 @@ pub fn svg(trace: &Trace) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// A tick's value with as many decimals as the step needs (0, 0.5, 1 … or 0, 20, 40 …).
+fn tick_label(ms: f64, step: f64) -> String {
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{ms:.decimals$}")
 }
 
 fn trim(ms: f64) -> String {
