@@ -50,7 +50,8 @@ class _Instance:
         self.started = time.time()
         self.invocations = 0
         self.warm_since = None
-        self.sampler = None
+        self.sampler = None  # _ThreadSampler
+        self.timer = None  # _TimerSampler, or False where it cannot be used
 
 
 _instance = _Instance()
@@ -153,9 +154,10 @@ def _delta(end, start):
 # --- the sampler -------------------------------------------------------------------------------
 
 
-class _Sampler:
-    """One daemon thread per instance, started on the first profiled invocation. It sleeps
-    without the GIL between invocations and samples the active profile every interval."""
+class _ThreadSampler:
+    """A daemon thread, started on the first profiled invocation that needs it. It sleeps
+    without the GIL between invocations and samples the active profile every interval (waking
+    it costs a thread switch per invocation: the timer sampler is preferred)."""
 
     def __init__(self):
         self.go = threading.Event()
@@ -171,6 +173,54 @@ class _Sampler:
                 continue
             while not rec.done.wait(rec.interval):
                 rec.sample()
+
+    def start(self, rec):
+        self.go.set()
+
+    def stop(self):
+        pass  # the recording's `done` event ends the loop
+
+
+class _TimerSampler:
+    """Samples from SIGALRM (``setitimer``) in the main thread: nothing runs before the first
+    interval has passed, so a function shorter than the interval is never interrupted, and an
+    invocation costs two system calls. Used when the function runs in the main thread (as under
+    the sebs bootstrap and Lambda's runtimes) and nobody else handles SIGALRM."""
+
+    def __init__(self, sig):
+        self.sig = sig
+        sig.signal(sig.SIGALRM, self._tick)
+
+    @staticmethod
+    def _tick(signum, frame):
+        rec = active
+        if rec is not None:
+            rec.sample()
+
+    def start(self, rec):
+        self.sig.setitimer(self.sig.ITIMER_REAL, rec.interval, rec.interval)
+
+    def stop(self):
+        self.sig.setitimer(self.sig.ITIMER_REAL, 0)
+
+
+def _sampler(instance):
+    """The sampler for a call from this thread (created on first use)."""
+    if threading.current_thread() is threading.main_thread():
+        if instance.timer is None:
+            try:
+                import _signal as sig  # the C module: `signal` would import enum at cold start
+            except ImportError:
+                import signal as sig
+            if hasattr(sig, "setitimer") and sig.getsignal(sig.SIGALRM) in (sig.SIG_DFL, None):
+                instance.timer = _TimerSampler(sig)
+            else:
+                instance.timer = False
+        if instance.timer:
+            return instance.timer
+    if instance.sampler is None:
+        instance.sampler = _ThreadSampler()
+    return instance.sampler
 
 
 # --- a profile ---------------------------------------------------------------------------------
@@ -332,19 +382,20 @@ def profile(interval=None, enabled=None, captures=None, io_counters=None):
             if captures and not _hooks_installed and "http.client" in sys.modules:
                 _install_http_hooks()
             rec = Profile(getattr(fn, "__module__", "") + "." + fn.__name__, _find_event(args, kwargs), interval, captures, io_counters)
-            if interval > 0 and instance.sampler is None:
-                instance.sampler = _Sampler()
+            sampler = _sampler(instance) if interval > 0 else None
             rec.overhead += _perf() - t0
             rec.begin()
             active = rec
-            if interval > 0:
-                instance.sampler.go.set()
+            if sampler is not None:
+                sampler.start(rec)
             try:
                 return fn(*args, **kwargs)
             except BaseException as exc:
                 rec.error = "%s: %s" % (type(exc).__name__, exc)
                 raise
             finally:
+                if sampler is not None:
+                    sampler.stop()
                 rec.finish()
                 active = None
                 t1 = _perf()

@@ -120,6 +120,42 @@ print(json.dumps({"p": p, "ref": (c1 - c0) / (t1 - t0), "cpu": c1 - c0}))
 }
 
 #[test]
+fn python_samples_from_the_main_thread_and_from_others() {
+    // The main thread samples from SIGALRM, any other thread from a sampler thread; a function
+    // shorter than the interval is not sampled at all.
+    let v = python(
+        r#"
+import json, threading, time, faas_profiler_python as fp
+@fp.profile(interval=0.01)
+def spin(event):
+    end = time.perf_counter() + event["s"]
+    while time.perf_counter() < end:
+        pass
+out = {}
+spin({"s": 0.15}); out["main"] = fp.take()
+t = threading.Thread(target=spin, args=({"s": 0.15},)); t.start(); t.join()
+out["thread"] = fp.take()
+spin({"s": 0.001}); out["short"] = fp.take()
+out["sampler_thread"] = any(t.name == "faas-profiler-sampler" for t in threading.enumerate())
+print(json.dumps(out))
+"#,
+    );
+    for k in ["main", "thread"] {
+        let n = v[k]["samples"].as_array().unwrap().len();
+        assert!((3..=20).contains(&n), "{k}: {n} samples: {v}");
+        let offsets: Vec<f64> = v[k]["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[0].as_f64().unwrap())
+            .collect();
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{v}");
+    }
+    assert_eq!(v["short"]["samples"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["sampler_thread"], true);
+}
+
+#[test]
 fn python_trace_context_is_continued_or_started_and_instance_state_followed() {
     let v = python(
         r#"
