@@ -330,7 +330,10 @@ const f = fp.profile({ interval: 0.005 })(async (event) => {
             .unwrap()
             .contains(big["span_id"].as_str().unwrap())
     );
-    assert!(big["memory"]["peak_bytes"].as_f64().unwrap() >= 64.0 * MIB, "{v}");
+    assert!(
+        big["memory"]["peak_bytes"].as_f64().unwrap() >= 64.0 * MIB,
+        "{v}"
+    );
     assert!(!big["samples"].as_array().unwrap().is_empty(), "{v}");
     assert_eq!(big["instance"]["cold"], true);
     assert_eq!(v["small"]["instance"]["cold"], false);

@@ -89,7 +89,10 @@ impl Span {
 
     /// An attribute's value.
     pub fn attribute(&self, key: &str) -> Option<&Attr> {
-        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -105,8 +108,16 @@ pub struct Trace {
 impl Trace {
     /// First start and last end (epoch seconds).
     pub fn bounds(&self) -> (f64, f64) {
-        let start = self.spans.iter().map(|s| s.start).fold(f64::INFINITY, f64::min);
-        let end = self.spans.iter().map(|s| s.end).fold(f64::NEG_INFINITY, f64::max);
+        let start = self
+            .spans
+            .iter()
+            .map(|s| s.start)
+            .fold(f64::INFINITY, f64::min);
+        let end = self
+            .spans
+            .iter()
+            .map(|s| s.end)
+            .fold(f64::NEG_INFINITY, f64::max);
         (start, end)
     }
 
@@ -179,7 +190,10 @@ fn profile_attributes(profile: &Value) -> Vec<(String, Attr)> {
         ("sebs.cpu_s", &["cpu_s"]),
         ("sebs.cpu_utilisation", &["cpu_utilisation"]),
         ("sebs.memory.peak_bytes", &["memory", "peak_bytes"]),
-        ("sebs.memory.rss_start_bytes", &["memory", "rss_start_bytes"]),
+        (
+            "sebs.memory.rss_start_bytes",
+            &["memory", "rss_start_bytes"],
+        ),
         ("sebs.memory.rss_end_bytes", &["memory", "rss_end_bytes"]),
         ("sebs.disk.read_bytes", &["disk_io", "read_bytes"]),
         ("sebs.disk.write_bytes", &["disk_io", "write_bytes"]),

@@ -19,7 +19,14 @@ fn examples() -> PathBuf {
 
 fn invoke_chain(language: &str, out: &Path) -> Vec<Value> {
     let run = sebs(&repo())
-        .args(["benchmark", "invoke", "010.chain", "test", "--repetitions", "2"])
+        .args([
+            "benchmark",
+            "invoke",
+            "010.chain",
+            "test",
+            "--repetitions",
+            "2",
+        ])
         .args(["--language", language, "--validate", "--benchmarks-dir"])
         .arg(examples())
         .arg("--output-dir")
@@ -87,7 +94,10 @@ fn check_profile(profile: &Value, cold: bool) {
     assert!(f(&child["end"]) <= call_end + 1e-3);
     assert!(call_end <= f(&profile["end"]) + 1e-3);
     // The callee allocated 8 MiB.
-    assert!(child["memory"]["peak_bytes"].as_u64().unwrap() >= 8 << 20, "{child}");
+    assert!(
+        child["memory"]["peak_bytes"].as_u64().unwrap() >= 8 << 20,
+        "{child}"
+    );
 }
 
 fn check_otlp(files: &[PathBuf]) {

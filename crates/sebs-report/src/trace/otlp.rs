@@ -108,8 +108,7 @@ pub fn export_request(traces: &[Trace]) -> Value {
 
 /// Write each trace as `<dir>/<trace id>.otlp.json`; returns the files written.
 pub fn write_traces(traces: &[Trace], dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
     let mut files = Vec::new();
     for trace in traces {
         let path = dir.join(format!("{}.otlp.json", trace.trace_id));

@@ -67,12 +67,24 @@ fn a_chain_becomes_one_trace_with_parents_and_children() {
     // The spans are in order of start, and each child lies within its parent.
     assert!(t.spans.windows(2).all(|w| w[0].start <= w[1].start));
     for s in &t.spans {
-        if let Some(p) = t.spans.iter().find(|p| Some(&p.span_id) == s.parent_span_id.as_ref()) {
-            assert!(p.start <= s.start && s.end <= p.end, "{} in {}", s.name, p.name);
+        if let Some(p) = t
+            .spans
+            .iter()
+            .find(|p| Some(&p.span_id) == s.parent_span_id.as_ref())
+        {
+            assert!(
+                p.start <= s.start && s.end <= p.end,
+                "{} in {}",
+                s.name,
+                p.name
+            );
         }
     }
     assert_eq!(roots[0].events.len(), 2);
-    assert_eq!(roots[0].attribute("faas.coldstart"), Some(&Attr::Bool(true)));
+    assert_eq!(
+        roots[0].attribute("faas.coldstart"),
+        Some(&Attr::Bool(true))
+    );
 }
 
 #[test]
@@ -115,7 +127,13 @@ fn otlp_json_follows_the_protocols_encoding() {
     for s in &spans {
         assert_eq!(s["traceId"].as_str().unwrap().len(), 32);
         assert_eq!(s["spanId"].as_str().unwrap().len(), 16);
-        assert!(s["startTimeUnixNano"].as_str().unwrap().parse::<u64>().is_ok());
+        assert!(
+            s["startTimeUnixNano"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .is_ok()
+        );
     }
     let front = spans.iter().find(|s| s["name"] == "front").unwrap();
     assert_eq!(front["kind"], 2);
