@@ -310,7 +310,7 @@ fn lock_package(dir: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// MD5 over every source file (path and content), `init.sh`, the shim, the interpreter version,
+/// MD5 over every source file (path and content), `init.sh`, the wrapper, the profiler, the shims, the interpreter version,
 /// the platform and the architecture.
 pub fn content_hash(
     benchmark: &Benchmark,
@@ -328,8 +328,7 @@ pub fn content_hash(
             platform,
             architecture,
         },
-        PYTHON_HANDLER,
-        PYTHON_PROFILER.1,
+        &[PYTHON_HANDLER, PYTHON_PROFILER.1],
         &python_shims_for(benchmark),
     )
 }
@@ -353,8 +352,7 @@ pub fn node_content_hash(
             platform,
             architecture,
         },
-        NODE_HANDLER,
-        NODE_PROFILER.1,
+        &[NODE_HANDLER, NODE_PROFILER.1],
         &node_shims_for(benchmark),
     )
 }
@@ -365,8 +363,7 @@ fn hash_sources(
     language_tag: &[u8],
     version: &str,
     target: Target<'_>,
-    handler: &str,
-    profiler: &str,
+    runtime: &[&str],
     shims: &[(&str, &str)],
 ) -> Result<String> {
     let mut files = Vec::new();
@@ -391,8 +388,10 @@ fn hash_sources(
     if init.is_file() {
         md5.update(std::fs::read(&init)?);
     }
-    md5.update(handler.as_bytes());
-    md5.update(profiler.as_bytes());
+    // The wrapper and the profiler, copied into every package of the language.
+    for file in runtime {
+        md5.update(file.as_bytes());
+    }
     for (name, source) in shims {
         md5.update(name.as_bytes());
         md5.update(source.as_bytes());

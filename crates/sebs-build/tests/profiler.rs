@@ -230,6 +230,34 @@ print(json.dumps({"p": fp.take(), "seen": seen}))
 }
 
 #[test]
+fn python_io_counters_count_what_the_function_wrote() {
+    let v = python(
+        r#"
+import json, os, tempfile, faas_profiler_python as fp
+@fp.profile(interval=0, io_counters=True)
+def write(event):
+    with tempfile.TemporaryFile() as f:
+        f.write(b"x" * 300000)
+        f.flush()
+write({})
+with_io = fp.take()
+fp.profile(interval=0)(lambda event: None)({})
+print(json.dumps({"io": with_io, "plain": fp.take()}))
+"#,
+    );
+    let disk = &v["io"]["disk_io"];
+    assert!(disk["wchar"].as_u64().unwrap() >= 300000, "{v}");
+    assert!(disk["syscw"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["io"]["network_io"]["rx_bytes"].is_u64(), "{v}");
+    // Off by default: block I/O only.
+    let plain = v["plain"]["disk_io"].as_object().unwrap();
+    assert_eq!(
+        plain.keys().collect::<Vec<_>>(),
+        ["read_bytes", "write_bytes"]
+    );
+}
+
+#[test]
 fn python_failures_are_recorded_and_disabled_profiling_is_a_plain_call() {
     let v = python(
         r#"

@@ -372,7 +372,7 @@ pub fn load_traces(input: &Path) -> Result<Vec<Trace>> {
 pub fn traces_in_files(files: &[PathBuf]) -> Result<Vec<Trace>> {
     let mut spans = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file)
+        let text = std::fs::read_to_string(file)
             .with_context(|| format!("failed to read {}", file.display()))?;
         if !text.contains("\"profile\"") {
             continue;
