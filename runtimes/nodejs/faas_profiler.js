@@ -17,7 +17,6 @@
  * `captures` / SEBS_PROFILE_CAPTURES, `ioCounters` / SEBS_PROFILE_IO. The SeBS wrapper (handler.js) returns the profile under
  * `profile` in its response.
  */
-const crypto = require('crypto');
 const fs = require('fs');
 const { performance } = require('perf_hooks');
 
@@ -36,8 +35,18 @@ function envFlag(name, fallback) {
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
 }
 
+/**
+ * `bytes` random bytes as hex. Math.random, as OpenTelemetry's own JavaScript id generator
+ * uses: ids must be unique, not secret, and `crypto` costs milliseconds to load at a cold start.
+ */
 function newId(bytes) {
-  return crypto.randomBytes(bytes).toString('hex');
+  let out = '';
+  for (let i = 0; i < bytes; i++) {
+    out += Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0');
+  }
+  return /^0+$/.test(out) ? newId(bytes) : out;
 }
 
 function epoch() {

@@ -30,8 +30,8 @@ it cannot read are left out.
 """
 import os
 import sys
-import threading
 import time
+from _thread import get_ident as _thread_id
 from resource import RUSAGE_SELF as _RUSAGE_SELF, getrusage as _getrusage
 
 __all__ = ["profile", "invoke", "traceparent", "current", "InvocationError"]
@@ -156,10 +156,14 @@ def _delta(end, start):
 
 class _ThreadSampler:
     """A daemon thread, started on the first profiled invocation that needs it. It sleeps
-    without the GIL between invocations and samples the active profile every interval (waking
-    it costs a thread switch per invocation: the timer sampler is preferred)."""
+    between invocations and samples the active profile every interval (waking it costs a thread
+    switch per invocation: the timer sampler is preferred). ``threading`` is imported only here:
+    it costs milliseconds at a cold start."""
 
     def __init__(self):
+        import threading
+
+        self.events = threading.Event
         self.go = threading.Event()
         thread = threading.Thread(target=self._run, name="faas-profiler-sampler", daemon=True)
         thread.start()
@@ -169,12 +173,13 @@ class _ThreadSampler:
             self.go.wait()
             self.go.clear()
             rec = active
-            if rec is None or rec.interval <= 0:
+            if rec is None or rec.interval <= 0 or rec.done is None:
                 continue
             while not rec.done.wait(rec.interval):
                 rec.sample()
 
     def start(self, rec):
+        rec.done = self.events()
         self.go.set()
 
     def stop(self):
@@ -189,7 +194,8 @@ class _TimerSampler:
 
     def __init__(self, sig):
         self.sig = sig
-        sig.signal(sig.SIGALRM, self._tick)
+        sig.signal(sig.SIGALRM, self._tick)  # ValueError outside the main thread
+        self.thread = _thread_id()
 
     @staticmethod
     def _tick(signum, frame):
@@ -206,18 +212,19 @@ class _TimerSampler:
 
 def _sampler(instance):
     """The sampler for a call from this thread (created on first use)."""
-    if threading.current_thread() is threading.main_thread():
-        if instance.timer is None:
+    if instance.timer is None:
+        instance.timer = False
+        try:
+            import _signal as sig  # the C module: `signal` would import enum at cold start
+        except ImportError:
+            import signal as sig
+        if hasattr(sig, "setitimer") and sig.getsignal(sig.SIGALRM) in (sig.SIG_DFL, None):
             try:
-                import _signal as sig  # the C module: `signal` would import enum at cold start
-            except ImportError:
-                import signal as sig
-            if hasattr(sig, "setitimer") and sig.getsignal(sig.SIGALRM) in (sig.SIG_DFL, None):
                 instance.timer = _TimerSampler(sig)
-            else:
-                instance.timer = False
-        if instance.timer:
-            return instance.timer
+            except ValueError:  # not the main thread: try again from the main thread later
+                instance.timer = None
+    if instance.timer and instance.timer.thread == _thread_id():
+        return instance.timer
     if instance.sampler is None:
         instance.sampler = _ThreadSampler()
     return instance.sampler
@@ -234,7 +241,7 @@ class Profile:
         self.function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or name
         self.interval = interval
         self.capturing = captures
-        self.done = threading.Event()
+        self.done = None  # set by the thread sampler
         self.captures = []
         self.samples = []
         self.error = None
@@ -287,7 +294,8 @@ class Profile:
         if self.io_counters:
             self.disk.update(_delta(_disk_io(), self.disk_start))
             self.net = _delta(_net_io(), self.net_start)
-        self.done.set()
+        if self.done is not None:
+            self.done.set()
         self.overhead += _perf() - t_end
 
     def capture(self, kind, operation, start, duration, **fields):
