@@ -1,7 +1,7 @@
 //! The per-request timeline of a trace as inline SVG (`sebs report`): one row per span, callers
 //! above the calls they made (indented by depth), bars on a shared time axis in milliseconds
-//! from the trace's start, invocations in blue, storage and NoSQL operations in green, calls to
-//! other functions and HTTP in orange, failures in red.
+//! from the trace's start, in the report's Okabe–Ito colours: invocations blue, storage and NoSQL
+//! operations bluish green, calls to other functions and HTTP orange, failures vermillion.
 
 use std::fmt::Write;
 
@@ -33,12 +33,12 @@ pub fn rows(trace: &Trace) -> Vec<(usize, &Span)> {
 
 fn colour(span: &Span) -> &'static str {
     if span.error {
-        return "#d62728";
+        return "#D55E00";
     }
     match (span.kind, span.attribute("sebs.capture.kind")) {
-        (SpanKind::Server, _) => "#1f77b4",
-        (_, Some(Attr::Str(k))) if k == "storage" || k == "nosql" => "#2ca02c",
-        _ => "#ff7f0e",
+        (SpanKind::Server, _) => "#0072B2",
+        (_, Some(Attr::Str(k))) if k == "storage" || k == "nosql" => "#009E73",
+        _ => "#E69F00",
     }
 }
 
