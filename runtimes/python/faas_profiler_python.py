@@ -464,7 +464,7 @@ _hooks_installed = False
 
 
 def _install_http_hooks():
-    """Wrap http.client (and so urllib, requests, urllib3) to capture outbound HTTP calls made
+    """Wrap http.client (and so urllib, urllib3, requests, botocore) to capture outbound HTTP calls made
     while a profile is active, and to send them our ``traceparent``. Connections of the sebs
     shims (marked ``_sebs_shim``) are left alone: their operations are captured as such.
     Installed by the first profiled call after http.client was imported (the profiler never
@@ -476,30 +476,47 @@ def _install_http_hooks():
     import http.client
 
     conn_cls = http.client.HTTPConnection
-    original_request, original_getresponse = conn_cls.request, conn_cls.getresponse
+    # The request line, headers and end of headers, which http.client's request() and urllib3's
+    # own request() (used by requests) both go through; then the response.
+    original = (conn_cls.putrequest, conn_cls.putheader, conn_cls.endheaders, conn_cls.getresponse)
 
-    def request(self, method, url, body=None, headers=None, **kwargs):
+    def putrequest(self, method, url, *args, **kwargs):
+        original[0](self, method, url, *args, **kwargs)
         rec = active
         if rec is not None and rec.capturing and not getattr(self, "_sebs_shim", False):
-            span = _new_id(8)
-            headers = dict(headers or {})
-            if not any(k.lower() == "traceparent" for k in headers):
-                headers["traceparent"] = rec.traceparent(span)
-            size = len(body) if isinstance(body, (bytes, bytearray, str)) else None
-            self._sebs_call = (span, method, "%s:%s%s" % (self.host, self.port, url), size, time.time(), _perf())
-        return original_request(self, method, url, body=body, headers=headers or {}, **kwargs)
+            where = "%s:%s%s" % (self.host, self.port, url)
+            # [span, method, url, request bytes, start, t0, traceparent sent]
+            self._sebs_call = [_new_id(8), method, where, None, time.time(), _perf(), False]
 
-    def getresponse(self):
+    def putheader(self, header, *values):
         call = getattr(self, "_sebs_call", None)
+        if call is not None:
+            name = header.lower() if isinstance(header, str) else header.decode("latin-1").lower()
+            if name == "traceparent":
+                call[6] = True  # the caller's own context wins
+            elif name == "content-length" and values:
+                value = values[0]
+                call[3] = int(value) if str(value).isdigit() else None
+        return original[1](self, header, *values)
+
+    def endheaders(self, *args, **kwargs):
+        call = getattr(self, "_sebs_call", None)
+        rec = active
+        if call is not None and not call[6] and rec is not None:
+            call[6] = True
+            original[1](self, "traceparent", rec.traceparent(call[0]))
+        return original[2](self, *args, **kwargs)
+
+    def getresponse(self, *args, **kwargs):
+        call = getattr(self, "_sebs_call", None)
+        self._sebs_call = None
         try:
-            response = original_getresponse(self)
+            response = original[3](self, *args, **kwargs)
         except BaseException:
             if call is not None:
-                self._sebs_call = None
                 capture("http", call[1], call[4], _perf() - call[5], span_id=call[0], url=call[2], error=True)
             raise
         if call is not None:
-            self._sebs_call = None
             length = response.getheader("Content-Length")
             capture(
                 "http", call[1], call[4], _perf() - call[5], span_id=call[0], url=call[2],
@@ -508,8 +525,8 @@ def _install_http_hooks():
             )
         return response
 
-    conn_cls.request = request
-    conn_cls.getresponse = getresponse
+    conn_cls.putrequest, conn_cls.putheader = putrequest, putheader
+    conn_cls.endheaders, conn_cls.getresponse = endheaders, getresponse
 
 
 # --- invoking other functions ------------------------------------------------------------------
