@@ -1,6 +1,6 @@
 //! The profiler end to end (docs/profiling.md): the example benchmark `010.chain` decorated with
-//! `@fp.profile()` runs on the local platform, writes and reads an object and invokes itself
-//! once; every request must come back as one trace of two functions with the right parents,
+//! `@fp.profile()` runs on the local platform, writes and reads an object and a NoSQL item and
+//! invokes itself once; every request must come back as one trace of two functions with the right parents,
 //! timing order and sizes, which `sebs benchmark traces` writes as OTLP JSON that the
 //! OpenTelemetry project's own protobuf definitions parse, and `sebs report` draws.
 
@@ -73,14 +73,22 @@ fn check_profile(profile: &Value, cold: bool) {
         [
             ("storage", "upload_stream"),
             ("storage", "download_stream"),
+            ("nosql", "PutItem"),
+            ("nosql", "GetItem"),
             ("invoke", "Invoke")
         ],
         "{profile}"
     );
+    // The storage round trip: two captures of the object's size, under one key.
     assert_eq!(captures[0]["bytes"], SIZE);
     assert_eq!(captures[1]["bytes"], SIZE);
     assert_eq!(captures[0]["key"], captures[1]["key"]);
-    let call = &captures[2];
+    // The NoSQL round trip: one table, one key, the item's bytes each way.
+    assert_eq!(captures[2]["table"], captures[3]["table"]);
+    assert_eq!(captures[3]["key"]["step"], serde_json::json!({"S": "1"}));
+    assert!(captures[2]["request_bytes"].as_u64().unwrap() > 0);
+    assert!(captures[3]["response_bytes"].as_u64().unwrap() > 0);
+    let call = &captures[4];
     let child = &call["profile"];
     assert_eq!(child["trace_id"], profile["trace_id"]);
     assert_eq!(child["parent_span_id"], call["span_id"]);
@@ -116,11 +124,12 @@ fn check_otlp(files: &[PathBuf]) {
         return;
     }
     assert!(out.status.success(), "{printed}");
-    // Per file: 5 spans (2 invocations, 2 storage operations, 1 call) of one trace, one root.
+    // Per file: 7 spans (2 invocations, 2 storage and 2 NoSQL operations, 1 call) of one trace,
+    // one root.
     for line in printed.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
         assert_eq!(fields.len(), 4, "{line}");
-        assert_eq!((fields[1], fields[2]), ("5", "1"), "{line}");
+        assert_eq!((fields[1], fields[2]), ("7", "1"), "{line}");
         assert!(!fields[3].contains(','), "{line}");
     }
     assert_eq!(printed.lines().count(), files.len());
