@@ -372,11 +372,15 @@ pub fn load_traces(input: &Path) -> Result<Vec<Trace>> {
 pub fn traces_in_files(files: &[PathBuf]) -> Result<Vec<Trace>> {
     let mut spans = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("failed to read {}", file.display()))?;
-        if !text.contains("\"profile\"") {
+        // Result files of large runs are streamed elsewhere (`dataset`): one without profiles is
+        // only scanned, in chunks, never held in memory.
+        if !mentions(file, b"\"profile\"")
+            .with_context(|| format!("failed to read {}", file.display()))?
+        {
             continue;
         }
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("failed to read {}", file.display()))?;
         let value: Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", file.display()))?;
         for trace in traces_of(&value) {
@@ -384,6 +388,26 @@ pub fn traces_in_files(files: &[PathBuf]) -> Result<Vec<Trace>> {
         }
     }
     Ok(assemble(spans))
+}
+
+/// Whether the file contains `needle`, read in 1 MiB chunks (overlapping by the needle's length).
+fn mentions(path: &Path, needle: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; (1 << 20) + needle.len()];
+    let mut kept = 0;
+    loop {
+        let n = file.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let filled = kept + n;
+        if memchr::memmem::find(&buf[..filled], needle).is_some() {
+            return Ok(true);
+        }
+        kept = needle.len().saturating_sub(1).min(filled);
+        buf.copy_within(filled - kept..filled, 0);
+    }
 }
 
 /// What `sebs benchmark traces` wrote.

@@ -190,3 +190,17 @@ fn human_bytes_picks_a_unit() {
     assert_eq!(timeline::human_bytes(2048), "2.0 KiB");
     assert_eq!(timeline::human_bytes(52428800), "50.0 MiB");
 }
+
+#[test]
+fn mentions_finds_a_needle_across_chunk_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.json");
+    // The needle straddles the first 1 MiB boundary.
+    let mut data = vec![b' '; (1 << 20) - 4];
+    data.extend_from_slice(b"\"profile\"");
+    data.extend(vec![b' '; 100]);
+    std::fs::write(&path, &data).unwrap();
+    assert!(mentions(&path, b"\"profile\"").unwrap());
+    std::fs::write(&path, vec![b'x'; 3 << 20]).unwrap();
+    assert!(!mentions(&path, b"\"profile\"").unwrap());
+}
