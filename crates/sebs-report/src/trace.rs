@@ -317,10 +317,16 @@ fn collect(profile: &Value, out: &mut Vec<Span>) {
     }
 }
 
-/// Group spans into traces by trace id; traces are ordered by start, spans by start.
+/// Group spans into traces by trace id; traces are ordered by start, spans by start. A span seen
+/// twice (the same invocation in `experiments.json` and in the processed `results.json`) is kept
+/// once.
 pub fn assemble(spans: Vec<Span>) -> Vec<Trace> {
     let mut by_id: BTreeMap<String, Vec<Span>> = BTreeMap::new();
+    let mut seen = std::collections::HashSet::new();
     for span in spans {
+        if !seen.insert((span.trace_id.clone(), span.span_id.clone())) {
+            continue;
+        }
         by_id.entry(span.trace_id.clone()).or_default().push(span);
     }
     let mut traces: Vec<Trace> = by_id

@@ -104,6 +104,17 @@ fn profiles_of_one_trace_in_separate_invocations_are_joined() {
 }
 
 #[test]
+fn the_same_invocation_in_two_result_files_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = serde_json::to_string(&chain()).unwrap();
+    std::fs::write(dir.path().join("experiments.json"), &doc).unwrap();
+    std::fs::write(dir.path().join("results.json"), &doc).unwrap();
+    let traces = load_traces(dir.path()).unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0].spans.len(), 5);
+}
+
+#[test]
 fn invocations_without_profiles_give_no_traces() {
     let doc = json!({"_invocations": {"f": {"r": {"output": {"result": 1}}}}});
     assert!(traces_of(&doc).is_empty());
