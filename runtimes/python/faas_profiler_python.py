@@ -34,7 +34,7 @@ import time
 from _thread import get_ident as _thread_id
 from resource import RUSAGE_SELF as _RUSAGE_SELF, getrusage as _getrusage
 
-__all__ = ["profile", "invoke", "traceparent", "current", "InvocationError"]
+__all__ = ["profile", "invoke", "inject", "traceparent", "current", "take", "capture", "InvocationError"]
 
 _perf = time.perf_counter
 _cpu = time.process_time
