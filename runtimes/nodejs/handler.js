@@ -7,13 +7,18 @@
  * `income-timestamp`, times the benchmark's `function/function.js` `handler(event)` (sync or
  * async), detects cold starts with a marker file in the instance's temporary directory, and returns
  * the standard SeBS response JSON, with `compute_time` (µs, measured with process.hrtime) as SeBS's
- * Node.js wrapper reports it.
+ * Node.js wrapper reports it. A profile recorded by `faas_profiler.js` (`fp.profile()(handler)`)
+ * is returned under `profile`; the W3C `traceparent` header of an HTTP trigger reaches the
+ * profiler in the payload.
  */
 const fs = require('fs');
 const path = require('path');
 const { performance } = require('perf_hooks');
 
 const fn = require('./function/function.js');
+
+// Where faas_profiler.js leaves the last profile (one global lookup when profiling is unused).
+const PROFILE_KEY = Symbol.for('sebs.profile');
 
 // Resolved on first use and kept in memory: one process is one sandbox.
 let containerState = null;
@@ -32,7 +37,12 @@ function payload(event) {
       if (event.isBase64Encoded) {
         body = Buffer.from(body, 'base64').toString('utf8');
       }
-      return body ? JSON.parse(body) : {};
+      const parsed = body ? JSON.parse(body) : {};
+      const headers = event.headers;
+      if (parsed && typeof parsed === 'object' && headers && typeof headers.traceparent === 'string' && !('traceparent' in parsed)) {
+        parsed.traceparent = headers.traceparent;
+      }
+      return parsed;
     }
     try {
       return JSON.parse(body);
@@ -92,5 +102,10 @@ exports.handler = async function handler(event, context) {
     cold_start_var: process.env.cold_start || '',
     container_id: containerId,
   };
+  const profile = globalThis[PROFILE_KEY];
+  if (profile !== undefined) {
+    globalThis[PROFILE_KEY] = undefined;
+    body.profile = profile;
+  }
   return { statusCode: 200, body: JSON.stringify(body) };
 };

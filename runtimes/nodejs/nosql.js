@@ -16,6 +16,9 @@
  */
 const sigv4 = require('./_sigv4');
 
+// faas_profiler.js registers itself here when the function uses it.
+const PROFILER = Symbol.for('sebs.profiler');
+
 /** A DynamoDB API request failed; `code` is the exception name (e.g. ResourceNotFoundException). */
 class NoSQLError extends Error {
   constructor(status, code, message) {
@@ -182,12 +185,22 @@ class nosql {
       },
       sigv4.sha256Hex(body),
     );
+    const profiler = globalThis[PROFILER];
+    const started = profiler && profiler.recording() ? [profiler.epoch(), process.hrtime.bigint()] : null;
     const response = await this.client.send('POST', '/', headers, () => body);
     const data = await sigv4.readAll(response);
     const reply = data.length > 0 ? JSON.parse(data.toString('utf8')) : {};
     if (response.statusCode >= 300) {
       const code = String(reply.__type || '').split('#').pop();
       throw new NoSQLError(response.statusCode, code, reply.message || reply.Message);
+    }
+    if (started !== null) {
+      profiler.capture('nosql', operation, started[0], Number(process.hrtime.bigint() - started[1]) / 1e9, {
+        table: request.TableName || null,
+        key: request.Key || null,
+        request_bytes: body.length,
+        response_bytes: data.length,
+      });
     }
     return reply;
   }

@@ -24,6 +24,10 @@ const path = require('path');
 const stream = require('stream');
 const sigv4 = require('./_sigv4');
 
+// faas_profiler.js registers itself here when the function uses it.
+const PROFILER = Symbol.for('sebs.profiler');
+const OPERATIONS = { PUT: 'upload', GET: 'download', HEAD: 'exists', DELETE: 'delete' };
+
 /** An S3 request failed; `status` is the HTTP status, `code` the S3 error code. */
 class StorageError extends Error {
   constructor(status, code, message) {
@@ -93,7 +97,7 @@ class storage {
   }
 
   /** Send a signed request; resolves to the open response (status < 300) or rejects. */
-  async request(method, bucket, key, { query = [], body = null, payloadHash = null, headers = {} } = {}) {
+  async request(method, bucket, key, { query = [], body = null, payloadHash = null, headers = {}, operation = null } = {}) {
     let urlPath = '/' + sigv4.quote(bucket, '');
     if (key !== null && key !== undefined) {
       urlPath += '/' + sigv4.quote(key, '/~');
@@ -105,7 +109,18 @@ class storage {
     }
     const makeBody = typeof body === 'function' ? body : () => body;
     const signed = () => sigv4.signHeaders(this.creds, 's3', method, this.host, urlPath, query, { ...headers }, hash);
+    const profiler = globalThis[PROFILER];
+    const started = profiler && profiler.recording() ? [profiler.epoch(), process.hrtime.bigint()] : null;
     const response = await this.client.send(method, url, signed(), makeBody);
+    if (started !== null && response.statusCode < 300) {
+      // Duration: until the response's headers (the body is the caller's to read).
+      const length = method === 'PUT' ? headers['Content-Length'] : response.headers['content-length'];
+      profiler.capture('storage', operation || OPERATIONS[method] || method, started[0], Number(process.hrtime.bigint() - started[1]) / 1e9, {
+        bucket,
+        key: key === null || key === undefined ? null : key,
+        bytes: length === undefined ? null : Number(length),
+      });
+    }
     if (response.statusCode >= 300) {
       const text = (await sigv4.readAll(response)).toString('utf8');
       const code = text.startsWith('<') ? xmlText(text, 'Code') || '' : '';
@@ -127,6 +142,7 @@ class storage {
   async upload_file(bucket, key, filepath) {
     const [hash, size] = await fileSha256(filepath);
     const response = await this.request('PUT', bucket, key, {
+      operation: 'upload',
       body: () => fs.createReadStream(filepath),
       payloadHash: hash,
       headers: { 'Content-Length': String(size) },
@@ -136,7 +152,7 @@ class storage {
 
   /** Download object `file` to `filepath`. */
   async download(bucket, file, filepath) {
-    const response = await this.request('GET', bucket, file);
+    const response = await this.request('GET', bucket, file, { operation: 'download' });
     await require('stream/promises').pipeline(response, fs.createWriteStream(filepath));
   }
 
@@ -154,6 +170,7 @@ class storage {
     const key = storage.unique_name(file);
     const body = Buffer.isBuffer(data) ? data : Buffer.from(data);
     const done = this.request('PUT', bucket, key, {
+      operation: 'upload_stream',
       body,
       headers: { 'Content-Length': String(body.length) },
     })
@@ -164,12 +181,12 @@ class storage {
 
   /** The bytes of object `file` (a promise of a Buffer). */
   async download_stream(bucket, file) {
-    return sigv4.readAll(await this.request('GET', bucket, file));
+    return sigv4.readAll(await this.request('GET', bucket, file, { operation: 'download_stream' }));
   }
 
   /** SeBS: a promise of a readable stream of object `file`. */
   downloadStream(bucket, file) {
-    return this.request('GET', bucket, file);
+    return this.request('GET', bucket, file, { operation: 'download_stream' });
   }
 
   /**
@@ -185,7 +202,7 @@ class storage {
       input.on('error', reject);
       input.on('end', () => {
         const body = Buffer.concat(chunks);
-        this.request('PUT', bucket, key, { body, headers: { 'Content-Length': String(body.length) } })
+        this.request('PUT', bucket, key, { operation: 'upload_stream', body, headers: { 'Content-Length': String(body.length) } })
           .then(sigv4.readAll)
           .then(() => key)
           .then(resolve, reject);
@@ -203,7 +220,7 @@ class storage {
       if (token) {
         query.push(['continuation-token', token]);
       }
-      const xml = (await sigv4.readAll(await this.request('GET', bucket, null, { query }))).toString('utf8');
+      const xml = (await sigv4.readAll(await this.request('GET', bucket, null, { query, operation: 'list' }))).toString('utf8');
       for (const match of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
         keys.push(xmlText(match[1], 'Key'));
       }
@@ -217,7 +234,7 @@ class storage {
   /** Whether object `key` exists. */
   async exists(bucket, key) {
     try {
-      await sigv4.readAll(await this.request('HEAD', bucket, key));
+      await sigv4.readAll(await this.request('HEAD', bucket, key, { operation: 'exists' }));
       return true;
     } catch (err) {
       if (err instanceof StorageError && err.status === 404) {

@@ -142,7 +142,10 @@ def connect(scheme, host):
     import http.client
 
     cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    return cls(host, timeout=60)
+    conn = cls(host, timeout=60)
+    # The profiler (faas_profiler_python) captures the shims' operations, not their HTTP calls.
+    conn._sebs_shim = True
+    return conn
 
 
 def split_address(address, default_host):

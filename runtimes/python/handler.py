@@ -4,8 +4,12 @@ Entry point ``handler.handler(event, context)``: the same code runs on AWS Lambd
 runtime and on the sebs local platform. It unwraps HTTP-trigger events, injects ``request-id`` and
 ``income-timestamp``, times the benchmark's ``function.handler(event)``, detects cold starts with a
 marker file in the instance's temporary directory, and returns the standard SeBS response JSON.
+A profile recorded by ``faas_profiler_python`` (``@fp.profile()`` on the benchmark's handler) is
+returned under ``profile``; the W3C ``traceparent`` header of an HTTP trigger reaches the profiler
+in the payload.
 """
 import os
+import sys
 import time
 
 try:
@@ -15,7 +19,13 @@ try:
 except ImportError:
     from json import dumps as _dumps, loads as _loads
 
-from function import function
+# The profiler (faas_profiler_python) puts itself here when the function imports it, which
+# happens during the import below (or was imported already): a function that is not profiled
+# costs one global lookup per invocation.
+_SEBS_WRAPPER = True
+_profiler = sys.modules.get("faas_profiler_python")
+
+from function import function  # noqa: E402 - after the profiler's slot
 
 # Resolved on first use, not at import: under the fork server the module is imported once by
 # the zygote and each instance gets its own TMPDIR afterwards.
@@ -33,7 +43,11 @@ def _payload(event):
             import base64
 
             body = base64.b64decode(body).decode("utf-8")
-        return _loads(body) if body else {}
+        payload = _loads(body) if body else {}
+        headers = event.get("headers")
+        if isinstance(payload, dict) and isinstance(headers, dict) and "traceparent" in headers:
+            payload.setdefault("traceparent", headers["traceparent"])
+        return payload
     if isinstance(event, dict) and isinstance(event.get("body"), str):
         try:
             return _loads(event["body"])
@@ -88,4 +102,8 @@ def handler(event, context):
         "cold_start_var": _COLD_START_VAR,
         "container_id": container_id,
     }
+    if _profiler is not None:
+        profile = _profiler.take()
+        if profile is not None:
+            body["profile"] = profile
     return {"statusCode": 200, "body": _dumps(body)}

@@ -13,6 +13,8 @@ Configured by environment variables:
 import base64
 import json
 import os
+import sys
+import time
 
 try:
     from . import _sigv4
@@ -115,6 +117,7 @@ class nosql:
     def call(self, operation, request):
         """One DynamoDB API call (`operation` like "PutItem"); returns the decoded JSON reply."""
         body = json.dumps(request).encode("utf-8")
+        start, t0 = time.time(), time.perf_counter()
         for attempt in (0, 1):
             headers = {
                 "Content-Type": "application/x-amz-json-1.0",
@@ -141,6 +144,13 @@ class nosql:
             if response.status >= 300:
                 code = str(reply.get("__type", "")).rsplit("#", 1)[-1]
                 raise NoSQLError(response.status, code, reply.get("message") or reply.get("Message"))
+            profiler = sys.modules.get("faas_profiler_python")
+            if profiler is not None and profiler.active is not None:
+                profiler.capture(
+                    "nosql", operation, start, time.perf_counter() - t0,
+                    table=request.get("TableName"), key=request.get("Key"),
+                    request_bytes=len(body), response_bytes=len(data),
+                )
             return reply
 
     # -- SeBS API ------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ Configured by environment variables:
 """
 import hashlib
 import os
+import sys
+import time
 
 try:
     from . import _sigv4
@@ -21,6 +23,15 @@ except ImportError:  # imported as a top-level module (the sebs input driver)
 quote = _sigv4.quote
 
 _CHUNK = 1 << 20
+_now = time.time
+_perf = time.perf_counter
+
+
+def _capture(operation, bucket, key, nbytes, start, t0):
+    """Report an operation to the profiler (faas_profiler_python), when one is recording."""
+    profiler = sys.modules.get("faas_profiler_python")
+    if profiler is not None and profiler.active is not None:
+        profiler.capture("storage", operation, start, _perf() - t0, bucket=bucket, key=key, bytes=nbytes)
 
 
 def _http_exception():
@@ -132,6 +143,7 @@ class storage:
 
     def upload_file(self, bucket, key, filepath):
         """Upload `filepath` to exactly `key`."""
+        start, t0 = _now(), _perf()
         digest = hashlib.sha256()
         with open(filepath, "rb") as f:
             for chunk in iter(lambda: f.read(_CHUNK), b""):
@@ -145,13 +157,18 @@ class storage:
                 payload_hash=digest.hexdigest(),
                 headers={"Content-Length": str(size)},
             ).read()
+        _capture("upload", bucket, key, size, start, t0)
 
     def download(self, bucket, file, filepath):
         """Download object `file` to `filepath`."""
+        start, t0 = _now(), _perf()
         response = self._request("GET", bucket, file)
+        size = 0
         with open(filepath, "wb") as out:
             for chunk in iter(lambda: response.read(_CHUNK), b""):
                 out.write(chunk)
+                size += len(chunk)
+        _capture("download", bucket, file, size, start, t0)
 
     def download_directory(self, bucket, prefix, path):
         """Download every object under `prefix` to `path/<key>`."""
@@ -162,6 +179,7 @@ class storage:
 
     def upload_stream(self, bucket, file, data):
         """Upload bytes under a unique variant of the key `file`; returns that key."""
+        start, t0 = _now(), _perf()
         key = storage.unique_name(file)
         if hasattr(data, "getvalue"):  # io.BytesIO, as SeBS benchmarks pass
             data = data.getvalue()
@@ -169,11 +187,15 @@ class storage:
             data = data.read()
         data = bytes(data)
         self._request("PUT", bucket, key, body=data).read()
+        _capture("upload_stream", bucket, key, len(data), start, t0)
         return key
 
     def download_stream(self, bucket, file):
         """The bytes of object `file`."""
-        return self._request("GET", bucket, file).read()
+        start, t0 = _now(), _perf()
+        data = self._request("GET", bucket, file).read()
+        _capture("download_stream", bucket, file, len(data), start, t0)
+        return data
 
     # -- Used by the sebs harness and validation -----------------------------------------------
 
@@ -182,6 +204,7 @@ class storage:
         from xml.etree import ElementTree
 
         keys, token = [], None
+        start, t0 = _now(), _perf()
         while True:
             query = [("list-type", "2"), ("prefix", prefix)]
             if token:
@@ -191,6 +214,7 @@ class storage:
             keys.extend(e.findtext(ns + "Key") for e in root.iter(ns + "Contents"))
             token = root.findtext(ns + "NextContinuationToken")
             if root.findtext(ns + "IsTruncated") != "true" or not token:
+                _capture("list", bucket, prefix, None, start, t0)
                 return keys
 
     def exists(self, bucket, key):

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! handler.py            the SeBS wrapper from runtimes/python: handler(event, context)
+//! faas_profiler_python.py  the profiler (`import faas_profiler_python as fp`, docs/profiling.md)
 //! function/             the benchmark's sources (function.py, templates, ...) as a package
 //! <dependencies>        installed with `pip install --target`
 //! ```
@@ -13,6 +14,7 @@
 //!
 //! ```text
 //! handler.js            the SeBS wrapper from runtimes/nodejs: handler(event, context)
+//! faas_profiler.js      the profiler (`require('../faas_profiler')` from function/)
 //! package.json          the benchmark's, with its committed package-lock.json
 //! function/             the benchmark's sources (function.js, templates, ...)
 //! node_modules/         installed with `npm ci --omit=dev` from the lockfile
@@ -60,6 +62,18 @@ use target::Target;
 
 /// The SeBS wrapper copied into every Python package.
 pub const PYTHON_HANDLER: &str = include_str!("../../../runtimes/python/handler.py");
+
+/// The profiler copied into the root of every Python package (`import faas_profiler_python`).
+pub const PYTHON_PROFILER: (&str, &str) = (
+    "faas_profiler_python.py",
+    include_str!("../../../runtimes/python/faas_profiler_python.py"),
+);
+
+/// The profiler copied into the root of every Node.js package (`faas_profiler.js`).
+pub const NODE_PROFILER: (&str, &str) = (
+    "faas_profiler.js",
+    include_str!("../../../runtimes/nodejs/faas_profiler.js"),
+);
 
 /// The shims of one language, `(file name, source)`: the SigV4 helper, then the storage and
 /// NoSQL clients, from `runtimes/<dir>` with the language's file extension.
@@ -296,7 +310,7 @@ fn lock_package(dir: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// MD5 over every source file (path and content), `init.sh`, the shim, the interpreter version,
+/// MD5 over every source file (path and content), `init.sh`, the wrapper, the profiler, the shims, the interpreter version,
 /// the platform and the architecture.
 pub fn content_hash(
     benchmark: &Benchmark,
@@ -314,7 +328,7 @@ pub fn content_hash(
             platform,
             architecture,
         },
-        PYTHON_HANDLER,
+        &[PYTHON_HANDLER, PYTHON_PROFILER.1],
         &python_shims_for(benchmark),
     )
 }
@@ -338,7 +352,7 @@ pub fn node_content_hash(
             platform,
             architecture,
         },
-        NODE_HANDLER,
+        &[NODE_HANDLER, NODE_PROFILER.1],
         &node_shims_for(benchmark),
     )
 }
@@ -349,7 +363,7 @@ fn hash_sources(
     language_tag: &[u8],
     version: &str,
     target: Target<'_>,
-    handler: &str,
+    runtime: &[&str],
     shims: &[(&str, &str)],
 ) -> Result<String> {
     let mut files = Vec::new();
@@ -374,7 +388,10 @@ fn hash_sources(
     if init.is_file() {
         md5.update(std::fs::read(&init)?);
     }
-    md5.update(handler.as_bytes());
+    // The wrapper and the profiler, copied into every package of the language.
+    for file in runtime {
+        md5.update(file.as_bytes());
+    }
     for (name, source) in shims {
         md5.update(name.as_bytes());
         md5.update(source.as_bytes());

@@ -12,7 +12,7 @@ use sebs_core::fsutil::copy_dir;
 use sebs_core::node::NodeInterpreter;
 
 use crate::target::Target;
-use crate::{NODE_HANDLER, node_shims_for, run_init_scripts, tail};
+use crate::{NODE_HANDLER, NODE_PROFILER, node_shims_for, run_init_scripts, tail};
 
 /// The files npm reads at the package root rather than in `function/`.
 const NPM_FILES: [&str; 2] = ["package.json", "package-lock.json"];
@@ -49,6 +49,7 @@ pub(crate) fn assemble(
         }
     }
     std::fs::write(root.join("handler.js"), NODE_HANDLER)?;
+    std::fs::write(root.join(NODE_PROFILER.0), NODE_PROFILER.1)?;
     for (name, source) in node_shims_for(benchmark) {
         std::fs::write(function.join(name), source)?;
     }

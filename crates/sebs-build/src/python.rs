@@ -12,7 +12,7 @@ use sebs_core::fsutil::copy_dir;
 use sebs_core::python::PythonInterpreter;
 
 use crate::target::Target;
-use crate::{PYTHON_HANDLER, python_shims_for, run_init_scripts, tail};
+use crate::{PYTHON_HANDLER, PYTHON_PROFILER, python_shims_for, run_init_scripts, tail};
 
 /// Copy the sources into `function/`, write the wrapper and the shims, run `init.sh`.
 pub(crate) fn assemble(
@@ -28,6 +28,7 @@ pub(crate) fn assemble(
         std::fs::write(&init, b"")?;
     }
     std::fs::write(root.join("handler.py"), PYTHON_HANDLER)?;
+    std::fs::write(root.join(PYTHON_PROFILER.0), PYTHON_PROFILER.1)?;
     for (name, source) in python_shims_for(benchmark) {
         std::fs::write(function.join(name), source)?;
     }

@@ -122,6 +122,12 @@ pub(crate) fn function_env(
         ),
         ("AWS_LAMBDA_LOG_STREAM_NAME".into(), id.to_owned()),
         ("AWS_REGION".into(), "local".into()),
+        // The platform's Lambda Invoke API, for functions that invoke functions (the AWS SDKs'
+        // service-specific endpoint variable; the profiler's `invoke` reads it too).
+        (
+            "AWS_ENDPOINT_URL_LAMBDA".into(),
+            format!("http://{}", shared.addr),
+        ),
         (
             "LAMBDA_TASK_ROOT".into(),
             spec.code_dir.display().to_string(),

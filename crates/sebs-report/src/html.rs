@@ -120,6 +120,8 @@ table.meta th { text-align: left; }
 .scroll { overflow-x: auto; }
 figure.chart { margin: 14px 0 24px 0; max-width: 900px; }
 figure.chart svg { width: 100%; height: auto; border: 1px solid #e4e4e4; background: white; }
+figure.trace { margin: 14px 0 24px 0; max-width: 960px; }
+figure.trace svg { width: 100%; height: auto; border: 1px solid #e4e4e4; background: white; }
 figcaption { font-size: 13px; color: #444; margin-top: 4px; }
 p.note { background: #fff6d6; border-left: 4px solid #e6a700; padding: 6px 10px; font-size: 14px; }
 .fail { color: #b00020; font-weight: bold; }
@@ -205,6 +207,7 @@ fn run_section(
             esc(&chart.caption)
         );
     }
+    traces_section(page, run)?;
     failures(page, run);
     if !run.config.is_null() {
         let config = serde_json::to_string_pretty(&run.config).unwrap_or_default();
@@ -216,6 +219,49 @@ fn run_section(
     }
     page.push_str("</section>\n");
     Ok(())
+}
+
+/// Traces drawn per run; the rest are counted (all of them go to OTLP files with
+/// `sebs benchmark traces`).
+pub const TRACES_DRAWN: usize = 10;
+
+/// The per-request timelines of the run's profiled invocations (docs/profiling.md).
+fn traces_section(page: &mut String, run: &Run) -> Result<()> {
+    let traces = crate::trace::traces_in_files(&run.files)?;
+    if traces.is_empty() {
+        return Ok(());
+    }
+    let _ = writeln!(
+        page,
+        "<h3>Traces</h3>\n<p class=\"note\">{} traced request(s) from profiled invocations{}; \
+         <code>sebs benchmark traces</code> writes them as OpenTelemetry OTLP JSON.</p>",
+        traces.len(),
+        if traces.len() > TRACES_DRAWN {
+            format!(", the first {TRACES_DRAWN} drawn")
+        } else {
+            String::new()
+        }
+    );
+    for (i, trace) in traces.iter().take(TRACES_DRAWN).enumerate() {
+        let (start, end) = trace.bounds();
+        let _ = writeln!(
+            page,
+            "<figure class=\"trace\" id=\"trace-{id}\">\n{}\n<figcaption>trace {id}: {} span(s), \
+             functions {}, {} ms</figcaption>\n<details{}><summary>Spans</summary>{}</details>\n</figure>",
+            crate::trace::timeline::svg(trace),
+            trace.spans.len(),
+            esc(&trace.functions().join(" → ")),
+            format_ms(end - start),
+            if i == 0 { " open" } else { "" },
+            crate::trace::timeline::table(trace),
+            id = esc(&trace.trace_id),
+        );
+    }
+    Ok(())
+}
+
+fn format_ms(seconds: f64) -> String {
+    format!("{:.2}", seconds * 1000.0)
 }
 
 fn meta_table(page: &mut String, run: &Run) {

@@ -1,6 +1,7 @@
 //! Reports of `sebs` results: provider metrics filled into result files ([`process`]),
 //! statistics tables ([`statistics`]), invocation summaries ([`summary`]), JSON and CSV exports
-//! ([`files`], [`csv`]) and plots ([`plot`]).
+//! ([`files`], [`csv`]), plots ([`plot`]) and traces of profiled invocations ([`trace`]: OTLP JSON
+//! and per-request timelines).
 //!
 //! Everything here works on the result model of `sebs-core` and files on disk; nothing depends
 //! on a platform or an experiment, so every command and experiment shares one implementation.
@@ -21,6 +22,7 @@ pub mod statistics;
 pub mod summary;
 pub mod synthetic;
 pub mod table;
+pub mod trace;
 
 pub use export::ExportFormat;
 pub use files::{result_files, write_json};

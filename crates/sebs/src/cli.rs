@@ -325,6 +325,20 @@ pub enum BenchmarkCommand {
         after_help = "Docs: docs/benchmark-regression.md\n\nExit status: 0 every test passed, 1 a test failed (or an error), 2 invalid arguments."
     )]
     Regression(Box<RegressionArgs>),
+    /// Write the traces of profiled invocations (`@fp.profile()`) as OpenTelemetry OTLP JSON
+    /// files, one per application request.
+    #[command(after_help = "Docs: docs/profiling.md")]
+    Traces(TracesArgs),
+}
+
+/// `sebs benchmark traces`.
+#[derive(Debug, Args)]
+pub struct TracesArgs {
+    /// A results directory (`--output-dir` of `benchmark invoke`) or a result file.
+    pub input: PathBuf,
+    /// Where to write `<trace id>.otlp.json` files (default: `traces/` next to the results).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 /// `sebs benchmark regression`.

@@ -64,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 Ok(0)
             }
             BenchmarkCommand::Regression(args) => regression(&args).await,
+            BenchmarkCommand::Traces(args) => report_cmd::traces(&args),
         },
         Command::Local(command) => match command {
             LocalCommand::Start(args) => tokio::task::block_in_place(|| local_cmd::start(&args)),

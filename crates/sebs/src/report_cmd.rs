@@ -128,6 +128,22 @@ pub fn report(args: &ReportArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// `sebs benchmark traces`: write the OTLP JSON files, print one line per trace.
+pub fn traces(args: &crate::cli::TracesArgs) -> Result<i32> {
+    let export = sebs_report::trace::export(&args.input, args.output.as_deref())?;
+    for (trace, file) in export.traces.iter().zip(&export.files) {
+        let (start, end) = trace.bounds();
+        println!(
+            "{}\t{} span(s)\t{:.2} ms\t{}",
+            file.display(),
+            trace.spans.len(),
+            (end - start) * 1000.0,
+            trace.functions().join(" -> ")
+        );
+    }
+    Ok(0)
+}
+
 /// `sebs compare A B`: print the table; the exit status says whether a regression fails it.
 pub fn compare(args: &CompareArgs) -> Result<i32> {
     if !(args.alpha > 0.0 && args.alpha < 0.5) {
