@@ -267,7 +267,8 @@ impl Scaling {
         }
         let triggers = self.triggers.clone();
         let dispatcher = driver::Dispatcher {
-            payloads: vec![Arc::new(payload); triggers.len()],
+            // Every function gets the same input: one shared copy.
+            payloads: std::iter::repeat_n(Arc::new(payload), triggers.len()).collect(),
             triggers,
             results: tx,
             in_flight: Arc::new(AtomicU64::new(0)),
