@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::channel::Spin;
 use crate::error::PlatformError;
 use crate::invocation::Invocation;
 use crate::launch::start_instance;
@@ -62,6 +63,11 @@ pub(crate) async fn invoke(
         let poll = shared.busy_poll();
         // Time an instance spends polling would count against its CPU share.
         let instance_poll = if shared.config.cpu_share { None } else { poll };
+        let poll = poll.map(|budget| Spin {
+            budget,
+            in_flight: &shared.in_flight,
+            max_in_flight: shared.cpus / 2,
+        });
         instance
             .call(
                 &request_id,

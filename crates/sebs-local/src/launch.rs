@@ -256,9 +256,11 @@ pub(crate) fn spawn_exec(
         .filter_map(|p| CString::new(p.as_os_str().as_encoded_bytes()).ok())
         .collect();
     let rlimit = instance.cgroup.rlimit_as;
+    let nofile = crate::fdlimit::raise();
     unsafe {
         // SAFETY: runs in the child between fork and exec, with what was prepared above.
         command.pre_exec(move || {
+            crate::fdlimit::restore(nofile);
             enter_sandbox(&procs, rlimit, unshare, private_tmp.as_deref(), child_fd)
         });
     }

@@ -44,6 +44,8 @@ impl LocalPlatform {
 
     /// Start a platform with `config`.
     pub async fn with_config(config: PlatformConfig) -> std::io::Result<LocalPlatform> {
+        // Thousands of instances and connections need more descriptors than a default limit.
+        crate::fdlimit::raise();
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let owner = debris::owner_token();

@@ -306,15 +306,6 @@ async fn refuse(mut stream: TcpStream, max: usize) {
 /// The default connection limit: half of this process's file-descriptor limit (the other half
 /// is for instances, their channels and output), at least 256.
 pub(crate) fn default_max_connections() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscall filling `limit`.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        1024
-    };
+    let soft = crate::fdlimit::current().unwrap_or(1024);
     usize::try_from(soft / 2).unwrap_or(usize::MAX).max(256)
 }
