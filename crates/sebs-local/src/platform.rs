@@ -101,6 +101,7 @@ impl LocalPlatform {
         };
         tracing::debug!("local platform isolation: {}", isolation.describe());
         let metrics = Metrics::new(config.metrics_log.as_deref())?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shared = Arc::new(Shared {
             functions: Mutex::new(HashMap::new()),
             instances: Mutex::new(HashMap::new()),
@@ -116,7 +117,8 @@ impl LocalPlatform {
             metrics,
             config,
             in_flight: AtomicUsize::new(0),
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpus,
+            preparing: tokio::sync::Semaphore::new(cpus),
             lambda: Default::default(),
         });
         let (stop, stopped) = oneshot::channel();
