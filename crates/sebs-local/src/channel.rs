@@ -44,6 +44,9 @@ pub(crate) struct Spin<'a> {
     pub(crate) in_flight: &'a AtomicUsize,
     /// Beyond this many in flight, polling would take CPU time from functions.
     pub(crate) max_in_flight: usize,
+    /// Whether others may need the async worker meanwhile (several client connections are
+    /// open): then the spin lets the runtime run every [`SPIN_SLICE`].
+    pub(crate) shared: bool,
 }
 
 impl Spin<'_> {
@@ -214,11 +217,12 @@ impl Channel {
     /// on the reactor: on an otherwise idle platform that spares the wake-up of an idle CPU
     /// (tens of microseconds on a virtual machine) when the instance answers quickly.
     ///
-    /// The spin yields to the async runtime every [`SPIN_SLICE`], so the gateway's other
-    /// connections are served meanwhile (with one worker thread, a spin that held the thread
-    /// delayed every other request by up to the budget), and stops as soon as more invocations
-    /// are in flight than [`Spin::max_in_flight`]. Between those yields it only yields the CPU:
-    /// going through the runtime at every read made the one-connection latency 1.6x worse.
+    /// With several client connections open the spin yields to the async runtime every
+    /// [`SPIN_SLICE`], so the gateway's other connections are served meanwhile (with one worker
+    /// thread, a spin that held the thread delayed every other request by up to the budget), and
+    /// it stops as soon as more invocations are in flight than [`Spin::max_in_flight`]. Between
+    /// those yields, and always with one client, it only yields the CPU: going through the
+    /// runtime during the spin made the one-connection latency 1.6-2x worse.
     pub(crate) async fn frame(
         &mut self,
         spin: Option<Spin<'_>>,
@@ -239,7 +243,7 @@ impl Channel {
                         let now = Instant::now();
                         if now >= until || spin.crowded() {
                             spin_until = None;
-                        } else if now >= slice_until {
+                        } else if spin.shared && now >= slice_until {
                             // The runtime's other ready tasks go next: yielding to the runtime
                             // polls its reactor without blocking.
                             tokio::task::yield_now().await;

@@ -67,6 +67,9 @@ pub(crate) async fn invoke(
             budget,
             in_flight: &shared.in_flight,
             max_in_flight: shared.cpus / 2,
+            // With one client nobody else can need the async worker meanwhile, and going
+            // through the runtime during the spin costs that client latency.
+            shared: shared.open_connections.load(Ordering::Relaxed) > 1,
         });
         instance
             .call(

@@ -119,6 +119,7 @@ impl LocalPlatform {
             in_flight: AtomicUsize::new(0),
             cpus,
             preparing: tokio::sync::Semaphore::new(cpus),
+            open_connections: Arc::new(AtomicUsize::new(0)),
             lambda: Default::default(),
         });
         let (stop, stopped) = oneshot::channel();
@@ -131,7 +132,13 @@ impl LocalPlatform {
                 .max_connections
                 .unwrap_or_else(server::default_max_connections),
         };
-        let server = tokio::spawn(server::serve(listener, app, connections, stopped));
+        let server = tokio::spawn(server::serve(
+            listener,
+            app,
+            connections,
+            shared.open_connections.clone(),
+            stopped,
+        ));
         let accept = tokio::spawn(zygote::accept_loop(shared.clone(), unix));
         let sweeper = tokio::spawn(sweep(Arc::downgrade(&shared)));
         tracing::debug!("local platform listening on http://{addr}");

@@ -200,11 +200,12 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Clocked {
 }
 
 /// Accept and serve connections until `stopped` fires, then let open requests finish (at most a
-/// second).
+/// second). `open` counts the connections open.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    open: Arc<AtomicUsize>,
     stopped: oneshot::Receiver<()>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -266,10 +267,13 @@ pub(crate) async fn serve(
             },
         );
         let connection = graceful.watch(connection);
+        let open = open.clone();
+        open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::trace!("gateway connection closed: {e}");
             }
+            open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
     }
