@@ -124,21 +124,9 @@ impl LocalPlatform {
         });
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
-        let connections = server::Limits {
-            header_read_timeout: shared.config.header_read_timeout,
-            idle_timeout: shared.config.idle_timeout,
-            max_connections: shared
-                .config
-                .max_connections
-                .unwrap_or_else(server::default_max_connections),
-        };
-        let server = tokio::spawn(server::serve(
-            listener,
-            app,
-            connections,
-            shared.open_connections.clone(),
-            stopped,
-        ));
+        let connections = connection_limits(&shared.config);
+        let open = shared.open_connections.clone();
+        let server = tokio::spawn(server::serve(listener, app, connections, open, stopped));
         let accept = tokio::spawn(zygote::accept_loop(shared.clone(), unix));
         let sweeper = tokio::spawn(sweep(Arc::downgrade(&shared)));
         tracing::debug!("local platform listening on http://{addr}");
@@ -404,6 +392,17 @@ fn retire(function: &FunctionState) {
     function.pool.retire_idle();
     if let Some(z) = function.zygote.lock().expect("lock").take() {
         z.kill();
+    }
+}
+
+/// How the gateway treats its connections, from the platform's settings.
+fn connection_limits(config: &PlatformConfig) -> server::Limits {
+    server::Limits {
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+        max_connections: config
+            .max_connections
+            .unwrap_or_else(server::default_max_connections),
     }
 }
 
