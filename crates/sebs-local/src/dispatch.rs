@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::channel::Spin;
 use crate::error::PlatformError;
 use crate::invocation::Invocation;
 use crate::launch::start_instance;
@@ -62,6 +63,14 @@ pub(crate) async fn invoke(
         let poll = shared.busy_poll();
         // Time an instance spends polling would count against its CPU share.
         let instance_poll = if shared.config.cpu_share { None } else { poll };
+        let poll = poll.map(|budget| Spin {
+            budget,
+            in_flight: &shared.in_flight,
+            max_in_flight: shared.cpus / 2,
+            // With one client nobody else can need the async worker meanwhile, and going
+            // through the runtime during the spin costs that client latency.
+            shared: shared.open_connections.load(Ordering::Relaxed) > 1,
+        });
         instance
             .call(
                 &request_id,

@@ -14,7 +14,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::MAX_PAYLOAD;
-use crate::channel::{Channel, encode, frame};
+use crate::channel::{Channel, Spin, encode, frame};
 use crate::invocation::Outcome;
 use crate::limits::InstanceCgroup;
 use crate::output::OutputLog;
@@ -294,7 +294,7 @@ impl Instance {
         payload: Bytes,
         deadline_ms: u64,
         timeout: Duration,
-        (poll, instance_poll): (Option<Duration>, Option<Duration>),
+        (poll, instance_poll): (Option<Spin<'_>>, Option<Duration>),
     ) -> Outcome {
         let started = Instant::now();
         let outcome = match &self.link {
@@ -374,7 +374,7 @@ impl Instance {
         request_id: &str,
         payload: &[u8],
         deadline_ms: u64,
-        (poll, instance_poll): (Option<Duration>, Option<Duration>),
+        (poll, instance_poll): (Option<Spin<'_>>, Option<Duration>),
     ) -> std::io::Result<Outcome> {
         let instance_poll_us = instance_poll.map_or(0, |d| d.as_micros() as u32);
         let frame = encode(

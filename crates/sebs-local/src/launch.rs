@@ -146,19 +146,7 @@ pub(crate) async fn start_instance(
 ) -> std::io::Result<Arc<Instance>> {
     let spec = &function.spec;
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let dir = shared.work_dir.path().join("instances").join(&id);
-    std::fs::create_dir_all(dir.join("tmp"))?;
-    let mut cgroup = shared.limits.create(
-        &id,
-        InstanceLimits {
-            memory_mb: spec.memory_mb,
-            cpus: shared
-                .config
-                .cpu_share
-                .then(|| spec.memory_mb as f64 / limits::MB_PER_VCPU),
-            pids: shared.config.pids,
-        },
-    );
+    let (mut cgroup, dir, output) = prepare(shared, spec, &id).await?;
     if let Runtime::Node { .. } = spec.runtime {
         // V8 reserves gigabytes of address space up front: under RLIMIT_AS, node cannot start.
         // Without cgroups its memory is bounded by the heap limit (--max-old-space-size).
@@ -175,8 +163,6 @@ pub(crate) async fn start_instance(
     } else {
         ColdStartMode::Exec
     };
-    // Created here for both modes: a forked instance opens it by path.
-    let output = OutputLog::create(&dir.join("output.log"))?;
     let instance = Instance::new(
         id.clone(),
         dir.clone(),
@@ -224,6 +210,47 @@ pub(crate) async fn start_instance(
     Ok(instance)
 }
 
+/// An instance's directory (with its `tmp`), cgroup and output log (created here for both
+/// modes: a forked instance opens it by path). On a blocking thread, at most one per CPU at a
+/// time: the directories' and cgroups' creation is most of the gateway's own work when hundreds
+/// of instances start at once (ext4's inode allocation above all), and on the async worker it
+/// held up every other request meanwhile.
+async fn prepare(
+    shared: &Arc<Shared>,
+    spec: &FunctionSpec,
+    id: &str,
+) -> std::io::Result<(limits::InstanceCgroup, PathBuf, OutputLog)> {
+    let _permit = shared
+        .preparing
+        .acquire()
+        .await
+        .map_err(std::io::Error::other)?;
+    let limits = InstanceLimits {
+        memory_mb: spec.memory_mb,
+        cpus: shared
+            .config
+            .cpu_share
+            .then(|| spec.memory_mb as f64 / limits::MB_PER_VCPU),
+        pids: shared.config.pids,
+    };
+    let (shared, id) = (shared.clone(), id.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let dir = shared.work_dir.path().join("instances").join(&id);
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        let cgroup = shared.limits.create(&id, limits);
+        match OutputLog::create(&dir.join("output.log")) {
+            Ok(output) => Ok((cgroup, dir, output)),
+            Err(e) => {
+                cgroup.remove();
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 /// Start an instance as a fresh process (`exec` cold start).
 pub(crate) fn spawn_exec(
     shared: &Arc<Shared>,
@@ -262,9 +289,11 @@ pub(crate) fn spawn_exec(
         .filter_map(|p| CString::new(p.as_os_str().as_encoded_bytes()).ok())
         .collect();
     let rlimit = instance.cgroup.rlimit_as;
+    let nofile = crate::fdlimit::raise();
     unsafe {
         // SAFETY: runs in the child between fork and exec, with what was prepared above.
         command.pre_exec(move || {
+            crate::fdlimit::restore(nofile);
             enter_sandbox(&procs, rlimit, unshare, private_tmp.as_deref(), child_fd)
         });
     }

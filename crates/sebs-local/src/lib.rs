@@ -27,6 +27,7 @@ mod config;
 mod debris;
 mod dispatch;
 mod error;
+mod fdlimit;
 mod gateway;
 mod instance;
 mod invocation;

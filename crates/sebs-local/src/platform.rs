@@ -44,6 +44,8 @@ impl LocalPlatform {
 
     /// Start a platform with `config`.
     pub async fn with_config(config: PlatformConfig) -> std::io::Result<LocalPlatform> {
+        // Thousands of instances and connections need more descriptors than a default limit.
+        crate::fdlimit::raise();
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let owner = debris::owner_token();
@@ -99,6 +101,7 @@ impl LocalPlatform {
         };
         tracing::debug!("local platform isolation: {}", isolation.describe());
         let metrics = Metrics::new(config.metrics_log.as_deref())?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shared = Arc::new(Shared {
             functions: Mutex::new(HashMap::new()),
             instances: Mutex::new(HashMap::new()),
@@ -114,20 +117,16 @@ impl LocalPlatform {
             metrics,
             config,
             in_flight: AtomicUsize::new(0),
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpus,
+            preparing: tokio::sync::Semaphore::new(cpus),
+            open_connections: Arc::new(AtomicUsize::new(0)),
             lambda: Default::default(),
         });
         let (stop, stopped) = oneshot::channel();
         let app = gateway::router(shared.clone());
-        let connections = server::Limits {
-            header_read_timeout: shared.config.header_read_timeout,
-            idle_timeout: shared.config.idle_timeout,
-            max_connections: shared
-                .config
-                .max_connections
-                .unwrap_or_else(server::default_max_connections),
-        };
-        let server = tokio::spawn(server::serve(listener, app, connections, stopped));
+        let connections = connection_limits(&shared.config);
+        let open = shared.open_connections.clone();
+        let server = tokio::spawn(server::serve(listener, app, connections, open, stopped));
         let accept = tokio::spawn(zygote::accept_loop(shared.clone(), unix));
         let sweeper = tokio::spawn(sweep(Arc::downgrade(&shared)));
         tracing::debug!("local platform listening on http://{addr}");
@@ -393,6 +392,17 @@ fn retire(function: &FunctionState) {
     function.pool.retire_idle();
     if let Some(z) = function.zygote.lock().expect("lock").take() {
         z.kill();
+    }
+}
+
+/// How the gateway treats its connections, from the platform's settings.
+fn connection_limits(config: &PlatformConfig) -> server::Limits {
+    server::Limits {
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+        max_connections: config
+            .max_connections
+            .unwrap_or_else(server::default_max_connections),
     }
 }
 

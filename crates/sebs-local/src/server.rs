@@ -200,11 +200,12 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Clocked {
 }
 
 /// Accept and serve connections until `stopped` fires, then let open requests finish (at most a
-/// second).
+/// second). `open` counts the connections open.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    open: Arc<AtomicUsize>,
     stopped: oneshot::Receiver<()>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -266,10 +267,13 @@ pub(crate) async fn serve(
             },
         );
         let connection = graceful.watch(connection);
+        let open = open.clone();
+        open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::trace!("gateway connection closed: {e}");
             }
+            open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
     }
@@ -306,15 +310,6 @@ async fn refuse(mut stream: TcpStream, max: usize) {
 /// The default connection limit: half of this process's file-descriptor limit (the other half
 /// is for instances, their channels and output), at least 256.
 pub(crate) fn default_max_connections() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscall filling `limit`.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        1024
-    };
+    let soft = crate::fdlimit::current().unwrap_or(1024);
     usize::try_from(soft / 2).unwrap_or(usize::MAX).max(256)
 }

@@ -48,6 +48,10 @@ pub(crate) struct Shared {
     pub(crate) in_flight: AtomicUsize,
     /// CPUs this process may run on.
     pub(crate) cpus: usize,
+    /// Instances whose directory and cgroup are being created: one at a time per CPU.
+    pub(crate) preparing: tokio::sync::Semaphore,
+    /// Client connections open on the gateway.
+    pub(crate) open_connections: Arc<AtomicUsize>,
     /// What Lambda's control plane knows of the functions created through it.
     pub(crate) lambda: crate::lambda::Registry,
 }

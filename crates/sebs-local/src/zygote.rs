@@ -58,8 +58,11 @@ impl Zygote {
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
             .kill_on_drop(true);
+        // Its instances inherit the descriptor limit the platform started with.
+        let nofile = crate::fdlimit::raise();
         unsafe {
             command.pre_exec(move || {
+                crate::fdlimit::restore(nofile);
                 libc::setpgid(0, 0);
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 if libc::dup2(child_fd, 3) < 0 {
