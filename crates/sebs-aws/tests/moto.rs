@@ -557,7 +557,8 @@ async fn concurrency_history_from_cloudwatch_on_moto() {
         point(b, 60, 4.0),
     ];
     assert_eq!(history, expected);
-    let none = backend.concurrency_history(&record, &[idle.into()], begin, end);
+    let idle_only = [idle.to_owned()];
+    let none = backend.concurrency_history(&record, &idle_only, begin, end);
     assert_eq!(none.await.unwrap(), vec![], "no data, no points");
 
     // The metric is read in the region the run's record names.
@@ -572,9 +573,10 @@ async fn concurrency_history_from_cloudwatch_on_moto() {
     put_lambda_metric(&west, CONCURRENCY, m0, &[(w, 10, 5.0)]).await;
     let mut west_record = record.clone();
     west_record["region"] = json!("eu-west-1");
-    let in_west = backend.concurrency_history(&west_record, &[w.into()], begin, end);
+    let west_only = [w.to_owned()];
+    let in_west = backend.concurrency_history(&west_record, &west_only, begin, end);
     assert_eq!(in_west.await.unwrap(), vec![point(w, 0, 5.0)]);
-    let in_east = backend.concurrency_history(&record, &[w.into()], begin, end);
+    let in_east = backend.concurrency_history(&record, &west_only, begin, end);
     assert_eq!(in_east.await.unwrap(), vec![]);
 
     // Failures name the function and the fix.
