@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use sebs_core::config::{Architecture, AwsConfig};
 use sebs_core::result::ProviderMetrics;
 use sebs_platforms::platform::ProvidedStorage;
-use sebs_platforms::{FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind};
+use sebs_platforms::{
+    ConcurrencyPoint, FunctionConfig, PackageTarget, Platform, Resource, Trigger, TriggerKind,
+};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
@@ -324,6 +326,44 @@ impl Platform for AwsBackend {
             ),
         }
         Ok(found)
+    }
+
+    async fn concurrency_history(
+        &self,
+        deployment: &Value,
+        functions: &[String],
+        begin: f64,
+        end: f64,
+    ) -> Result<Vec<ConcurrencyPoint>> {
+        if functions.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(endpoint) = deployment["resources"]["endpoint"].as_str()
+            && !self.settings.emulated(Service::CloudWatch)
+        {
+            tracing::info!(
+                "the run went to the Lambda emulator at {endpoint}: CloudWatch on AWS has no concurrency history of it"
+            );
+            return Ok(Vec::new());
+        }
+        // The metric lives in the region the functions ran in.
+        let region = deployment["region"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&self.settings.region);
+        let clients = self.clients().await;
+        let client = if region == self.settings.region {
+            clients.cloudwatch.clone()
+        } else {
+            let config = clients
+                .cloudwatch
+                .config()
+                .to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build();
+            aws_sdk_cloudwatch::Client::from_conf(config)
+        };
+        crate::concurrency::history(&client, region, functions, begin, end).await
     }
 
     async fn storage(&self, object: bool, nosql: bool) -> Result<Option<ProvidedStorage>> {

@@ -20,6 +20,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch (metrics).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// API Gateway v2.
     pub apigw: aws_sdk_apigatewayv2::Client,
     /// The shared SDK configuration (region, credentials).
@@ -54,6 +56,7 @@ impl Clients {
             iam: client!(aws_sdk_iam, &sdk, settings, Service::Iam),
             sts: client!(aws_sdk_sts, &sdk, settings, Service::Sts),
             logs: client!(aws_sdk_cloudwatchlogs, &sdk, settings, Service::Logs),
+            cloudwatch: client!(aws_sdk_cloudwatch, &sdk, settings, Service::CloudWatch),
             apigw: client!(aws_sdk_apigatewayv2, &sdk, settings, Service::ApiGateway),
             sdk,
         }

@@ -30,6 +30,8 @@ pub enum Service {
     Sts,
     /// CloudWatch Logs.
     Logs,
+    /// CloudWatch (metrics).
+    CloudWatch,
     /// API Gateway v2 (HTTP APIs).
     ApiGateway,
 }
@@ -44,6 +46,7 @@ impl Service {
             Service::Iam => "IAM",
             Service::Sts => "STS",
             Service::Logs => "CLOUDWATCH_LOGS",
+            Service::CloudWatch => "CLOUDWATCH",
             Service::ApiGateway => "APIGATEWAYV2",
         }
     }

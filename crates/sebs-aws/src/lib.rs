@@ -10,13 +10,14 @@
 //! - **Cold starts**: an environment variable changed, as SeBS does.
 //! - **Storage**: S3 and DynamoDB, reached by the input driver and the functions' shims.
 //! - **Processing**: `REPORT` records from library invocations and CloudWatch Logs; costs from
-//!   a dated price table.
+//!   a dated price table; for the scaling experiment, CloudWatch's `ConcurrentExecutions`.
 //! - **Resources**: listed from AWS itself and deleted by kind.
 //!
 //! `--endpoint-url` (or `AWS_ENDPOINT_URL[_<SERVICE>]`) points it at emulators: `sebs local
 //! start` speaks Lambda's API, moto speaks the rest.
 
 pub mod clients;
+pub mod concurrency;
 pub mod config;
 pub mod endpoints;
 pub mod functions;

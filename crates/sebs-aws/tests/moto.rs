@@ -83,25 +83,33 @@ async fn start_moto() -> Option<Moto> {
     panic!("moto_server did not start on port {port}");
 }
 
+/// The test credentials and region, and no profile files: set once for every test of this
+/// file (they run in parallel threads of one process), before anything reads the environment.
+fn aws_test_env() {
+    static ENV: std::sync::Once = std::sync::Once::new();
+    ENV.call_once(|| {
+        let none = std::env::temp_dir().join(format!("sebs-moto-{}-none", std::process::id()));
+        // SAFETY: under the `Once`, before any test of this file reads the environment.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "testing-key");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing-secret-not-logged");
+            std::env::set_var("AWS_REGION", "us-east-1");
+            std::env::set_var("AWS_CONFIG_FILE", none.join("config"));
+            std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", none.join("credentials"));
+            std::env::remove_var("AWS_PROFILE");
+        }
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_backend_control_plane_against_moto() {
+    aws_test_env();
     let Some(moto) = start_moto().await else {
         eprintln!("SKIPPED: moto_server is not installed (python3 -m pip install 'moto[server]')");
         return;
     };
     sebs_aws::register();
     let tmp = tempfile::tempdir().unwrap();
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing-key");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing-secret-not-logged");
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_CONFIG_FILE", tmp.path().join("no-config"));
-        std::env::set_var(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            tmp.path().join("no-credentials"),
-        );
-        std::env::remove_var("AWS_PROFILE");
-    }
     let config = tmp.path().join("config.json");
     std::fs::write(
         &config,
@@ -458,6 +466,135 @@ async fn aws_backend_control_plane_against_moto() {
             }
         }
     }
+}
+
+/// Datapoints of the `AWS/Lambda` metric `metric` put to CloudWatch (as Lambda would):
+/// `(function, seconds after m0, value)`.
+async fn put_lambda_metric(
+    client: &aws_sdk_cloudwatch::Client,
+    metric: &str,
+    m0: i64,
+    data: &[(&str, i64, f64)],
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let data = data
+        .iter()
+        .map(|(function, dt, value)| {
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(*function)
+                        .build(),
+                )
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(m0 + dt))
+                .value(*value)
+                .build()
+        })
+        .collect();
+    client
+        .put_metric_data()
+        .namespace("AWS/Lambda")
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_history_from_cloudwatch_on_moto() {
+    aws_test_env();
+    let Some(moto) = start_moto().await else {
+        eprintln!("SKIPPED: moto_server is not installed (python3 -m pip install 'moto[server]')");
+        return;
+    };
+    const CONCURRENCY: &str = "ConcurrentExecutions";
+    let tmp = tempfile::tempdir().unwrap();
+    let aws = |endpoint: &str| -> sebs_core::config::AwsConfig {
+        serde_json::from_value(json!({"region": "us-east-1", "endpoint-url": endpoint,
+            "resources": {"resources_id": "motocw"}}))
+        .unwrap()
+    };
+    let backend = sebs_aws::AwsBackend::new(Some(&aws(&moto.url)), tmp.path()).unwrap();
+    let cloudwatch = backend.clients().await.cloudwatch.clone();
+    // A run from m0 + 15.5 s to m0 + 130.2 s is read over [m0, m0 + 240 s).
+    let m0 = (chrono::Utc::now().timestamp() / 60 - 10) * 60;
+    let (begin, end) = (m0 as f64 + 15.5, m0 as f64 + 130.2);
+    let (a, b, idle) = ("sebs-motocw-a", "sebs-motocw-b", "sebs-motocw-idle");
+    let seeded = [(a, -30, 99.0), (a, 5, 3.0), (a, 40, 7.0), (a, 70, 12.0)];
+    put_lambda_metric(&cloudwatch, CONCURRENCY, m0, &seeded).await;
+    put_lambda_metric(
+        &cloudwatch,
+        CONCURRENCY,
+        m0,
+        &[(a, 200, 2.0), (a, 250, 50.0), (b, 61, 4.0)],
+    )
+    .await;
+    // Another metric of the same function is not read.
+    put_lambda_metric(&cloudwatch, "Invocations", m0, &[(a, 10, 1000.0)]).await;
+
+    // 502 functions: two requests (500 queries at most each); b is the second one's f1.
+    let mut functions = vec![a.to_owned(), idle.to_owned()];
+    functions.extend((0..499).map(|i| format!("sebs-motocw-none-{i}")));
+    functions.push(b.to_owned());
+    let record = json!({"name": "aws", "region": "us-east-1",
+        "resources": {"endpoint": moto.url, "functions": [a, b, idle]}});
+    let history = backend
+        .concurrency_history(&record, &functions, begin, end)
+        .await
+        .unwrap();
+    let point = |function: &str, dt: i64, instances: f64| sebs_platforms::ConcurrencyPoint {
+        time: (m0 + dt) as f64,
+        period: 60.0,
+        function: function.into(),
+        instances,
+    };
+    let expected = vec![
+        point(a, 0, 7.0),
+        point(a, 60, 12.0),
+        point(a, 180, 2.0),
+        point(b, 60, 4.0),
+    ];
+    assert_eq!(history, expected);
+    let idle_only = [idle.to_owned()];
+    let none = backend.concurrency_history(&record, &idle_only, begin, end);
+    assert_eq!(none.await.unwrap(), vec![], "no data, no points");
+
+    // The metric is read in the region the run's record names.
+    let west = aws_sdk_cloudwatch::Client::from_conf(
+        cloudwatch
+            .config()
+            .to_builder()
+            .region(aws_config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let w = "sebs-motocw-west";
+    put_lambda_metric(&west, CONCURRENCY, m0, &[(w, 10, 5.0)]).await;
+    let mut west_record = record.clone();
+    west_record["region"] = json!("eu-west-1");
+    let west_only = [w.to_owned()];
+    let in_west = backend.concurrency_history(&west_record, &west_only, begin, end);
+    assert_eq!(in_west.await.unwrap(), vec![point(w, 0, 5.0)]);
+    let in_east = backend.concurrency_history(&record, &west_only, begin, end);
+    assert_eq!(in_east.await.unwrap(), vec![]);
+
+    // Failures name the function and the fix.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = sebs_aws::AwsBackend::new(Some(&aws(&down)), tmp.path()).unwrap();
+    let e = unreachable
+        .concurrency_history(&record, &[a.into()], begin, end)
+        .await
+        .unwrap_err();
+    let text = format!("{e:#}");
+    assert!(
+        text.contains(a)
+            && text.contains("credentials")
+            && text.contains("cloudwatch:GetMetricData"),
+        "{text}"
+    );
 }
 
 /// IAM returns policy documents URL-encoded.
