@@ -9,11 +9,12 @@ use bytes::Bytes;
 
 use crate::channel::Spin;
 use crate::error::PlatformError;
+use crate::instance::Instance;
 use crate::invocation::Invocation;
 use crate::launch::start_instance;
 use crate::metrics::Report;
 use crate::pool::{Rejected, Slot};
-use crate::state::Shared;
+use crate::state::{FunctionState, Shared};
 
 /// Run one invocation of `name`: take a warm instance or start one (within the concurrency
 /// limit, else queue or throttle), call it, record the platform's report and give the instance
@@ -31,23 +32,7 @@ pub(crate) async fn invoke(
         .cloned()
         .ok_or_else(|| PlatformError::NotFound(name.to_owned()))?;
     let timeout = function.spec.timeout;
-    let slot = function.pool.acquire(timeout).await.map_err(|r| match r {
-        Rejected::Throttled => PlatformError::Throttled(name.to_owned()),
-        Rejected::QueueTimeout => PlatformError::QueueTimeout(name.to_owned()),
-    })?;
-    let (instance, cold) = match slot {
-        Slot::Warm(instance) => (instance, false),
-        Slot::Cold => match start_instance(shared, &function).await {
-            Ok(instance) => (instance, true),
-            Err(e) => {
-                function.pool.release_slot();
-                return Err(PlatformError::Spawn {
-                    function: name.to_owned(),
-                    message: e.to_string(),
-                });
-            }
-        },
-    };
+    let (instance, cold) = take_instance(shared, &function, name).await?;
     if !cold {
         instance.cgroup.reset_peak();
     }
@@ -121,6 +106,36 @@ pub(crate) async fn invoke(
         outcome,
         report,
     })
+}
+
+/// A warm instance of `function`, or a new one started within its concurrency limit (`true`:
+/// cold); queued or throttled beyond it.
+async fn take_instance(
+    shared: &Arc<Shared>,
+    function: &Arc<FunctionState>,
+    name: &str,
+) -> Result<(Arc<Instance>, bool), PlatformError> {
+    let slot = function
+        .pool
+        .acquire(function.spec.timeout)
+        .await
+        .map_err(|r| match r {
+            Rejected::Throttled => PlatformError::Throttled(name.to_owned()),
+            Rejected::QueueTimeout => PlatformError::QueueTimeout(name.to_owned()),
+        })?;
+    match slot {
+        Slot::Warm(instance) => Ok((instance, false)),
+        Slot::Cold => match start_instance(shared, function).await {
+            Ok(instance) => Ok((instance, true)),
+            Err(e) => {
+                function.pool.release_slot();
+                Err(PlatformError::Spawn {
+                    function: name.to_owned(),
+                    message: e.to_string(),
+                })
+            }
+        },
+    }
 }
 
 /// Counts an invocation as in flight for as long as it lives.

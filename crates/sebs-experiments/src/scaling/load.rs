@@ -8,6 +8,7 @@
 
 use anyhow::{Result, bail};
 use sebs_core::config::LoadConfig;
+use sebs_report::significance::SplitMix64;
 
 /// Seconds per step of the numerical integration of λ: shapes change rate on multiples of it
 /// in practice (steps, bursts), where the integral is exact.
@@ -62,28 +63,19 @@ impl Spacing {
     }
 }
 
-/// A small deterministic generator (SplitMix64): the same seed gives the same schedule.
+/// A deterministic generator (the report's SplitMix64): the same seed gives the same schedule.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator from `seed`.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        Rng(SplitMix64::new(seed))
     }
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        (self.0.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A unit-mean exponential draw.
@@ -93,7 +85,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.unit() * n as f64) as usize % n.max(1)
+        self.0.index(n.max(1))
     }
 }
 
