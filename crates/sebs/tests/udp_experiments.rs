@@ -173,8 +173,10 @@ fn invocation_overhead_code_sweep_deploys_padded_packages() {
         .map(|m| m.len())
         .collect();
     padded.sort();
+    // The 2 MiB package's padding is 2 MiB less its code (the wrapper, the profiler, the
+    // function): far above the whole 256 KiB package.
     assert!(
-        padded.len() >= 2 && padded.iter().any(|l| *l > 2_000_000),
+        padded.len() >= 2 && padded.iter().any(|l| *l > 1_500_000),
         "{padded:?}"
     );
     process("invocation-overhead", &out);
