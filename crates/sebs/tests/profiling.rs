@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{document, repo, sebs, shared_cache, text};
+use common::{document, invocations, repo, sebs, shared_cache, text};
 use serde_json::Value;
 
 const SIZE: u64 = 64 * 1024;
@@ -36,20 +36,7 @@ fn invoke_chain(language: &str, out: &Path) -> Vec<Value> {
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", text(&run));
-    let doc = document(&out.join("experiments.json"));
-    let mut all: Vec<Value> = doc["_invocations"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|f| f.as_object().unwrap().values().cloned())
-        .collect();
-    all.sort_by(|a, b| {
-        a["times"]["client_begin"]
-            .as_f64()
-            .partial_cmp(&b["times"]["client_begin"].as_f64())
-            .unwrap()
-    });
-    all
+    invocations(&document(&out.join("experiments.json")))
 }
 
 /// The profile of one request: its measurements, its captures and the callee's profile.
