@@ -235,7 +235,10 @@ class nosql:
                 },
             )
         except NoSQLError as e:
-            if e.code != "ResourceInUseException":
+            # Another process creating the same table at the same moment may make a backend
+            # fail with something other than ResourceInUseException (the embedded store reports
+            # its storage's uniqueness violation as a 500); the table existing is what counts.
+            if e.code != "ResourceInUseException" and not self._table_exists(physical_name):
                 raise
         import time
 
@@ -245,6 +248,13 @@ class nosql:
                 return
             time.sleep(0.5)
         raise NoSQLError(0, "Timeout", "table %s did not become ACTIVE in 60 s" % physical_name)
+
+    def _table_exists(self, physical_name):
+        try:
+            self.call("DescribeTable", {"TableName": physical_name})
+            return True
+        except NoSQLError:
+            return False
 
     def put_physical(self, physical_name, item):
         """PutItem into a table by its physical name."""

@@ -174,6 +174,37 @@ print("ok")
     storage.shutdown().await;
 }
 
+/// Two harnesses preparing the same benchmark at once (two `sebs` processes, or parallel tests
+/// sharing a cache) create the same tables concurrently; every one of them must succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_table_creation_succeeds_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = EmbeddedStorage::start(Services::NOSQL, &EmbeddedOptions::under(dir.path()))
+        .await
+        .unwrap();
+    // Processes, not threads: a shim instance holds one connection and is not shared.
+    let script = r#"
+import multiprocessing
+def create(n):
+    import nosql
+    try:
+        nosql.nosql.get_instance().create_table("sebs-benchmarks-t-race-%d" % n, "id", "sk")
+        return None
+    except Exception as e:
+        return repr(e)
+if __name__ == "__main__":
+    errors = []
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        for n in range(10):
+            errors += [e for e in pool.map(create, [n] * 8) if e]
+    print(errors or "ok")
+"#;
+    let (ok, out) = python(&storage, script, &[]);
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "ok");
+    storage.shutdown().await;
+}
+
 /// Keys S3 allows that a file system does not map one to one: `%`, `+`, spaces, `//`, a
 /// trailing `/`, and a segment that looks like our escape. boto3 lists with `EncodingType=url`
 /// (and decodes what it gets), pages with continuation tokens, and groups with delimiters.
