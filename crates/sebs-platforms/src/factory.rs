@@ -25,8 +25,8 @@ const KNOWN: &[(&str, &str)] = &[
     ("aws", "aws"),
     ("azure", ""),
     ("gcp", ""),
-    ("openwhisk", ""),
-    ("knative", ""),
+    ("openwhisk", "openwhisk"),
+    ("knative", "knative"),
 ];
 
 /// Backends registered by the binary (feature-gated crates).

@@ -95,6 +95,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
 fn register_backends() {
     #[cfg(feature = "aws")]
     sebs_aws::register();
+    #[cfg(feature = "openwhisk")]
+    sebs_cluster::register_openwhisk();
+    #[cfg(feature = "knative")]
+    sebs_cluster::register_knative();
 }
 
 async fn invoke(args: &InvokeArgs) -> Result<i32> {

@@ -1,13 +1,14 @@
 //! `deployment.openwhisk` (SeBS's format) and `deployment.knative` (new in sebs, with the keys of
-//! SeBS's Knative branch where they exist): platforms on a cluster you run. Neither backend is in
-//! this build yet; the sections are parsed and validated so configs load unchanged.
+//! SeBS's Knative branch where they exist): platforms on a cluster you run. The backends are the
+//! `openwhisk` and `knative` features of `sebs` (crate `sebs-cluster`); the keys sebs adds to
+//! SeBS's are listed below each section's SeBS keys.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::{DockerRegistry, StorageSection, flag};
+use super::secret::{DockerRegistry, Secret, StorageSection, flag};
 
 /// `deployment.openwhisk`: Apache OpenWhisk.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -63,6 +64,23 @@ pub struct OpenWhiskConfig {
     /// Cached resource ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ClusterResources>,
+    /// (sebs) The API host, e.g. `https://10.0.0.5:31001` or `http://127.0.0.1:3233` (default:
+    /// `APIHOST` of the `wsk` properties file, `WSK_CONFIG_FILE` or `~/.wskprops`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apihost: Option<String>,
+    /// (sebs) The `uuid:key` authorization (default: `AUTH` of the `wsk` properties file; never
+    /// serialized).
+    #[serde(default, skip_serializing)]
+    pub auth: Option<Secret>,
+    /// (sebs) The namespace (default: `NAMESPACE` of the properties file, else `_`, the
+    /// authorization's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// (sebs) Deploy image actions (`--docker`): the image, with `{benchmark}`, `{language}` and
+    /// `{version}` replaced; the code zip is still sent, as `wsk action create --docker` does.
+    /// Without it, actions run on the platform's own python/nodejs kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_image: Option<String>,
 }
 
 /// `deployment.knative`: Knative Serving on a Kubernetes cluster.
@@ -115,6 +133,25 @@ pub struct KnativeConfig {
     /// Cached resource ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ClusterResources>,
+    /// (sebs) The function image, with `{benchmark}`, `{language}` and `{version}` replaced,
+    /// e.g. `registry.example.com/sebs-{benchmark}-{language}-{version}:latest`: built by you
+    /// from the build context sebs writes (docs/platforms/knative.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// (sebs) `autoscaling.knative.dev/min-scale` (default 0: scale to zero when idle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_scale: Option<u32>,
+    /// (sebs) `autoscaling.knative.dev/max-scale` (default 0: no bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_scale: Option<u32>,
+    /// (sebs) `containerConcurrency` of the revisions (default 1: one request per instance, as
+    /// on Lambda; 0 lets Knative send any number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_concurrency: Option<u32>,
+    /// (sebs) How long a cold-start enforcement waits for the function to scale to zero, in
+    /// seconds (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_to_zero_wait_s: Option<u64>,
 }
 
 /// `deployment.openwhisk.resources` and `deployment.knative.resources`.

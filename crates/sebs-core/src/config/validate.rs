@@ -290,6 +290,27 @@ fn check_openwhisk(openwhisk: &OpenWhiskConfig) -> Check {
             "empty; set it to the `wsk` executable (e.g. \"wsk\") or remove the key",
         );
     }
+    if let Some(host) = &openwhisk.apihost
+        && !host.starts_with("http://")
+        && !host.starts_with("https://")
+    {
+        return invalid(
+            "deployment.openwhisk.apihost",
+            format!(
+                "`{host}` is not an http(s) URL: give the API host with its scheme, e.g. \"https://10.0.0.5:31001\" or \"http://127.0.0.1:3233\""
+            ),
+        );
+    }
+    if openwhisk
+        .docker_image
+        .as_ref()
+        .is_some_and(|i| i.trim().is_empty())
+    {
+        return invalid(
+            "deployment.openwhisk.docker_image",
+            "empty; name an image (e.g. \"me/sebs-{benchmark}:py311\") or remove the key to use the platform's python/nodejs kinds",
+        );
+    }
     Ok(())
 }
 
@@ -332,6 +353,21 @@ fn check_knative(knative: &KnativeConfig) -> Check {
         return invalid(
             format!("{at}.knativeExec"),
             "empty; set it to the CLI to deploy with (e.g. \"func\") or remove the key",
+        );
+    }
+    if knative.image.as_ref().is_some_and(|i| i.trim().is_empty()) {
+        return invalid(
+            format!("{at}.image"),
+            "empty; name the function image, e.g. \"registry.example.com/sebs-{benchmark}-{language}-{version}:latest\"",
+        );
+    }
+    if let (Some(min), Some(max)) = (knative.min_scale, knative.max_scale)
+        && max > 0
+        && min > max
+    {
+        return invalid(
+            format!("{at}.min_scale"),
+            format!("{min} is above max_scale ({max}): lower min_scale or raise max_scale"),
         );
     }
     Ok(())
