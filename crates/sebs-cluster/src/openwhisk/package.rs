@@ -101,7 +101,10 @@ mod tests {
 
     fn names_and(zip: &[u8], file: &str) -> (Vec<String>, String) {
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
-        let names = archive.file_names().map(str::to_owned).collect();
+        let names = archive
+            .file_names()
+            .map(|n| n.unwrap().into_owned())
+            .collect();
         let mut text = String::new();
         archive
             .by_name(file)
