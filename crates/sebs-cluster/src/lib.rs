@@ -10,6 +10,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod common;
+pub mod knative;
 pub mod openwhisk;
 pub mod rest;
 
@@ -33,4 +34,20 @@ pub fn create_openwhisk(
 /// Register the OpenWhisk backend as deployment `openwhisk`.
 pub fn register_openwhisk() {
     sebs_platforms::factory::register("openwhisk", create_openwhisk);
+}
+
+/// The factory's constructor of deployment `knative`.
+pub fn create_knative(
+    deployment: &DeploymentConfig,
+    cache_dir: &Path,
+) -> Result<Box<dyn Platform>> {
+    Ok(Box::new(knative::KnativeBackend::new(
+        deployment.knative.as_ref(),
+        cache_dir,
+    )?))
+}
+
+/// Register the Knative backend as deployment `knative`.
+pub fn register_knative() {
+    sebs_platforms::factory::register("knative", create_knative);
 }

@@ -78,6 +78,9 @@ pub struct Client {
     prefix: String,
     tls: Option<tokio_rustls::TlsConnector>,
     authorization: Option<String>,
+    /// Sent as `Host` (and TLS server name) instead of the connected host: a service behind a
+    /// shared ingress gateway.
+    virtual_host: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -121,7 +124,15 @@ impl Client {
             prefix,
             tls,
             authorization,
+            virtual_host: None,
         })
+    }
+
+    /// This client with `host` as the `Host` header and TLS server name (an ingress gateway
+    /// routing by host name).
+    pub fn with_virtual_host(mut self, host: &str) -> Client {
+        self.virtual_host = Some(host.to_owned());
+        self
     }
 
     /// The base URL (no trailing slash).
@@ -171,8 +182,12 @@ impl Client {
         match &self.tls {
             None => exchange(tcp, request, start).await,
             Some(tls) => {
-                let name = ServerName::try_from(self.host.clone())
-                    .with_context(|| format!("invalid TLS server name {}", self.host))?;
+                let sni = self
+                    .virtual_host
+                    .clone()
+                    .unwrap_or_else(|| self.host.clone());
+                let name = ServerName::try_from(sni.clone())
+                    .with_context(|| format!("invalid TLS server name {sni}"))?;
                 let stream = tls
                     .connect(name, tcp)
                     .await
@@ -190,7 +205,9 @@ impl Client {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<Request<Full<Bytes>>> {
-        let host = if matches!(self.port, 80 | 443) {
+        let host = if let Some(v) = &self.virtual_host {
+            v.clone()
+        } else if matches!(self.port, 80 | 443) {
             self.host.clone()
         } else {
             format!("{}:{}", self.host, self.port)
