@@ -1,6 +1,7 @@
 //! Shared by the contract tests: schema checking, the fake control planes, helpers.
 #![allow(dead_code)]
 
+pub mod knative;
 pub mod openwhisk;
 pub mod schema;
 
