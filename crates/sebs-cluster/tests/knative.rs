@@ -3,7 +3,7 @@
 //! the Kubernetes API conventions, runs the function's server runtime from the build context
 //! sebs writes, and scales idle instances to zero: 110.dynamic-html through the route (HTTP and
 //! library), processing, a forced cold start (new revision, then scale to zero), a failing
-//! invocation, and cleanup. The cache and results are then searched for the token.
+//! invocation, a Node.js function, and cleanup. The cache and results are then searched for the token.
 //!
 //! One test per process: `KUBECONFIG` is process-wide.
 
@@ -56,7 +56,8 @@ async fn knative_backend_against_the_contract_fake() {
     .unwrap();
     unsafe { std::env::set_var("KUBECONFIG", &kubeconfig) };
     let config = tmp.path().join("config.json");
-    std::fs::write(
+    let write_config = |language: &str| {
+        std::fs::write(
         &config,
         json!({
             "deployment": {"name": "knative", "knative": {
@@ -64,11 +65,13 @@ async fn knative_backend_against_the_contract_fake() {
                 "ingress": fake.ingress_url, "domain": "example.com",
                 "min_scale": 0, "max_scale": 3, "container_concurrency": 1, "scale_to_zero_wait_s": 60
             }},
-            "experiments": {"runtime": {"language": "python"}}
+            "experiments": {"runtime": {"language": language}}
         })
         .to_string(),
     )
-    .unwrap();
+    .unwrap()
+    };
+    write_config("python");
     let options = RunOptions {
         config: Some(config.clone()),
         cache_dir: cache.clone(),
