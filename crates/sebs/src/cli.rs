@@ -403,9 +403,9 @@ pub struct CommonArgs {
     #[arg(long, value_name = "VERSION")]
     pub language_version: Option<String>,
 
-    /// Platform to deploy to (overrides `deployment.name`): `local`, and `aws` in builds with
-    /// the `aws` feature; SeBS's other names (azure, gcp, openwhisk, knative) are recognised
-    /// and refused with an explanation.
+    /// Platform to deploy to (overrides `deployment.name`): `local`, and `aws`, `openwhisk`,
+    /// `knative` in builds with the feature of that name; SeBS's other names (azure, gcp) are
+    /// recognised and refused with an explanation.
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
 

@@ -91,7 +91,9 @@ impl OpenWhiskBackend {
         let path = format!("{}?overwrite=true", self.action_path(name));
         let reply = self.client.json(Method::PUT, &path, Some(body)).await?;
         if !reply.ok() {
-            let hint = if reply.status == 401 {
+            let hint = if reply.status == 413 {
+                " (the package is above the controller's action size limit, 48 MB by default: put the dependencies in an image and set deployment.openwhisk.docker_image)"
+            } else if reply.status == 401 {
                 " (check deployment.openwhisk.auth or AUTH in ~/.wskprops)"
             } else if reply.text().contains("kind") {
                 " (this OpenWhisk has no runtime of that kind: pick a language version it lists in its runtimes manifest, or set deployment.openwhisk.docker_image)"
