@@ -203,20 +203,24 @@ const FULL: &str = r#"{
       "experimentalManifest": true, "dockerhubRepository": "me/sebs",
       "docker_registry": {"registry": "registry.local:5000", "username": "me", "password": "ow-registry-11"},
       "storage": {"object": {"type": "minio", "minio": {"address": "10.0.0.5:9011", "access_key": "ow-ak-12", "secret_key": "ow-sk-13"}}},
-      "resources": {"resources_id": "ow1", "docker": {"registry": "registry.local:5000", "username": "me", "password": "ow-registry-14"}}
+      "resources": {"resources_id": "ow1", "docker": {"registry": "registry.local:5000", "username": "me", "password": "ow-registry-14"}},
+      "apihost": "https://10.0.0.5:31001", "auth": "ow-uuid:ow-auth-17", "namespace": "guest", "docker_image": "me/ow:{benchmark}"
     },
     "knative": {
       "namespace": "sebs", "kubeconfig": "/home/me/.kube/config", "context": "kind-sebs",
       "ingress": "http://192.168.49.2:31080", "domain": "example.com", "knativeExec": "func",
       "shutdownStorage": false, "removeCluster": true,
       "docker_registry": {"registry": "docker.io", "username": "me", "password": "kn-registry-15"},
-      "storage": {"address": "10.0.0.6:9011", "secret_key": "kn-sk-16"}
+      "storage": {"address": "10.0.0.6:9011", "secret_key": "kn-sk-16"},
+      "image": "r.io/sebs-{benchmark}:1", "min_scale": 0, "max_scale": 4, "container_concurrency": 2,
+      "scale_to_zero_wait_s": 120
     }
   }
 }"#;
 
 /// Every secret value in [`FULL`].
-const SECRETS: [&str; 16] = [
+const SECRETS: [&str; 17] = [
+    "ow-auth-17",
     "AKIA-SECRET-1",
     "aws-secret-2",
     "azure-app-3",
@@ -464,6 +468,9 @@ fn credentials_are_never_serialized() {
     assert_eq!(value["aws"]["region"], "eu-central-1");
     assert_eq!(value["openwhisk"]["docker_registry"]["username"], "me");
     assert_eq!(value["knative"]["namespace"], "sebs");
+    assert_eq!(value["openwhisk"]["apihost"], "https://10.0.0.5:31001");
+    assert!(value["openwhisk"].get("auth").is_none());
+    assert_eq!(value["knative"]["container_concurrency"], 2);
 }
 
 #[test]
@@ -516,6 +523,18 @@ fn bad_values_name_their_path_and_the_fix() {
     );
     assert_eq!(path, "deployment.openwhisk.wskBypassSecurity");
     assert!(message.contains("true or false"), "{message}");
+
+    let (path, message) = error(
+        r#"{"deployment": {"name": "openwhisk", "openwhisk": {"apihost": "10.0.0.5:31001"}}}"#,
+    );
+    assert_eq!(path, "deployment.openwhisk.apihost");
+    assert!(message.contains("https://"), "{message}");
+
+    let (path, message) = error(
+        r#"{"deployment": {"name": "knative", "knative": {"min_scale": 4, "max_scale": 2}}}"#,
+    );
+    assert_eq!(path, "deployment.knative.min_scale");
+    assert!(message.contains("max_scale"), "{message}");
 
     let (path, _) = error(
         r#"{"deployment": {"name": "gcp", "gcp": {"configuration": {"function-gen1": {"min-instances": 5, "max-instances": 2}}}}}"#,
