@@ -3,7 +3,7 @@
 //! the Kubernetes API conventions, runs the function's server runtime from the build context
 //! sebs writes, and scales idle instances to zero: 110.dynamic-html through the route (HTTP and
 //! library), processing, a forced cold start (new revision, then scale to zero), a failing
-//! invocation, a Node.js function, and cleanup. The cache and results are then searched for the token.
+//! invocation, perf-cost (cold and warm samples), a Node.js function, and cleanup. The cache and results are then searched for the token.
 //!
 //! One test per process: `KUBECONFIG` is process-wide.
 
@@ -65,7 +65,9 @@ async fn knative_backend_against_the_contract_fake() {
                 "ingress": fake.ingress_url, "domain": "example.com",
                 "min_scale": 0, "max_scale": 3, "container_concurrency": 1, "scale_to_zero_wait_s": 60
             }},
-            "experiments": {"runtime": {"language": language}}
+            "experiments": {"runtime": {"language": language},
+                "perf-cost": {"benchmark": "110.dynamic-html", "experiments": ["cold", "warm"], "input-size": "test",
+                              "repetitions": 2, "concurrent-invocations": 1, "memory-sizes": [128]}}
         })
         .to_string(),
     )
@@ -194,13 +196,59 @@ async fn knative_backend_against_the_contract_fake() {
         failed.error
     );
 
-    // Resources: the Service, then nothing after cleanup.
+    // An experiment through the same seam: perf-cost's cold samples are forced cold starts.
+    let mut perf = options.clone();
+    perf.output_dir = tmp.path().join("perf-cost");
+    let run = sebs_experiments::invoke(
+        sebs_experiments::ExperimentKind::PerfCost,
+        &sebs_experiments::runner::RunRequest {
+            options: perf,
+            resume: false,
+            force: false,
+            storage_configuration: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.exit_code(), 0, "{}", run.summary);
+    let cold = results(&run.results.join("cold_results_128.json"));
+    assert_eq!(cold.len(), 2, "{cold:?}");
+    assert!(
+        cold.iter()
+            .all(|r| r["stats"]["cold_start"] == true && r["stats"]["failure"] == false),
+        "{cold:?}"
+    );
+    let warm = results(&run.results.join("warm_results_128.json"));
+    assert!(
+        warm.len() >= 2 && warm.iter().all(|r| r["stats"]["cold_start"] == false),
+        "{warm:?}"
+    );
+
+    // A Node.js function: its image runs the Node.js server runtime.
+    write_config("nodejs");
+    let out_node = tmp.path().join("node");
+    let mut req = request(&options, TriggerKind::Http, &out_node);
+    req.repetitions = 2;
+    let outcome = sebs_experiments::benchmark::invoke(&req).await.unwrap();
+    for r in results(&outcome.path) {
+        assert_eq!(r["stats"]["failure"], false, "{r}");
+        assert_eq!(r["validation"]["passed"], true, "{r}");
+    }
+    assert!(
+        outcome.experiment.config["deployment"]["resources"]["function"]
+            .as_str()
+            .unwrap()
+            .contains("-nodejs-")
+    );
+
+    // Resources: the three Services (perf-cost's function has its memory in its name), then
+    // nothing after cleanup.
     let (_, listed) = sebs_platforms::resources::list(&options, &Selection::default())
         .await
         .unwrap();
     assert_eq!(
         listed.iter().filter(|r| r.kind == "function").count(),
-        1,
+        3,
         "{listed:?}"
     );
     let (_, removed) = sebs_platforms::resources::remove(&options, &Selection::default(), false)
