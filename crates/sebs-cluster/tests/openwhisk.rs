@@ -58,23 +58,22 @@ async fn openwhisk_backend_against_the_contract_fake() {
     .unwrap();
     let s3 = storage.config().object_endpoint().unwrap().unwrap();
     let config = tmp.path().join("config.json");
-    let write_config = |language: &str| {
-        std::fs::write(
-            &config,
-            json!({
-                "deployment": {"name": "openwhisk", "openwhisk": {
-                    "shutdownStorage": false, "removeCluster": false, "wskBypassSecurity": "true",
-                    "wskExec": "wsk", "experimentalManifest": false,
-                    "apihost": fake.url, "auth": AUTH,
-                    "storage": serde_json::to_value(storage.config()).unwrap()
-                }},
-                "experiments": {"runtime": {"language": language}}
-            })
-            .to_string(),
-        )
-        .unwrap()
+    let write_config = |language: &str, image: Option<&str>| {
+        let mut value = json!({
+            "deployment": {"name": "openwhisk", "openwhisk": {
+                "shutdownStorage": false, "removeCluster": false, "wskBypassSecurity": "true",
+                "wskExec": "wsk", "experimentalManifest": false,
+                "apihost": fake.url, "auth": AUTH,
+                "storage": serde_json::to_value(storage.config()).unwrap()
+            }},
+            "experiments": {"runtime": {"language": language}}
+        });
+        if let Some(image) = image {
+            value["deployment"]["openwhisk"]["docker_image"] = json!(image);
+        }
+        std::fs::write(&config, value.to_string()).unwrap()
     };
-    write_config("python");
+    write_config("python", None);
     let cache = tmp.path().join("cache");
     let options = RunOptions {
         config: Some(config.clone()),
@@ -229,7 +228,7 @@ async fn openwhisk_backend_against_the_contract_fake() {
     }
 
     // A Node.js action (package.json names the entry point).
-    write_config("nodejs");
+    write_config("nodejs", None);
     let out_node = tmp.path().join("node");
     let outcome = sebs_experiments::benchmark::invoke(&request(
         &options,
@@ -249,6 +248,20 @@ async fn openwhisk_backend_against_the_contract_fake() {
             .unwrap()
             .starts_with("nodejs:")
     );
+
+    // An image action (`--docker`): kind blackbox with the image, the zip as its code.
+    write_config("python", Some("me/sebs-{benchmark}:{language}-{version}"));
+    let out_image = tmp.path().join("image");
+    let mut req = request(&options, "110.dynamic-html", TriggerKind::Http, &out_image);
+    req.repetitions = 1;
+    let outcome = sebs_experiments::benchmark::invoke(&req).await.unwrap();
+    for r in results(&outcome.path) {
+        assert_eq!(r["stats"]["failure"], false, "{r}");
+        assert_eq!(r["stats"]["cold_start"], true, "a new version: {r}");
+    }
+    let exec = &fake.action(&function).unwrap()["exec"];
+    assert_eq!(exec["kind"], "blackbox");
+    assert_eq!(exec["image"], "me/sebs-110-dynamic-html:python-3.11");
 
     // Resources: the three actions, then nothing after cleanup.
     let (_, listed) = sebs_platforms::resources::list(&options, &Selection::default())

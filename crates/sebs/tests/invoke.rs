@@ -281,6 +281,11 @@ fn bad_requests_fail_cleanly_and_write_nothing() {
         invoke(&["110.dynamic-html", "test", "--deployment", "azure"]),
         "deployment `azure` is not available in this build of sebs",
     );
+    // A backend behind a feature names the feature.
+    assert_one_line_error(
+        invoke(&["110.dynamic-html", "test", "--deployment", "knative"]),
+        "built without the `knative` feature",
+    );
     assert_one_line_error(
         invoke(&["110.dynamic-html", "test", "--deployment", "lambda"]),
         "unknown deployment `lambda`: expected one of local",
