@@ -11,6 +11,7 @@ pub mod config;
 mod keys;
 pub mod nosql;
 pub mod object;
+pub mod queue;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ use anyhow::Result;
 pub use config::{Endpoint, StorageConfig};
 pub use nosql::NosqlServer;
 pub use object::ObjectServer;
+pub use queue::QueueServer;
 
 /// Bind a server to `127.0.0.1:port` (0 picks a free port); a port in use is an error that says
 /// what to change. `what` names the server (`object storage`, `NoSQL`).
