@@ -8,6 +8,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod config;
+pub mod events;
 mod keys;
 pub mod nosql;
 pub mod object;

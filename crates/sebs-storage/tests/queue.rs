@@ -182,3 +182,68 @@ print("ok")
     assert!(ok, "{out}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_events_once_per_upload_under_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Credentials::generate();
+    let queue = start(&dir.path().join("queues"), &keys).await;
+    let objects = sebs_storage::ObjectServer::start_with_events(
+        &dir.path().join("objects"),
+        0,
+        &keys,
+        Some(queue.queues()),
+    )
+    .await
+    .unwrap();
+    let script = format!(
+        r#"
+import json, concurrent.futures, urllib.parse
+s3 = boto3.client("s3", endpoint_url="http://{}", region_name="us-east-1",
+    aws_access_key_id=os.environ["QUEUE_KEY"], aws_secret_access_key=os.environ["QUEUE_SECRET"])
+s3.create_bucket(Bucket="uploads")
+url = sqs.create_queue(QueueName="events")["QueueUrl"]
+arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+config = {{"QueueConfigurations": [
+    {{"Id": "created", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+     "Filter": {{"Key": {{"FilterRules": [{{"Name": "prefix", "Value": "in/"}}]}}}}}},
+    {{"Id": "removed", "QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]}}]}}
+s3.put_bucket_notification_configuration(Bucket="uploads", NotificationConfiguration=config)
+got = s3.get_bucket_notification_configuration(Bucket="uploads")["QueueConfigurations"]
+assert [c["Id"] for c in got] == ["created", "removed"] and got[0]["Filter"]["Key"]["FilterRules"][0]["Value"] == "in/", got
+try:
+    s3.put_bucket_notification_configuration(Bucket="uploads", NotificationConfiguration={{"QueueConfigurations": [
+        {{"QueueArn": arn.replace("events", "missing"), "Events": ["s3:ObjectCreated:*"]}}]}})
+    raise SystemExit("a missing queue was accepted")
+except s3.exceptions.ClientError as e:
+    assert "does not exist" in str(e), e
+keys = ["in/file %d.bin" % i for i in range(40)]
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    list(pool.map(lambda k: s3.put_object(Bucket="uploads", Key=k, Body=b"x" * 7), keys))
+s3.put_object(Bucket="uploads", Key="elsewhere.bin", Body=b"ignored by the prefix filter")
+s3.delete_object(Bucket="uploads", Key="in/file 0.bin")
+records = []
+while True:
+    m = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    if not m:
+        break
+    for x in m:
+        records += json.loads(x["Body"])["Records"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=x["ReceiptHandle"])
+created = sorted(urllib.parse.unquote_plus(r["s3"]["object"]["key"]) for r in records if r["eventName"] == "ObjectCreated:Put")
+assert created == sorted(keys), created
+removed = [r for r in records if r["eventName"].startswith("ObjectRemoved")]
+assert len(removed) == 1 and removed[0]["s3"]["object"]["key"] == "in/file+0.bin", removed
+r = records[0]
+assert r["eventSource"] == "aws:s3" and r["eventVersion"] == "2.1" and r["s3"]["bucket"]["name"] == "uploads", r
+assert all(x["s3"]["object"]["size"] == 7 for x in records if x["eventName"] == "ObjectCreated:Put")
+assert len(records) == 41, len(records)
+print("ok")
+"#,
+        objects.addr()
+    );
+    let (ok, out) = boto3(&queue, &keys, &script);
+    assert!(ok, "{out}");
+    objects.shutdown().await;
+    queue.shutdown().await;
+}
