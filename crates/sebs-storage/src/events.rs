@@ -250,7 +250,7 @@ fn filter_of(r: &Rule) -> Option<dto::NotificationConfigurationFilter> {
             });
         }
     }
-    (!rules.is_empty()).then(|| dto::NotificationConfigurationFilter {
+    (!rules.is_empty()).then_some(dto::NotificationConfigurationFilter {
         key: Some(dto::S3KeyFilter {
             filter_rules: Some(rules),
         }),
