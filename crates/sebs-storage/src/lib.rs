@@ -10,6 +10,7 @@
 pub mod config;
 pub mod events;
 mod keys;
+pub mod mapping;
 pub mod nosql;
 pub mod object;
 pub mod queue;

@@ -247,3 +247,97 @@ print("ok")
     objects.shutdown().await;
     queue.shutdown().await;
 }
+
+/// An invoker that records the bodies of its events and fails some of them.
+struct Recorder {
+    seen: std::sync::Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl sebs_storage::mapping::Invoker for Recorder {
+    async fn invoke(&self, event: serde_json::Value) -> Result<serde_json::Value, String> {
+        let records = event["Records"].as_array().cloned().unwrap_or_default();
+        let bodies: Vec<String> = records
+            .iter()
+            .map(|r| r["body"].as_str().unwrap_or("").to_owned())
+            .collect();
+        let first_time = {
+            let mut seen = self.seen.lock().unwrap();
+            let before = seen
+                .iter()
+                .flatten()
+                .filter(|b| b.as_str() == "flaky")
+                .count();
+            seen.push(bodies.clone());
+            before == 0
+        };
+        if bodies.iter().any(|b| b == "poison") {
+            return Err("the function raised".into());
+        }
+        // `flaky` fails its first delivery through a partial batch response.
+        let failures: Vec<serde_json::Value> = records
+            .iter()
+            .filter(|r| r["body"] == "flaky" && first_time)
+            .map(|r| serde_json::json!({"itemIdentifier": r["messageId"]}))
+            .collect();
+        Ok(serde_json::json!({"batchItemFailures": failures}))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapping_batches_retries_and_dead_letters() {
+    use sebs_storage::mapping::{EventSourceMapping, MappingConfig, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Credentials::generate();
+    let server = start(dir.path(), &keys).await;
+    let setup = r#"
+import json
+dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+sqs.create_queue(QueueName="in", Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})})
+print("ok")
+"#;
+    let (ok, out) = boto3(&server, &keys, setup);
+    assert!(ok, "{out}");
+    let recorder = std::sync::Arc::new(Recorder {
+        seen: Default::default(),
+    });
+    let mapping = EventSourceMapping::start(
+        server.queues(),
+        MappingConfig {
+            queue: "in".into(),
+            source: Source::Sqs,
+            batch_size: 4,
+            batching_window: std::time::Duration::from_millis(800),
+            visibility_timeout_s: 2,
+            report_batch_item_failures: true,
+        },
+        recorder.clone(),
+    );
+    // Four ordinary messages arrive within the window: one invocation with all four. Then the
+    // flaky one (retried once) and the poison one (retried, then dead-lettered).
+    let send = r#"
+url = sqs.get_queue_url(QueueName="in")["QueueUrl"]
+sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "ok%d" % i} for i in range(4)])
+import time; time.sleep(2.5)
+sqs.send_message(QueueUrl=url, MessageBody="flaky")
+time.sleep(2.5)
+sqs.send_message(QueueUrl=url, MessageBody="poison")
+dlq = sqs.get_queue_url(QueueName="dlq")["QueueUrl"]
+got = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=20).get("Messages", [])
+assert [m["Body"] for m in got] == ["poison"], got
+a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+assert a["ApproximateNumberOfMessages"] == "0" and a["ApproximateNumberOfMessagesNotVisible"] == "0", a
+print("ok")
+"#;
+    let (ok, out) = boto3(&server, &keys, send);
+    mapping.stop().await;
+    assert!(ok, "{out}");
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen[0], vec!["ok0", "ok1", "ok2", "ok3"], "{seen:?}");
+    let count = |body: &str| seen.iter().flatten().filter(|b| b.as_str() == body).count();
+    assert_eq!(count("flaky"), 2, "{seen:?}");
+    assert_eq!(count("poison"), 3, "{seen:?}");
+    assert_eq!(count("ok0"), 1, "{seen:?}");
+    server.shutdown().await;
+}

@@ -316,19 +316,9 @@ async fn receive(queues: &Queues, body: &Value) -> QResult<Value> {
             .parse()
             .unwrap_or(0),
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait as u64);
-    let messages = loop {
-        // Register for a wake-up before looking, so a send in between is not missed.
-        let notified = queues.notify.notified();
-        let got = queues.store.receive(&queue, max, visibility)?;
-        let now = tokio::time::Instant::now();
-        if !got.is_empty() || now >= deadline {
-            break got;
-        }
-        // Messages also become visible when timeouts lapse: look again at least every 100 ms.
-        let nap = (deadline - now).min(Duration::from_millis(100));
-        let _ = tokio::time::timeout(nap, notified).await;
-    };
+    let messages = queues
+        .receive(&queue, max, visibility, Duration::from_secs(wait as u64))
+        .await?;
     let wanted = wanted_system_attributes(body);
     let out: Vec<Value> = messages
         .iter()

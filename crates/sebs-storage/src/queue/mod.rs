@@ -58,6 +58,49 @@ impl Queues {
         Ok(id)
     }
 
+    /// Receive up to `max` messages from `name`, hiding them for `visibility_s`, waiting up to
+    /// `wait` for the first (long polling).
+    pub async fn receive(
+        &self,
+        name: &str,
+        max: usize,
+        visibility_s: i64,
+        wait: std::time::Duration,
+    ) -> Result<Vec<store::Message>, QueueError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Register for a wake-up before looking, so a send in between is not missed.
+            let notified = self.notify.notified();
+            let got = self.store.receive(name, max, visibility_s)?;
+            let now = tokio::time::Instant::now();
+            if !got.is_empty() || now >= deadline {
+                return Ok(got);
+            }
+            // Messages also become visible when timeouts lapse: look again every 100 ms.
+            let nap = (deadline - now).min(std::time::Duration::from_millis(100));
+            let _ = tokio::time::timeout(nap, notified).await;
+        }
+    }
+
+    /// Delete a received message.
+    pub fn delete(&self, name: &str, receipt: &str) -> Result<(), QueueError> {
+        self.store.delete_message(name, receipt)
+    }
+
+    /// Create the queue `name` (idempotent) with `attributes` (`RedrivePolicy`, ...).
+    pub fn create(
+        &self,
+        name: &str,
+        attributes: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), QueueError> {
+        self.store.create(name, attributes)
+    }
+
+    /// The region in ARNs.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// Whether the queue `name` exists.
     pub fn exists(&self, name: &str) -> bool {
         self.store.attributes(name).is_ok()
