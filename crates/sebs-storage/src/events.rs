@@ -174,6 +174,26 @@ impl Notifier {
         })
     }
 
+    /// Add (or replace, by id) one queue destination of `bucket`.
+    pub fn add(&self, bucket: &str, rule: Rule) -> S3Result<()> {
+        if !self
+            .queues
+            .as_ref()
+            .is_some_and(|qs| qs.exists(rule.queue()))
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "the queue `{}` does not exist",
+                rule.queue_arn
+            ));
+        }
+        let mut all = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let rules = all.entry(bucket.to_owned()).or_default();
+        rules.retain(|r| r.id != rule.id);
+        rules.push(rule);
+        self.save(&all)
+    }
+
     /// `bucket`'s configuration as S3 returns it.
     pub fn get(&self, bucket: &str) -> dto::GetBucketNotificationConfigurationOutput {
         let all = self.rules.lock().unwrap_or_else(|e| e.into_inner());

@@ -516,6 +516,7 @@ fn page_lists(
 pub struct ObjectServer {
     addr: SocketAddr,
     data_dir: PathBuf,
+    events: Arc<Notifier>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -556,7 +557,7 @@ impl ObjectServer {
         let mut builder = S3ServiceBuilder::new(Store {
             fs,
             root: data_dir.clone(),
-            events,
+            events: events.clone(),
         });
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key.clone(),
@@ -610,6 +611,7 @@ impl ObjectServer {
         Ok(Self {
             addr,
             data_dir,
+            events,
             stop,
             task,
         })
@@ -618,6 +620,22 @@ impl ObjectServer {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bucket notifications (for in-process configuration).
+    pub fn events(&self) -> Arc<Notifier> {
+        self.events.clone()
+    }
+
+    /// Create `bucket` if it does not exist (in-process, as `CreateBucket` would).
+    pub fn ensure_bucket(&self, bucket: &str) -> Result<()> {
+        if is_unsafe_name(bucket) || !s3s::path::check_bucket_name(bucket) {
+            anyhow::bail!(
+                "`{bucket}` is not a valid bucket name: use 3-63 lower-case letters, digits, `-` or `.`"
+            );
+        }
+        std::fs::create_dir_all(self.data_dir.join(bucket))
+            .with_context(|| format!("failed to create the bucket `{bucket}`"))
     }
 
     /// The absolute data directory.

@@ -124,10 +124,14 @@ pub fn verify(
         let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
         canonical_headers.push_str(&format!("{name}:{value}\n"));
     }
-    let payload = match header("x-amz-content-sha256") {
-        Some(hash) if hash != "UNSIGNED-PAYLOAD" => hash.to_owned(),
-        _ => hex(&Sha256::digest(body)),
-    };
+    // The body is always hashed: a declared hash must match it (no unsigned payloads).
+    let payload = hex(&Sha256::digest(body));
+    if header("x-amz-content-sha256").is_some_and(|declared| declared != payload) {
+        return Err(refuse(
+            "SignatureDoesNotMatch",
+            "x-amz-content-sha256 is not the SHA-256 of the body (unsigned payloads are refused)",
+        ));
+    }
     let canonical = format!(
         "{}\n{}\n{}\n{canonical_headers}\n{}\n{payload}",
         parts.method,
@@ -151,4 +155,111 @@ pub fn verify(
         ));
     }
     Ok(())
+}
+
+/// What a request to sign is.
+pub struct ToSign<'a> {
+    /// `GET`, `PUT`, `POST`, ...
+    pub method: &'a str,
+    /// `host:port`.
+    pub host: &'a str,
+    /// The path, already URI-encoded.
+    pub path: &'a str,
+    /// Headers to sign besides `host`, `x-amz-date` and `x-amz-content-sha256` (lower-case
+    /// names, sorted).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+    /// The region of the credential scope.
+    pub region: &'a str,
+    /// `s3`, `sqs`, ...
+    pub service: &'a str,
+}
+
+/// The headers that sign `request` with `credentials` (no query string): `authorization`,
+/// `x-amz-date` and `x-amz-content-sha256`, to send with `host` and `request.headers`.
+pub fn sign(request: &ToSign<'_>, credentials: &Credentials) -> Vec<(&'static str, String)> {
+    let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let payload = hex(&Sha256::digest(request.body));
+    let mut headers: Vec<(&str, &str)> = vec![
+        ("host", request.host),
+        ("x-amz-content-sha256", &payload),
+        ("x-amz-date", &amz_date),
+    ];
+    headers.extend_from_slice(request.headers);
+    headers.sort();
+    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let signed = headers
+        .iter()
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .join(";");
+    let canonical = format!(
+        "{}\n{}\n\n{canonical_headers}\n{signed}\n{payload}",
+        request.method, request.path
+    );
+    let day = &amz_date[..8];
+    let scope = format!("{day}/{}/{}/aws4_request", request.region, request.service);
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let key = [day, request.region, request.service, "aws4_request"]
+        .iter()
+        .fold(
+            format!("AWS4{}", credentials.secret_key).into_bytes(),
+            |k, part| hmac(&k, part),
+        );
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={}",
+        credentials.access_key,
+        hex(&hmac(&key, &to_sign))
+    );
+    vec![
+        ("authorization", authorization),
+        ("x-amz-content-sha256", payload.clone()),
+        ("x-amz-date", amz_date),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, String)], extra: &[(&str, &str)]) -> hyper::http::request::Parts {
+        let mut b = hyper::Request::post("/").header("host", "127.0.0.1:9");
+        for (k, v) in headers {
+            b = b.header(*k, v);
+        }
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn signatures_verify_and_tampering_is_caught() {
+        let keys = Credentials::generate();
+        let body = br#"{"QueueName":"q"}"#;
+        let extra = [("x-amz-target", "AmazonSQS.CreateQueue")];
+        let request = ToSign {
+            method: "POST",
+            host: "127.0.0.1:9",
+            path: "/",
+            headers: &extra,
+            body,
+            region: "us-east-1",
+            service: "sqs",
+        };
+        let headers = sign(&request, &keys);
+        assert!(verify(&parts(&headers, &extra), body, &keys).is_ok());
+        let e = verify(&parts(&headers, &extra), b"{}", &keys).unwrap_err();
+        assert_eq!(e.code, "SignatureDoesNotMatch");
+        let other = [("x-amz-target", "AmazonSQS.DeleteQueue")];
+        assert!(verify(&parts(&headers, &other), body, &keys).is_err());
+        let e = verify(&parts(&[], &extra), body, &keys).unwrap_err();
+        assert_eq!(e.code, "MissingAuthenticationToken");
+        let e = verify(&parts(&headers, &extra), body, &Credentials::generate()).unwrap_err();
+        assert_eq!(e.code, "InvalidClientTokenId");
+    }
 }
