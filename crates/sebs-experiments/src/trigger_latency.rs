@@ -90,10 +90,7 @@ impl Plan for TriggerLatency {
             Some(names) if names.is_empty() => {
                 bail!("experiments.trigger-latency.triggers is empty; name at least one trigger")
             }
-            Some(names) => names
-                .iter()
-                .map(|n| parse_kind(n))
-                .collect::<Result<_>>()?,
+            Some(names) => names.iter().map(|n| parse_kind(n)).collect::<Result<_>>()?,
             None => TriggerKind::ALL.to_vec(),
         };
         let repetitions = settings.repetitions.unwrap_or(10);
@@ -121,15 +118,25 @@ impl TriggerLatency {
 }
 
 /// The journal line of one invocation sent at `send`.
-fn record(kind: TriggerKind, phase: &str, result: ExecutionResult, server: Vec<udp::ServerRow>, send: f64) -> Record {
+fn record(
+    kind: TriggerKind,
+    phase: &str,
+    result: ExecutionResult,
+    server: Vec<udp::ServerRow>,
+    send: f64,
+) -> Record {
     let client = udp::client_rows(&result.output["result"]);
     let exchanges = udp::join(&server, &client);
     let drifts: Vec<f64> = exchanges.iter().map(udp::Exchange::clock_drift).collect();
-    let income = result.output["result"]["timestamp"].as_f64();
+    let income = result.output["result"]["result"]["timestamp"].as_f64();
     let error = match (&result.error, income, mean(&drifts)) {
         (Some(e), _, _) => Some(udp::error_line(e)),
-        (None, None, _) => Some("the function returned no `result.timestamp` (income-timestamp)".into()),
-        (None, _, None) => Some("no UDP round trip completed between the driver and the function".into()),
+        (None, None, _) => {
+            Some("the function returned no `result.timestamp` (income-timestamp)".into())
+        }
+        (None, _, None) => {
+            Some("no UDP round trip completed between the driver and the function".into())
+        }
         _ => None,
     };
     let drift = mean(&drifts).unwrap_or(0.0);
@@ -143,7 +150,11 @@ fn record(kind: TriggerKind, phase: &str, result: ExecutionResult, server: Vec<u
         send,
         income,
         clock_drift_mean: drift,
-        latency: if error.is_some() { 0.0 } else { income - send - drift },
+        latency: if error.is_some() {
+            0.0
+        } else {
+            income - send - drift
+        },
         client_time: result.times.client as f64 / 1e6,
         error,
     }
@@ -163,7 +174,9 @@ impl Experiment for TriggerLatency {
 
     async fn deploy(&mut self, session: &Session, _done: &[Record]) -> Result<()> {
         let name = session.default_function_name();
-        session.deploy(&name, session.benchmark.config.memory).await?;
+        session
+            .deploy(&name, session.benchmark.config.memory)
+            .await?;
         self.triggers.clear();
         for kind in &self.kinds {
             self.triggers.push(session.trigger(&name, *kind).await.with_context(|| {
@@ -173,7 +186,11 @@ impl Experiment for TriggerLatency {
         Ok(())
     }
 
-    async fn next_batch(&mut self, session: &Session, done: &[Record]) -> Result<Option<Vec<Record>>> {
+    async fn next_batch(
+        &mut self,
+        session: &Session,
+        done: &[Record],
+    ) -> Result<Option<Vec<Record>>> {
         let n = done.len() as u64;
         if n >= self.total() {
             return Ok(None);
@@ -190,7 +207,8 @@ impl Experiment for TriggerLatency {
         let mut burst = JoinSet::new();
         for _ in 0..self.burst {
             let (trigger, input, reps) = (trigger.clone(), input.clone(), self.sync_repetitions);
-            burst.spawn(async move { udp::invoke_with_server(trigger.as_ref(), input, reps).await });
+            burst
+                .spawn(async move { udp::invoke_with_server(trigger.as_ref(), input, reps).await });
         }
         let mut out = Vec::new();
         while let Some(joined) = burst.join_next().await {
@@ -210,7 +228,12 @@ impl Experiment for TriggerLatency {
         }
     }
 
-    async fn write_results(&mut self, _session: &Session, dir: &Path, done: &[Record]) -> Result<PathBuf> {
+    async fn write_results(
+        &mut self,
+        _session: &Session,
+        dir: &Path,
+        done: &[Record],
+    ) -> Result<PathBuf> {
         let path = dir.join(RESULTS);
         sebs_report::write_json(&path, &done)?;
         Ok(path)
@@ -245,7 +268,11 @@ pub struct KindSummary {
 }
 
 fn summarise(trigger: &str, phase: &str, records: &[&Record]) -> KindSummary {
-    let ok: Vec<f64> = records.iter().filter(|r| !r.failure).map(|r| r.latency * 1e3).collect();
+    let ok: Vec<f64> = records
+        .iter()
+        .filter(|r| !r.failure)
+        .map(|r| r.latency * 1e3)
+        .collect();
     let p = |q: f64| percentile(&ok, q).unwrap_or(f64::NAN);
     let mut batches: BTreeMap<&str, usize> = BTreeMap::new();
     for r in records.iter().filter(|r| !r.failure) {
@@ -262,7 +289,11 @@ fn summarise(trigger: &str, phase: &str, records: &[&Record]) -> KindSummary {
         p99_ms: p(99.0),
         min_ms: ok.iter().copied().fold(f64::NAN, f64::min),
         max_ms: ok.iter().copied().fold(f64::NAN, f64::max),
-        mean_batch: if batches.is_empty() { f64::NAN } else { ok.len() as f64 / batches.len() as f64 },
+        mean_batch: if batches.is_empty() {
+            f64::NAN
+        } else {
+            ok.len() as f64 / batches.len() as f64
+        },
     }
 }
 
@@ -295,7 +326,10 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
     let dir = ctx.output_dir.join("trigger-latency");
     let path = dir.join(RESULTS);
     let text = std::fs::read_to_string(&path).with_context(|| {
-        format!("no {}; run `sebs experiment invoke trigger-latency` first", path.display())
+        format!(
+            "no {}; run `sebs experiment invoke trigger-latency` first",
+            path.display()
+        )
     })?;
     let records: Vec<Record> = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trigger-latency journal", path.display()))?;
@@ -307,15 +341,35 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
         .iter()
         .map(|r| {
             vec![
-                r.trigger.clone(), r.phase.clone(), r.request_id.clone(), r.failure.to_string(),
-                r.is_cold.to_string(), f(r.send), f(r.income), format!("{:.9}", r.clock_drift_mean),
-                format!("{:.9}", r.latency), f(r.client_time), r.error.clone().unwrap_or_default(),
+                r.trigger.clone(),
+                r.phase.clone(),
+                r.request_id.clone(),
+                r.failure.to_string(),
+                r.is_cold.to_string(),
+                f(r.send),
+                f(r.income),
+                format!("{:.9}", r.clock_drift_mean),
+                format!("{:.9}", r.latency),
+                f(r.client_time),
+                r.error.clone().unwrap_or_default(),
             ]
         })
         .collect();
     sebs_report::csv::write_csv(
         &dir.join("latencies.csv"),
-        &["trigger", "phase", "request_id", "failure", "is_cold", "send", "income", "clock_drift_mean", "latency", "client_time", "error"],
+        &[
+            "trigger",
+            "phase",
+            "request_id",
+            "failure",
+            "is_cold",
+            "send",
+            "income",
+            "clock_drift_mean",
+            "latency",
+            "client_time",
+            "error",
+        ],
         rows,
     )?;
     let summary = summaries(&records);
@@ -323,13 +377,40 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
     let g = |x: f64| format!("{x:.3}");
     sebs_report::csv::write_csv(
         &dir.join("summary.csv"),
-        &["trigger", "phase", "samples", "failures", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "min_ms", "max_ms", "mean_batch"],
-        summary.iter().map(|s| vec![
-            s.trigger.clone(), s.phase.clone(), s.samples.to_string(), s.failures.to_string(),
-            g(s.mean_ms), g(s.p50_ms), g(s.p95_ms), g(s.p99_ms), g(s.min_ms), g(s.max_ms), g(s.mean_batch),
-        ]).collect(),
+        &[
+            "trigger",
+            "phase",
+            "samples",
+            "failures",
+            "mean_ms",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "min_ms",
+            "max_ms",
+            "mean_batch",
+        ],
+        summary
+            .iter()
+            .map(|s| {
+                vec![
+                    s.trigger.clone(),
+                    s.phase.clone(),
+                    s.samples.to_string(),
+                    s.failures.to_string(),
+                    g(s.mean_ms),
+                    g(s.p50_ms),
+                    g(s.p95_ms),
+                    g(s.p99_ms),
+                    g(s.min_ms),
+                    g(s.max_ms),
+                    g(s.mean_batch),
+                ]
+            })
+            .collect::<Vec<_>>(),
     )?;
-    let mut text = String::from("trigger    phase        n  fail   mean ms    p50 ms    p95 ms  batch\n");
+    let mut text =
+        String::from("trigger    phase        n  fail   mean ms    p50 ms    p95 ms  batch\n");
     for s in &summary {
         let _ = writeln!(
             text,
@@ -337,8 +418,18 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
             s.trigger, s.phase, s.samples, s.failures, s.mean_ms, s.p50_ms, s.p95_ms, s.mean_batch
         );
     }
-    let _ = writeln!(text, "wrote {}, {} and {}", dir.join("latencies.csv").display(), dir.join("summary.csv").display(), dir.join("summary.json").display());
-    Ok(Processed { path: dir.join("summary.csv"), summary: text, exit_code: 0 })
+    let _ = writeln!(
+        text,
+        "wrote {}, {} and {}",
+        dir.join("latencies.csv").display(),
+        dir.join("summary.csv").display(),
+        dir.join("summary.json").display()
+    );
+    Ok(Processed {
+        path: dir.join("summary.csv"),
+        summary: text,
+        exit_code: 0,
+    })
 }
 
 #[cfg(test)]
@@ -347,9 +438,17 @@ mod tests {
 
     fn r(trigger: &str, phase: &str, id: &str, latency: f64, failure: bool) -> Record {
         Record {
-            trigger: trigger.into(), phase: phase.into(), request_id: id.into(), failure,
-            is_cold: false, send: 100.0, income: 100.0 + latency, clock_drift_mean: 0.0,
-            latency, client_time: 0.01, error: None,
+            trigger: trigger.into(),
+            phase: phase.into(),
+            request_id: id.into(),
+            failure,
+            is_cold: false,
+            send: 100.0,
+            income: 100.0 + latency,
+            clock_drift_mean: 0.0,
+            latency,
+            client_time: 0.01,
+            error: None,
         }
     }
 
@@ -365,10 +464,16 @@ mod tests {
         ];
         let s = summaries(&records);
         let http = &s[0];
-        assert_eq!((http.trigger.as_str(), http.phase.as_str(), http.samples), ("http", "sequential", 2));
+        assert_eq!(
+            (http.trigger.as_str(), http.phase.as_str(), http.samples),
+            ("http", "sequential", 2)
+        );
         assert!((http.mean_ms - 2.0).abs() < 1e-9 && (http.p50_ms - 2.0).abs() < 1e-9);
         assert_eq!(s[1].phase, "all");
-        let queue = s.iter().find(|k| k.trigger == "queue" && k.phase == "burst").unwrap();
+        let queue = s
+            .iter()
+            .find(|k| k.trigger == "queue" && k.phase == "burst")
+            .unwrap();
         assert_eq!((queue.samples, queue.failures), (3, 1));
         assert!((queue.mean_batch - 1.5).abs() < 1e-9);
         assert!((queue.max_ms - 30.0).abs() < 1e-9 && (queue.min_ms - 10.0).abs() < 1e-9);
@@ -377,9 +482,15 @@ mod tests {
     #[test]
     fn latency_removes_the_clock_offset() {
         let mut result = ExecutionResult::default();
-        result.output = serde_json::json!({"result": {"timestamp": 10.5, "measurements": [[1, 10.0, 10.2]]}});
+        result.output = serde_json::json!({"result": {"result": {"timestamp": 10.5, "measurements": [[1, 10.0, 10.2]]}}});
         // Driver rows: received at 9.05, echoed at 9.06: the function's clock is ~1 s ahead.
-        let rec = record(TriggerKind::Queue, "sequential", result, vec![(1, 9.05, 9.06)], 9.4);
+        let rec = record(
+            TriggerKind::Queue,
+            "sequential",
+            result,
+            vec![(1, 9.05, 9.06)],
+            9.4,
+        );
         assert!(!rec.failure, "{rec:?}");
         assert!((rec.clock_drift_mean - 1.045).abs() < 1e-9, "{rec:?}");
         assert!((rec.latency - (10.5 - 9.4 - 1.045)).abs() < 1e-9, "{rec:?}");

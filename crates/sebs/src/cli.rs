@@ -143,7 +143,9 @@ fn triggers() -> impl TypedValueParser<Value = TriggerKind> {
     choice(&TriggerKind::ALL, TriggerKind::as_str, |kind| match kind {
         TriggerKind::Http => "An HTTP POST to the function's URL",
         TriggerKind::Library => "The provider's invoke API (AWS Lambda Invoke)",
-        TriggerKind::Storage => "An object upload whose notification starts the function (local platform)",
+        TriggerKind::Storage => {
+            "An object upload whose notification starts the function (local platform)"
+        }
         TriggerKind::Queue => "A queue message an event source delivers (local platform)",
     })
 }

@@ -8,8 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::{
-    copy, document, experiment_process, one_function_invocations, repo, sebs,
-    write_config,
+    copy, document, experiment_process, one_function_invocations, repo, sebs, write_config,
 };
 use serde_json::{Value, json};
 
@@ -18,7 +17,14 @@ use serde_json::{Value, json};
 fn invoke_through(dir: &Path, config: &Path, benchmark: &str, trigger: &str) -> Value {
     let out = dir.join(format!("out-{trigger}"));
     sebs(&repo())
-        .args(["benchmark", "invoke", benchmark, "test", "--trigger", trigger])
+        .args([
+            "benchmark",
+            "invoke",
+            benchmark,
+            "test",
+            "--trigger",
+            trigger,
+        ])
         .args(["--repetitions", "3", "--config"])
         .arg(config)
         .arg("--output-dir")
@@ -34,14 +40,21 @@ fn invoke_through(dir: &Path, config: &Path, benchmark: &str, trigger: &str) -> 
 #[test]
 fn queue_and_storage_triggers_invoke_and_return_through_the_result_queue() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), json!({}), json!({"triggers": {"batching-window": 0}}));
+    let config = write_config(
+        tmp.path(),
+        json!({}),
+        json!({"triggers": {"batching-window": 0}}),
+    );
     for trigger in ["queue", "storage"] {
         let doc = invoke_through(tmp.path(), &config, "010.sleep", trigger);
         let all = one_function_invocations(&doc);
         assert_eq!(all.len(), 3, "{trigger}: {doc}");
         for inv in &all {
             assert_eq!(inv["stats"]["failure"], false, "{trigger}: {inv}");
-            assert_eq!(inv["output"]["result"]["result"], 0, "{trigger}: {inv}");
+            // The queue message carries the input (`test`: sleep 1); 010.sleep does not use
+            // storage, so a storage-triggered run gets only the object's location (sleep 0).
+            let slept = if trigger == "queue" { 1 } else { 0 };
+            assert_eq!(inv["output"]["result"]["result"], slept, "{trigger}: {inv}");
             assert!(inv["times"]["benchmark"].as_u64().is_some(), "{inv}");
         }
     }
@@ -51,7 +64,10 @@ fn queue_and_storage_triggers_invoke_and_return_through_the_result_queue() {
 fn failing_catalogue(tmp: &Path) -> std::path::PathBuf {
     let root = tmp.join("benchmarks");
     let dir = root.join("000.microbenchmarks/010.sleep");
-    copy(&repo().join("benchmarks/000.microbenchmarks/010.sleep"), &dir);
+    copy(
+        &repo().join("benchmarks/000.microbenchmarks/010.sleep"),
+        &dir,
+    );
     std::fs::write(
         dir.join("python/function.py"),
         "def handler(event):\n    raise RuntimeError('always fails')\n",
@@ -64,21 +80,22 @@ fn failing_catalogue(tmp: &Path) -> std::path::PathBuf {
 fn a_failing_functions_message_is_retried_then_dead_lettered() {
     let tmp = tempfile::tempdir().unwrap();
     let catalogue = failing_catalogue(tmp.path());
-    let mut config: Value = serde_json::from_str(
-        &std::fs::read_to_string(write_config(
-            tmp.path(),
-            json!({}),
-            json!({"triggers": {"max-receive-count": 2, "visibility-timeout": 1, "result-timeout": 6}}),
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let path = tmp.path().join("failing.json");
-    std::fs::write(&path, config.to_string()).unwrap();
+    let path = write_config(
+        tmp.path(),
+        json!({}),
+        json!({"triggers": {"max-receive-count": 2, "visibility-timeout": 1, "result-timeout": 6}}),
+    );
     let out = tmp.path().join("out");
     let cache = tmp.path().join("cache");
     sebs(&repo())
-        .args(["benchmark", "invoke", "010.sleep", "test", "--trigger", "queue"])
+        .args([
+            "benchmark",
+            "invoke",
+            "010.sleep",
+            "test",
+            "--trigger",
+            "queue",
+        ])
         .args(["--repetitions", "1", "--benchmarks-dir"])
         .arg(&catalogue)
         .arg("--config")
@@ -88,7 +105,8 @@ fn a_failing_functions_message_is_retried_then_dead_lettered() {
         .arg("--cache")
         .arg(&cache)
         .timeout(std::time::Duration::from_secs(600))
-        .assert();
+        .output()
+        .unwrap();
     let doc = document(&out.join("experiments.json"));
     let inv = &one_function_invocations(&doc)[0];
     assert_eq!(inv["stats"]["failure"], true, "{inv}");

@@ -149,7 +149,8 @@ impl TriggerHub {
         let results = format!("{source_queue}-results");
         let max_receive = self.settings.max_receive_count.unwrap_or(3).max(1);
         let visibility = self.settings.visibility_timeout.unwrap_or(30).max(1);
-        let redrive = json!({"deadLetterTargetArn": queues.arn(&dead), "maxReceiveCount": max_receive});
+        let redrive =
+            json!({"deadLetterTargetArn": queues.arn(&dead), "maxReceiveCount": max_receive});
         let create = |name: &str, attrs: BTreeMap<String, String>| {
             queues
                 .create(name, &attrs)
@@ -180,14 +181,17 @@ impl TriggerHub {
                 .map_err(|e| anyhow::anyhow!("cannot configure the bucket notification: {e:?}"))?;
         }
         let waiters: Waiters = Default::default();
-        self.mappings.lock().expect("lock").push(EventSourceMapping::start(
-            queues.clone(),
-            self.mapping_config(&source_queue, kind, visibility),
-            Arc::new(FunctionInvoker {
-                url: invoke_url,
-                waiters: waiters.clone(),
-            }),
-        ));
+        self.mappings
+            .lock()
+            .expect("lock")
+            .push(EventSourceMapping::start(
+                queues.clone(),
+                self.mapping_config(&source_queue, kind, visibility),
+                Arc::new(FunctionInvoker {
+                    url: invoke_url,
+                    waiters: waiters.clone(),
+                }),
+            ));
         let trigger = Arc::new(EventTrigger {
             kind,
             addr: match kind {
