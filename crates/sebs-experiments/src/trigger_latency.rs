@@ -481,8 +481,10 @@ mod tests {
 
     #[test]
     fn latency_removes_the_clock_offset() {
-        let mut result = ExecutionResult::default();
-        result.output = serde_json::json!({"result": {"result": {"timestamp": 10.5, "measurements": [[1, 10.0, 10.2]]}}});
+        let result = ExecutionResult {
+            output: serde_json::json!({"result": {"result": {"timestamp": 10.5, "measurements": [[1, 10.0, 10.2]]}}}),
+            ..Default::default()
+        };
         // Driver rows: received at 9.05, echoed at 9.06: the function's clock is ~1 s ahead.
         let rec = record(
             TriggerKind::Queue,
