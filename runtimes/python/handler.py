@@ -6,7 +6,9 @@ runtime and on the sebs local platform. It unwraps HTTP-trigger events, injects 
 marker file in the instance's temporary directory, and returns the standard SeBS response JSON.
 A profile recorded by ``faas_profiler_python`` (``@fp.profile()`` on the benchmark's handler) is
 returned under ``profile``; the W3C ``traceparent`` header of an HTTP trigger reaches the profiler
-in the payload.
+in the payload. Event-source events (an SQS batch, an S3 notification: storage and queue triggers)
+run the benchmark once per record and answer Lambda's partial batch response with each record's
+SeBS response under ``results`` (docs/triggers.md).
 """
 import os
 import sys

@@ -336,42 +336,7 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
     if records.is_empty() {
         bail!("{} holds no invocations", path.display());
     }
-    let f = |x: f64| format!("{x:.6}");
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| {
-            vec![
-                r.trigger.clone(),
-                r.phase.clone(),
-                r.request_id.clone(),
-                r.failure.to_string(),
-                r.is_cold.to_string(),
-                f(r.send),
-                f(r.income),
-                format!("{:.9}", r.clock_drift_mean),
-                format!("{:.9}", r.latency),
-                f(r.client_time),
-                r.error.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    sebs_report::csv::write_csv(
-        &dir.join("latencies.csv"),
-        &[
-            "trigger",
-            "phase",
-            "request_id",
-            "failure",
-            "is_cold",
-            "send",
-            "income",
-            "clock_drift_mean",
-            "latency",
-            "client_time",
-            "error",
-        ],
-        rows,
-    )?;
+    write_latencies(&dir, &records)?;
     let summary = summaries(&records);
     sebs_report::write_json(&dir.join("summary.json"), &summary)?;
     let g = |x: f64| format!("{x:.3}");
@@ -409,9 +374,60 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
             })
             .collect::<Vec<_>>(),
     )?;
+    let text = summary_text(&summary, &dir);
+    Ok(Processed {
+        path: dir.join("summary.csv"),
+        summary: text,
+        exit_code: 0,
+    })
+}
+
+/// `latencies.csv`: one row per invocation.
+fn write_latencies(dir: &Path, records: &[Record]) -> Result<()> {
+    let f = |x: f64| format!("{x:.6}");
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                r.trigger.clone(),
+                r.phase.clone(),
+                r.request_id.clone(),
+                r.failure.to_string(),
+                r.is_cold.to_string(),
+                f(r.send),
+                f(r.income),
+                format!("{:.9}", r.clock_drift_mean),
+                format!("{:.9}", r.latency),
+                f(r.client_time),
+                r.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    sebs_report::csv::write_csv(
+        &dir.join("latencies.csv"),
+        &[
+            "trigger",
+            "phase",
+            "request_id",
+            "failure",
+            "is_cold",
+            "send",
+            "income",
+            "clock_drift_mean",
+            "latency",
+            "client_time",
+            "error",
+        ],
+        rows,
+    )?;
+    Ok(())
+}
+
+/// The printed table and the files written.
+fn summary_text(summary: &[KindSummary], dir: &Path) -> String {
     let mut text =
         String::from("trigger    phase        n  fail   mean ms    p50 ms    p95 ms  batch\n");
-    for s in &summary {
+    for s in summary {
         let _ = writeln!(
             text,
             "{:<10} {:<10} {:>4} {:>5} {:>9.3} {:>9.3} {:>9.3} {:>6.2}",
@@ -425,11 +441,7 @@ pub async fn process(ctx: &ProcessContext) -> Result<Processed> {
         dir.join("summary.csv").display(),
         dir.join("summary.json").display()
     );
-    Ok(Processed {
-        path: dir.join("summary.csv"),
-        summary: text,
-        exit_code: 0,
-    })
+    text
 }
 
 #[cfg(test)]
