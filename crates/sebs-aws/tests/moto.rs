@@ -621,6 +621,7 @@ fn urlencoding_decode(s: &str) -> String {
 async fn storage_and_queue_trigger_wiring_against_moto() {
     use sebs_aws::event_sources::{self, QueueSettings};
     aws_test_env();
+    sebs_aws::register();
     let Some(moto) = start_moto().await else {
         eprintln!("SKIPPED: moto_server is not installed (python3 -m pip install 'moto[server]')");
         return;
@@ -770,14 +771,25 @@ async fn storage_and_queue_trigger_wiring_against_moto() {
             .unwrap()
             .is_empty()
     );
-    let notifications = clients
+    match clients
         .s3
         .get_bucket_notification_configuration()
         .bucket(bucket)
         .send()
         .await
-        .unwrap();
-    assert!(notifications.lambda_function_configurations().is_empty());
+    {
+        Ok(n) => assert!(n.lambda_function_configurations().is_empty(), "{n:?}"),
+        // moto answers an empty configuration with an empty `GetBucketNotificationResponse`
+        // root, which the SDK does not parse: empty all the same.
+        Err(e) => {
+            let text = format!("{e:?}");
+            assert!(
+                text.contains("<GetBucketNotificationResponse xmlns=")
+                    && !text.contains("CloudFunction"),
+                "{text}"
+            );
+        }
+    }
 
     // Cleanup finds a queue trigger's queues and mapping by the resource id and removes them.
     event_sources::queue_trigger(clients, &name, role, settings)
