@@ -6,7 +6,9 @@ runtime and on the sebs local platform. It unwraps HTTP-trigger events, injects 
 marker file in the instance's temporary directory, and returns the standard SeBS response JSON.
 A profile recorded by ``faas_profiler_python`` (``@fp.profile()`` on the benchmark's handler) is
 returned under ``profile``; the W3C ``traceparent`` header of an HTTP trigger reaches the profiler
-in the payload.
+in the payload. Event-source events (an SQS batch, an S3 notification: storage and queue triggers)
+run the benchmark once per record and answer Lambda's partial batch response with each record's
+SeBS response under ``results`` (docs/triggers.md).
 """
 import os
 import sys
@@ -80,9 +82,104 @@ def _container():
     return is_cold, container_id
 
 
+def _records(event):
+    """The records of an event-source event (an SQS batch, an S3 notification), or None."""
+    if not isinstance(event, dict):
+        return None
+    records = event.get("Records")
+    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+        return None
+    first = records[0]
+    if first.get("eventSource") == "aws:sqs" or first.get("eventSource") == "aws:s3":
+        return records
+    return None
+
+
+def _record_payload(record):
+    # A queue message's body is the payload (JSON); an S3 record says where the object is.
+    if record.get("eventSource") == "aws:sqs":
+        try:
+            payload = _loads(record["body"])
+        except ValueError:
+            payload = {"body": record["body"]}
+        return payload if isinstance(payload, dict) else {"body": payload}
+    from urllib.parse import unquote_plus
+
+    obj = record["s3"]["object"]
+    location = {
+        "bucket": record["s3"]["bucket"]["name"],
+        "key": unquote_plus(obj["key"]),
+        "size": obj.get("size", 0),
+        "event": record.get("eventName", ""),
+        "event-time": record.get("eventTime", ""),
+    }
+    content = _read_object(location["bucket"], location["key"])
+    if isinstance(content, dict):
+        content.update({"trigger-object": location})
+        return content
+    return location
+
+
+def _read_object(bucket, key):
+    """The JSON object a storage trigger uploaded, from the store named by SEBS_TRIGGER_S3_*
+    (the local platform sets them when triggers are configured); None without them."""
+    endpoint = os.environ.get("SEBS_TRIGGER_S3_ENDPOINT")
+    if not endpoint:
+        return None
+    import hashlib
+    import http.client
+
+    try:
+        from function import _sigv4
+    except ImportError:  # packaged only for benchmarks that use storage: location only
+        return None
+
+    creds = _sigv4.Credentials(
+        os.environ["SEBS_TRIGGER_S3_ACCESS_KEY"], os.environ["SEBS_TRIGGER_S3_SECRET_KEY"], "us-east-1"
+    )
+    path = "/" + _sigv4.quote(bucket) + "/" + _sigv4.quote(key, safe="/~")
+    headers = {}
+    empty = hashlib.sha256(b"").hexdigest()
+    _sigv4.sign_headers(creds, "s3", "GET", endpoint, path, [], headers, empty)
+    conn = http.client.HTTPConnection(endpoint, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError("cannot read the trigger object %s/%s: HTTP %d" % (bucket, key, response.status))
+    return _loads(data)
+
+
+def _event_batch(records, context, income_timestamp):
+    """Run the benchmark once per record. SQS batches answer Lambda's partial batch response
+    (failed records retried by the event source); each result travels back under `results`."""
+    failures, results = [], []
+    for record in records:
+        ident = record.get("messageId") or record.get("s3", {}).get("object", {}).get("key", "")
+        try:
+            body = _run(_record_payload(record), context, income_timestamp)
+            results.append({"itemIdentifier": ident, "body": body})
+        except Exception as e:  # noqa: BLE001 - a failed record is reported, not fatal
+            if record.get("eventSource") != "aws:sqs":
+                raise
+            failures.append({"itemIdentifier": ident})
+            results.append({"itemIdentifier": ident, "error": "%s: %s" % (type(e).__name__, e)})
+    return {"batchItemFailures": failures, "results": results}
+
+
 def handler(event, context):
     income_timestamp = time.time()
-    event = _payload(event)
+    records = _records(event)
+    if records is not None:
+        return _event_batch(records, context, income_timestamp)
+    body = _run(_payload(event), context, income_timestamp)
+    return {"statusCode": 200, "body": _dumps(body)}
+
+
+def _run(event, context, income_timestamp):
     if isinstance(event, dict):
         event["request-id"] = context.aws_request_id
         event["income-timestamp"] = income_timestamp
@@ -106,4 +203,4 @@ def handler(event, context):
         profile = _profiler.take()
         if profile is not None:
             body["profile"] = profile
-    return {"statusCode": 200, "body": _dumps(body)}
+    return body

@@ -250,6 +250,12 @@ impl Platform for AwsBackend {
     }
 
     async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
+        if matches!(kind, TriggerKind::Storage | TriggerKind::Queue) {
+            anyhow::bail!(
+                "the `{}` trigger is not available on aws yet: use `http` or `library` (storage and queue triggers run on the local platform; see docs/triggers.md)",
+                kind.as_str()
+            );
+        }
         let clients = self.clients().await;
         Ok(match kind {
             TriggerKind::Library => Arc::new(LibraryTrigger {
@@ -278,6 +284,7 @@ impl Platform for AwsBackend {
                 };
                 Arc::new(HttpsTrigger { url })
             }
+            TriggerKind::Storage | TriggerKind::Queue => unreachable!("refused above"),
         })
     }
 

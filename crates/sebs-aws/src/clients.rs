@@ -24,6 +24,8 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// API Gateway v2.
     pub apigw: aws_sdk_apigatewayv2::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
     /// The shared SDK configuration (region, credentials).
     pub sdk: SdkConfig,
 }
@@ -58,6 +60,7 @@ impl Clients {
             logs: client!(aws_sdk_cloudwatchlogs, &sdk, settings, Service::Logs),
             cloudwatch: client!(aws_sdk_cloudwatch, &sdk, settings, Service::CloudWatch),
             apigw: client!(aws_sdk_apigatewayv2, &sdk, settings, Service::ApiGateway),
+            sqs: client!(aws_sdk_sqs, &sdk, settings, Service::Sqs),
             sdk,
         }
     }

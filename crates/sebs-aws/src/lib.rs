@@ -20,6 +20,7 @@ pub mod clients;
 pub mod concurrency;
 pub mod config;
 pub mod endpoints;
+pub mod event_sources;
 pub mod functions;
 pub mod iam;
 pub mod logs;

@@ -10,9 +10,10 @@ use crate::clients::Clients;
 
 /// Kinds, in the order `cleanup` deletes them (functions before the role they use, buckets
 /// emptied first).
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 7] = [
     "http-api",
     "function",
+    "queue",
     "log-group",
     "table",
     "bucket",
@@ -44,6 +45,14 @@ pub async fn list(clients: &Clients, id: &str) -> Result<Vec<Resource>> {
                 .map(|(name, _, _)| resource("http-api", name)),
         ),
         Err(e) => warn("HTTP APIs", e),
+    }
+    match crate::event_sources::queues(clients, &prefix).await {
+        Ok(urls) => out.extend(
+            urls.iter()
+                .filter_map(|u| u.rsplit('/').next())
+                .map(|n| resource("queue", n)),
+        ),
+        Err(e) => warn("SQS queues", e),
     }
     let role = crate::iam::role_name(id);
     match clients.iam.get_role().role_name(&role).send().await {
@@ -174,6 +183,16 @@ async fn list_log_groups(clients: &Clients, prefix: &str) -> Result<Vec<String>>
 pub async fn delete(clients: &Clients, r: &Resource) -> Result<()> {
     match r.kind.as_str() {
         "function" => {
+            // Its event source mappings first (a queue trigger's).
+            for uuid in crate::event_sources::mappings(clients, &r.name).await? {
+                clients
+                    .lambda
+                    .delete_event_source_mapping()
+                    .uuid(uuid)
+                    .send()
+                    .await
+                    .map_err(crate::sdk_error)?;
+            }
             clients
                 .lambda
                 .delete_function()
@@ -195,6 +214,19 @@ pub async fn delete(clients: &Clients, r: &Resource) -> Result<()> {
                 .map_err(crate::sdk_error)?;
         }
         "iam-role" => crate::iam::delete_role(clients, &r.name).await?,
+        "queue" => {
+            for url in crate::event_sources::queues(clients, &r.name).await? {
+                if url.rsplit('/').next() == Some(r.name.as_str()) {
+                    clients
+                        .sqs
+                        .delete_queue()
+                        .queue_url(url)
+                        .send()
+                        .await
+                        .map_err(crate::sdk_error)?;
+                }
+            }
+        }
         "bucket" => delete_bucket(clients, &r.name).await?,
         "table" => {
             clients

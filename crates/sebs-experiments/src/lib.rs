@@ -20,6 +20,7 @@ pub mod regression;
 pub mod runner;
 pub mod scaling;
 pub mod signal;
+pub mod trigger_latency;
 pub mod udp;
 
 pub use journal::Journal;
@@ -45,16 +46,19 @@ pub enum ExperimentKind {
     EvictionModel,
     /// scaling: an open-loop load and the platform's instances over time (a sebs experiment).
     Scaling,
+    /// trigger-latency: send-to-entry time per trigger kind (a sebs experiment).
+    TriggerLatency,
 }
 
 impl ExperimentKind {
     /// Every experiment, in SeBS's order.
-    pub const ALL: [ExperimentKind; 5] = [
+    pub const ALL: [ExperimentKind; 6] = [
         ExperimentKind::PerfCost,
         ExperimentKind::InvocationOverhead,
         ExperimentKind::NetworkPingPong,
         ExperimentKind::EvictionModel,
         ExperimentKind::Scaling,
+        ExperimentKind::TriggerLatency,
     ];
 
     /// The name in configs, commands and results directories (`perf-cost`, ...).
@@ -65,6 +69,7 @@ impl ExperimentKind {
             ExperimentKind::NetworkPingPong => "network-ping-pong",
             ExperimentKind::EvictionModel => "eviction-model",
             ExperimentKind::Scaling => "scaling",
+            ExperimentKind::TriggerLatency => "trigger-latency",
         }
     }
 }
@@ -90,6 +95,9 @@ pub async fn invoke(kind: ExperimentKind, request: &RunRequest) -> Result<Outcom
             runner::run::<eviction_model::EvictionModel>(request).await
         }
         ExperimentKind::Scaling => runner::run::<scaling::Scaling>(request).await,
+        ExperimentKind::TriggerLatency => {
+            runner::run::<trigger_latency::TriggerLatency>(request).await
+        }
     }
 }
 
@@ -115,6 +123,7 @@ pub async fn process(kind: ExperimentKind, ctx: &ProcessContext) -> Result<Proce
         ExperimentKind::NetworkPingPong => network_ping_pong::process(ctx).await,
         ExperimentKind::EvictionModel => eviction_model::process(ctx).await,
         ExperimentKind::Scaling => scaling::process(ctx).await,
+        ExperimentKind::TriggerLatency => trigger_latency::process(ctx).await,
     }
 }
 

@@ -24,17 +24,30 @@ pub enum TriggerKind {
     Http,
     /// The provider's invoke API (AWS Lambda Invoke, ...): SeBS's "library" trigger.
     Library,
+    /// An object upload to a bucket whose notifications start the function (S3 on AWS); the
+    /// result comes back through a result queue.
+    Storage,
+    /// A message to a queue an event source mapping polls (SQS on AWS); the result comes back
+    /// through a result queue.
+    Queue,
 }
 
 impl TriggerKind {
     /// Every kind.
-    pub const ALL: [TriggerKind; 2] = [TriggerKind::Http, TriggerKind::Library];
+    pub const ALL: [TriggerKind; 4] = [
+        TriggerKind::Http,
+        TriggerKind::Library,
+        TriggerKind::Storage,
+        TriggerKind::Queue,
+    ];
 
-    /// The name SeBS uses (`http`, `library`).
+    /// The name SeBS uses (`http`, `library`, `storage`, `queue`).
     pub fn as_str(self) -> &'static str {
         match self {
             TriggerKind::Http => "http",
             TriggerKind::Library => "library",
+            TriggerKind::Storage => "storage",
+            TriggerKind::Queue => "queue",
         }
     }
 }

@@ -8,9 +8,12 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod config;
+pub mod events;
 mod keys;
+pub mod mapping;
 pub mod nosql;
 pub mod object;
+pub mod queue;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +21,7 @@ use anyhow::Result;
 pub use config::{Endpoint, StorageConfig};
 pub use nosql::NosqlServer;
 pub use object::ObjectServer;
+pub use queue::QueueServer;
 
 /// Bind a server to `127.0.0.1:port` (0 picks a free port); a port in use is an error that says
 /// what to change. `what` names the server (`object storage`, `NoSQL`).

@@ -27,7 +27,10 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::events::Notifier;
+use crate::queue::Queues;
 use crate::{Credentials, keys};
+use std::sync::Arc;
 
 /// Whether `name` (a bucket, key or prefix) could address a path outside its bucket directory.
 pub fn is_unsafe_name(name: &str) -> bool {
@@ -83,9 +86,21 @@ impl S3Access for Access {
     }
 }
 
-/// s3s-fs with the listing and path fixes.
+/// s3s-fs with the listing and path fixes, and event notifications.
 struct Store {
     fs: s3s_fs::FileSystem,
+    root: PathBuf,
+    events: Arc<Notifier>,
+}
+
+impl Store {
+    /// Notify `event` for an object now stored at `fs_key` (its file path form).
+    fn created(&self, bucket: &str, fs_key: &str, event: &str, etag: Option<&dto::ETag>) {
+        let size = std::fs::metadata(self.root.join(bucket).join(fs_key)).map_or(0, |m| m.len());
+        let key = keys::from_fs(fs_key);
+        let etag = etag.map_or("", |e| e.value());
+        self.events.emit(bucket, &key, event, size, etag);
+    }
 }
 
 #[async_trait::async_trait]
@@ -101,7 +116,10 @@ impl S3 for Store {
         &self,
         req: S3Request<dto::DeleteBucketInput>,
     ) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
-        self.fs.delete_bucket(req).await
+        let bucket = req.input.bucket.clone();
+        let response = self.fs.delete_bucket(req).await?;
+        self.events.forget(&bucket);
+        Ok(response)
     }
 
     async fn delete_object(
@@ -109,7 +127,11 @@ impl S3 for Store {
         mut req: S3Request<dto::DeleteObjectInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
         req.input.key = keys::to_fs(&req.input.key).into_owned();
-        self.fs.delete_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.fs.delete_object(req).await?;
+        self.events
+            .emit(&bucket, &keys::from_fs(&key), "ObjectRemoved:Delete", 0, "");
+        Ok(response)
     }
 
     async fn get_bucket_location(
@@ -154,7 +176,11 @@ impl S3 for Store {
         mut req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         req.input.key = keys::to_fs(&req.input.key).into_owned();
-        self.fs.put_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.fs.put_object(req).await?;
+        let etag = response.output.e_tag.as_ref();
+        self.created(&bucket, &key, "ObjectCreated:Put", etag);
+        Ok(response)
     }
 
     async fn create_multipart_upload(
@@ -190,7 +216,10 @@ impl S3 for Store {
         mut req: S3Request<dto::CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
         req.input.key = keys::to_fs(&req.input.key).into_owned();
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let mut response = self.fs.complete_multipart_upload(req).await?;
+        let etag = response.output.e_tag.as_ref();
+        self.created(&bucket, &key, "ObjectCreated:CompleteMultipartUpload", etag);
         decode_key(&mut response.output.key);
         Ok(response)
     }
@@ -211,9 +240,14 @@ impl S3 for Store {
             check_name("the object key", &object.key)?;
             object.key = keys::to_fs(&object.key).into_owned();
         }
+        let bucket = req.input.bucket.clone();
         let mut response = self.fs.delete_objects(req).await?;
         for deleted in response.output.deleted.iter_mut().flatten() {
             decode_key(&mut deleted.key);
+            if let Some(key) = &deleted.key {
+                self.events
+                    .emit(&bucket, key, "ObjectRemoved:Delete", 0, "");
+            }
         }
         for error in response.output.errors.iter_mut().flatten() {
             decode_key(&mut error.key);
@@ -228,7 +262,47 @@ impl S3 for Store {
         check_copy_source(&req.input.copy_source)?;
         map_copy_source(&mut req.input.copy_source);
         req.input.key = keys::to_fs(&req.input.key).into_owned();
-        self.fs.copy_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let response = self.fs.copy_object(req).await?;
+        let etag = response
+            .output
+            .copy_object_result
+            .as_ref()
+            .and_then(|r| r.e_tag.as_ref());
+        self.created(&bucket, &key, "ObjectCreated:Copy", etag);
+        Ok(response)
+    }
+
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<dto::PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketNotificationConfigurationOutput>> {
+        let bucket = &req.input.bucket;
+        if !self.root.join(bucket).is_dir() {
+            return Err(s3_error!(
+                NoSuchBucket,
+                "the bucket `{bucket}` does not exist"
+            ));
+        }
+        self.events
+            .put(bucket, &req.input.notification_configuration)?;
+        Ok(S3Response::new(
+            dto::PutBucketNotificationConfigurationOutput::default(),
+        ))
+    }
+
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<dto::GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketNotificationConfigurationOutput>> {
+        let bucket = &req.input.bucket;
+        if !self.root.join(bucket).is_dir() {
+            return Err(s3_error!(
+                NoSuchBucket,
+                "the bucket `{bucket}` does not exist"
+            ));
+        }
+        Ok(S3Response::new(self.events.get(bucket)))
     }
 
     async fn upload_part_copy(
@@ -442,6 +516,7 @@ fn page_lists(
 pub struct ObjectServer {
     addr: SocketAddr,
     data_dir: PathBuf,
+    events: Arc<Notifier>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -450,6 +525,17 @@ impl ObjectServer {
     /// Start serving `data_dir` (created if missing) on `127.0.0.1:port` (0 picks a free port),
     /// accepting only requests signed with `credentials`.
     pub async fn start(data_dir: &Path, port: u16, credentials: &Credentials) -> Result<Self> {
+        Self::start_with_events(data_dir, port, credentials, None).await
+    }
+
+    /// [`ObjectServer::start`], with bucket notifications sent to `queues` (without them, a
+    /// notification configuration with a destination is refused).
+    pub async fn start_with_events(
+        data_dir: &Path,
+        port: u16,
+        credentials: &Credentials,
+        queues: Option<Queues>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(data_dir).with_context(|| {
             format!(
                 "failed to create the object storage directory {}",
@@ -463,7 +549,16 @@ impl ObjectServer {
                 data_dir.display()
             )
         })?;
-        let mut builder = S3ServiceBuilder::new(Store { fs });
+        let events = Arc::new(Notifier::load(
+            &data_dir,
+            queues,
+            crate::config::DEFAULT_REGION,
+        )?);
+        let mut builder = S3ServiceBuilder::new(Store {
+            fs,
+            root: data_dir.clone(),
+            events: events.clone(),
+        });
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key.clone(),
             credentials.secret_key.clone(),
@@ -516,6 +611,7 @@ impl ObjectServer {
         Ok(Self {
             addr,
             data_dir,
+            events,
             stop,
             task,
         })
@@ -524,6 +620,22 @@ impl ObjectServer {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bucket notifications (for in-process configuration).
+    pub fn events(&self) -> Arc<Notifier> {
+        self.events.clone()
+    }
+
+    /// Create `bucket` if it does not exist (in-process, as `CreateBucket` would).
+    pub fn ensure_bucket(&self, bucket: &str) -> Result<()> {
+        if is_unsafe_name(bucket) || !s3s::path::check_bucket_name(bucket) {
+            anyhow::bail!(
+                "`{bucket}` is not a valid bucket name: use 3-63 lower-case letters, digits, `-` or `.`"
+            );
+        }
+        std::fs::create_dir_all(self.data_dir.join(bucket))
+            .with_context(|| format!("failed to create the bucket `{bucket}`"))
     }
 
     /// The absolute data directory.

@@ -131,6 +131,9 @@ fn experiments() -> impl TypedValueParser<Value = ExperimentKind> {
             ExperimentKind::Scaling => {
                 "Open-loop load (constant, Poisson, step, ramp, burst, sinusoid, Azure trace replay): throughput, latency, cold starts and instances over time"
             }
+            ExperimentKind::TriggerLatency => {
+                "Send-to-entry latency per trigger (http, library, storage, queue), clock-offset corrected, sequential and in bursts"
+            }
         },
     )
 }
@@ -140,6 +143,10 @@ fn triggers() -> impl TypedValueParser<Value = TriggerKind> {
     choice(&TriggerKind::ALL, TriggerKind::as_str, |kind| match kind {
         TriggerKind::Http => "An HTTP POST to the function's URL",
         TriggerKind::Library => "The provider's invoke API (AWS Lambda Invoke)",
+        TriggerKind::Storage => {
+            "An object upload whose notification starts the function (local platform)"
+        }
+        TriggerKind::Queue => "A queue message an event source delivers (local platform)",
     })
 }
 

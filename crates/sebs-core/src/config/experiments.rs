@@ -50,6 +50,21 @@ pub struct NetworkPingPongConfig {
     pub threads: Option<u64>,
 }
 
+/// `experiments.trigger-latency` (a sebs experiment): the time from sending to the function's
+/// entry per trigger kind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TriggerLatencyConfig {
+    /// Trigger kinds measured (`http`, `library`, `storage`, `queue`; default all four).
+    pub triggers: Option<Vec<String>>,
+    /// Sequential invocations per kind.
+    pub repetitions: Option<u64>,
+    /// Concurrent invocations per kind after the sequential ones (0: none).
+    pub burst: Option<u64>,
+    /// Clock-synchronisation round trips that must not improve the minimum RTT (030's `N`).
+    pub sync_repetitions: Option<u64>,
+}
+
 /// `experiments.invocation-overhead` (both SeBS's documented `code_*` keys and the
 /// `code_package_*` keys its code reads are accepted).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -290,6 +305,9 @@ pub struct ExperimentsConfig {
     /// scaling settings (a sebs experiment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalingConfig>,
+    /// trigger-latency settings (a sebs experiment).
+    #[serde(rename = "trigger-latency", skip_serializing_if = "Option::is_none")]
+    pub trigger_latency: Option<TriggerLatencyConfig>,
 }
 
 impl ExperimentsConfig {

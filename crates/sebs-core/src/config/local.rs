@@ -122,4 +122,29 @@ pub struct LocalDeploymentConfig {
     /// Per-function overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, LocalFunctionConfig>,
+    /// Storage and queue triggers' event source settings (docs/triggers.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<LocalTriggerConfig>,
+}
+
+/// `deployment.local.triggers`: how the local platform's event sources deliver storage and
+/// queue events, with Lambda's defaults where unset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LocalTriggerConfig {
+    /// Most queue messages per invocation (1-10; default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Seconds to gather a batch before invoking with fewer messages (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching_window: Option<f64>,
+    /// Deliveries of a failing message before it is dead-lettered (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_receive_count: Option<i64>,
+    /// Seconds a delivered message stays hidden: the retry delay after a failure (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_timeout: Option<i64>,
+    /// Seconds an invocation through a trigger waits for its result (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_timeout: Option<f64>,
 }

@@ -35,9 +35,9 @@ pub use cloud::{
 pub use cluster::{ClusterResources, KnativeConfig, OpenWhiskConfig};
 pub use experiments::{
     EvictionModelConfig, ExperimentsConfig, InvocationOverheadConfig, LoadConfig,
-    NetworkPingPongConfig, PerfCostConfig, RuntimeConfig, ScalingConfig,
+    NetworkPingPongConfig, PerfCostConfig, RuntimeConfig, ScalingConfig, TriggerLatencyConfig,
 };
-pub use local::{ColdStartMode, LocalDeploymentConfig, LocalFunctionConfig};
+pub use local::{ColdStartMode, LocalDeploymentConfig, LocalFunctionConfig, LocalTriggerConfig};
 pub use secret::{DockerRegistry, Secret, StorageSection};
 
 /// A programming language benchmarks are written in.

@@ -3,6 +3,8 @@
 //! provider metrics.
 
 pub mod daemon;
+pub mod events;
+mod wire;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -132,6 +134,8 @@ struct Inner {
     port: u16,
     platform: tokio::sync::OnceCell<LocalPlatform>,
     created: Mutex<BTreeSet<String>>,
+    /// The storage and queue triggers' servers, started with the first such trigger.
+    triggers: tokio::sync::OnceCell<events::TriggerHub>,
 }
 
 impl LocalBackend {
@@ -148,6 +152,7 @@ impl LocalBackend {
             port,
             platform: tokio::sync::OnceCell::new(),
             created: Mutex::new(BTreeSet::new()),
+            triggers: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -164,6 +169,18 @@ impl LocalBackend {
                         self.0.port
                     )
                 })
+            })
+            .await
+    }
+
+    /// The servers of the storage and queue triggers, started on first call.
+    async fn trigger_hub(&self) -> Result<&events::TriggerHub> {
+        self.0
+            .triggers
+            .get_or_try_init(|| {
+                let dir = self.0.cache_dir.join("local").join("triggers");
+                let settings = self.0.local.triggers.clone().unwrap_or_default();
+                async move { events::TriggerHub::start(&dir, settings).await }
             })
             .await
     }
@@ -272,7 +289,11 @@ impl Platform for LocalBackend {
     }
 
     async fn create_or_update(&self, function: &FunctionConfig) -> Result<Value> {
-        let spec = self.function_spec(function)?;
+        let mut spec = self.function_spec(function)?;
+        if self.0.local.triggers.is_some() {
+            // Storage-triggered invocations read their input object from the triggers' store.
+            spec.env.extend(self.trigger_hub().await?.function_env());
+        }
         let platform = self.platform().await?;
         let record = Self::deployment_record(platform, function, &spec);
         platform.deploy(spec).await;
@@ -286,10 +307,18 @@ impl Platform for LocalBackend {
 
     async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
         let platform = self.platform().await?;
-        Ok(Arc::new(match kind {
-            TriggerKind::Http => HttpTrigger::http(platform.function_url(function)),
-            TriggerKind::Library => HttpTrigger::lambda_invoke(platform.invoke_url(function)),
-        }))
+        Ok(match kind {
+            TriggerKind::Http => Arc::new(HttpTrigger::http(platform.function_url(function))),
+            TriggerKind::Library => {
+                Arc::new(HttpTrigger::lambda_invoke(platform.invoke_url(function)))
+            }
+            TriggerKind::Storage | TriggerKind::Queue => {
+                self.trigger_hub()
+                    .await?
+                    .trigger(function, kind, platform.invoke_url(function))
+                    .await?
+            }
+        })
     }
 
     async fn instances_now(&self, function: &str) -> Result<Option<InstanceCount>> {
