@@ -402,8 +402,20 @@ fn validate_state(state: &State, at: &str) -> Result<(), (String, String)> {
                         .to_string(),
                 ));
             }
+            let mut roots = BTreeSet::new();
             for (i, branch) in p.parallel_functions.iter().enumerate() {
-                branch.validate_at(&format!("{at}.parallel_functions[{i}]."))?;
+                let branch_at = format!("{at}.parallel_functions[{i}].");
+                branch.validate_at(&branch_at)?;
+                // The parallel state's output holds each branch's output under its root's name.
+                if !roots.insert(branch.root.as_str()) {
+                    return Err((
+                        format!("{branch_at}root"),
+                        format!(
+                            "another branch also starts at `{}`: branch outputs are keyed by their root state's name, so give each branch a root of its own",
+                            branch.root
+                        ),
+                    ));
+                }
             }
             Ok(())
         }
