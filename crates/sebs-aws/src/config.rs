@@ -34,6 +34,8 @@ pub enum Service {
     CloudWatch,
     /// API Gateway v2 (HTTP APIs).
     ApiGateway,
+    /// Step Functions (workflows).
+    StepFunctions,
 }
 
 impl Service {
@@ -48,6 +50,7 @@ impl Service {
             Service::Logs => "CLOUDWATCH_LOGS",
             Service::CloudWatch => "CLOUDWATCH",
             Service::ApiGateway => "APIGATEWAYV2",
+            Service::StepFunctions => "SFN",
         }
     }
 }
