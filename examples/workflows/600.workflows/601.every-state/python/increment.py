@@ -1,0 +1,3 @@
+def handler(event):
+    # A loop element: the bare array element.
+    return event + 1

@@ -1,0 +1,3 @@
+def handler(event):
+    numbers = event["numbers"]
+    return {"numbers": numbers, "factor": event["factor"], "limit": event["limit"], "count": len(numbers)}
