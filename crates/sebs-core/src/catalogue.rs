@@ -386,6 +386,29 @@ mod tests {
     const CONFIG: &str = r#"{"timeout": 10, "memory": 128, "languages": ["python", {"language": "nodejs", "variants": ["bun"]}], "modules": []}"#;
 
     #[test]
+    fn workflows_need_a_definition_and_python_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wf = r#"{"type": "workflow", "timeout": 10, "memory": 128, "languages": ["python"]}"#;
+        let dir = write_bench(tmp.path(), "600.workflows", "620.func-invo", wf);
+        let err = Benchmark::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("needs a definition.json"), "{err}");
+        std::fs::write(dir.join("definition.json"), "{}").unwrap();
+        let bench = Benchmark::load(&dir).unwrap();
+        assert!(bench.is_workflow());
+        assert_eq!(bench.definition_path(), dir.join("definition.json"));
+        let node = wf.replace(r#"["python"]"#, r#"["python", "nodejs"]"#);
+        std::fs::write(dir.join("config.json"), node).unwrap();
+        let err = Benchmark::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("workflows run Python functions"), "{err}");
+        let plain = write_bench(tmp.path(), "000.x", "010.y", CONFIG);
+        assert!(!Benchmark::load(&plain).unwrap().is_workflow());
+        let bad = r#"{"type": "flow", "timeout": 10, "memory": 128, "languages": ["python"]}"#;
+        let dir = write_bench(tmp.path(), "000.x", "020.z", bad);
+        let err = Benchmark::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("`type`") && err.contains("workflow"), "{err}");
+    }
+
+    #[test]
     fn finds_by_id_name_number_and_suggests() {
         let tmp = tempfile::tempdir().unwrap();
         write_bench(tmp.path(), "100.webapps", "110.dynamic-html", CONFIG);
