@@ -38,7 +38,7 @@ def generate_input(
         user = "user-%d" % i
         # The second request's token is signed for another user: it must be denied.
         token = _token(user) if i != 1 else user + "." + _token("intruder").rpartition(".")[2]
-        requests.append({"id": i, "token": token, "message": MESSAGE * repeat})
+        requests.append({"id": i, "token": token, "message": "Request %d.\n" % i + MESSAGE * repeat})
     return {"requests": requests}
 
 
