@@ -21,6 +21,7 @@ import os
 import random
 import tempfile
 
+BENCHMARK = "6100.1000-genome"
 SEED = 1000
 POPULATIONS = ["AFR", "AMR", "EAS", "EUR", "SAS"]
 SIZES = {"test": (25, 300, 2), "small": (100, 1000, 4), "large": (500, 5000, 10)}
@@ -71,6 +72,21 @@ def _panel(names):
             for p, pop in enumerate(POPULATIONS)}
 
 
+def _data_root(data_dir, *sub):
+    """Where the generated files go: the benchmark's data directory, or (when there is none, or
+    it is read-only, as a benchmarks-data checkout may be) a directory under the system's temp."""
+    fallback = os.path.join(tempfile.gettempdir(), "sebs-workflow-data", BENCHMARK)
+    for root in ([data_dir] if data_dir else []) + [fallback]:
+        path = os.path.join(root, *sub)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    raise OSError("cannot write the generated inputs to %s or %s" % (data_dir, fallback))
+
+
 def _write(root, name, text):
     path = os.path.join(root, name)
     if not os.path.isfile(path):
@@ -86,9 +102,7 @@ def generate_input(
 ):
     samples, variants, jobs = SIZES[size]
     tag = "%dx%d" % (samples, variants)
-    root = os.path.join(data_dir or os.path.join(tempfile.gettempdir(), "sebs-workflow-data",
-                                                 "6100.1000-genome"), tag)
-    os.makedirs(root, exist_ok=True)
+    root = _data_root(data_dir, tag)
     names, vcf, sites = _dataset(samples, variants)
     header = "##fileformat=VCFv4.1\n"
     files = {

@@ -9,6 +9,7 @@ import random
 import tempfile
 
 SIZES = {"test": (4, 64 * 1024), "small": (20, 1 << 20), "large": (50, 8 << 20)}
+BENCHMARK = "631.parallel-download"
 SEED = 631
 
 
@@ -20,10 +21,24 @@ def _bytes(size):
     return random.Random(SEED + size).randbytes(size)
 
 
+def _data_root(data_dir, *sub):
+    """Where the generated files go: the benchmark's data directory, or (when there is none, or
+    it is read-only, as a benchmarks-data checkout may be) a directory under the system's temp."""
+    fallback = os.path.join(tempfile.gettempdir(), "sebs-workflow-data", BENCHMARK)
+    for root in ([data_dir] if data_dir else []) + [fallback]:
+        path = os.path.join(root, *sub)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    raise OSError("cannot write the generated inputs to %s or %s" % (data_dir, fallback))
+
+
 def _data_file(data_dir, name, size):
     """The generated object on disk (written once; its content depends on `size` only)."""
-    root = data_dir or os.path.join(tempfile.gettempdir(), "sebs-workflow-data", "631.parallel-download")
-    os.makedirs(root, exist_ok=True)
+    root = _data_root(data_dir)
     path = os.path.join(root, name)
     if not os.path.isfile(path) or os.path.getsize(path) != size:
         partial = "%s.%d.partial" % (path, os.getpid())

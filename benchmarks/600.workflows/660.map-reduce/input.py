@@ -16,6 +16,7 @@ VOCABULARY = (
     "fly gnat flea tick mite lynx otter badger beaver bison camel llama zebra"
 ).split()
 SIZES = {"test": (2000, 8, 3), "small": (100_000, 20, 4), "large": (2_000_000, 50, 8)}
+BENCHMARK = "660.map-reduce"
 SEED = 660
 
 
@@ -34,9 +35,23 @@ def _lines(words, distinct):
         left -= n
 
 
+def _data_root(data_dir, *sub):
+    """Where the generated files go: the benchmark's data directory, or (when there is none, or
+    it is read-only, as a benchmarks-data checkout may be) a directory under the system's temp."""
+    fallback = os.path.join(tempfile.gettempdir(), "sebs-workflow-data", BENCHMARK)
+    for root in ([data_dir] if data_dir else []) + [fallback]:
+        path = os.path.join(root, *sub)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    raise OSError("cannot write the generated inputs to %s or %s" % (data_dir, fallback))
+
+
 def _text_file(data_dir, name, words, distinct):
-    root = data_dir or os.path.join(tempfile.gettempdir(), "sebs-workflow-data", "660.map-reduce")
-    os.makedirs(root, exist_ok=True)
+    root = _data_root(data_dir)
     path = os.path.join(root, name)
     if not os.path.isfile(path):
         partial = "%s.%d.partial" % (path, os.getpid())
