@@ -13,6 +13,7 @@ Validation regenerates the data and recomputes, per population, what both final 
 individuals, carried sifted mutations, the frequency histograms (same seeded groups; compared by
 SHA-256, and against the stored JSON) and the pairwise overlaps.
 """
+
 import collections
 import hashlib
 import itertools
@@ -51,25 +52,40 @@ def _dataset(samples, variants):
             alt_count += a + b
             genotypes.append("%d|%d" % (a, b))
         info = "AC=%d;AF=%s;AN=%d;NS=%d;VT=SNP" % (alt_count, af, 2 * samples, samples)
-        vcf.append("\t".join(["21", str(position), rs, ref, alt, "100", "PASS", info, "GT"] + genotypes))
+        vcf.append(
+            "\t".join(["21", str(position), rs, ref, alt, "100", "PASS", info, "GT"] + genotypes)
+        )
         kind = rng.random()
         gene = "ENSG%011d" % (154000 + v // 20)
         if kind < 0.2:
             csq = "%s|missense_variant|%s|deleterious(%.2f)|probably_damaging(0.9%d)" % (
-                alt, gene, rng.random() * 0.05, rng.randint(0, 9))
+                alt,
+                gene,
+                rng.random() * 0.05,
+                rng.randint(0, 9),
+            )
         elif kind < 0.45:
             csq = "%s|missense_variant|%s|tolerated(%.2f)|benign(0.0%d)" % (
-                alt, gene, 0.05 + rng.random() * 0.95, rng.randint(0, 9))
+                alt,
+                gene,
+                0.05 + rng.random() * 0.95,
+                rng.randint(0, 9),
+            )
         else:
             csq = "%s|intron_variant|%s||" % (alt, gene)
-        sites.append("\t".join(["21", str(position), rs, ref, alt, "100", "PASS",
-                                "AF=%s;CSQ=%s" % (af, csq)]))
+        sites.append(
+            "\t".join(
+                ["21", str(position), rs, ref, alt, "100", "PASS", "AF=%s;CSQ=%s" % (af, csq)]
+            )
+        )
     return names, vcf, sites
 
 
 def _panel(names):
-    return {pop: [n for i, n in enumerate(names) if i % len(POPULATIONS) == p]
-            for p, pop in enumerate(POPULATIONS)}
+    return {
+        pop: [n for i, n in enumerate(names) if i % len(POPULATIONS) == p]
+        for p, pop in enumerate(POPULATIONS)
+    }
 
 
 def _data_root(data_dir, *sub):
@@ -107,14 +123,18 @@ def generate_input(
     header = "##fileformat=VCFv4.1\n"
     files = {
         "columns.txt": "\t".join(FIXED + names) + "\n",
-        "ALL.chr21.sites.annotation.vcf": header + "\t".join(FIXED[:8]) + "\n" + "\n".join(sites) + "\n",
+        "ALL.chr21.sites.annotation.vcf": header
+        + "\t".join(FIXED[:8])
+        + "\n"
+        + "\n".join(sites)
+        + "\n",
     }
     files.update({pop: "\n".join(ids) + "\n" for pop, ids in _panel(names).items()})
     per_job = -(-variants // jobs)
     chunks = []
     for i in range(jobs):
         name = "ALL.chr21.%s.part-%03d.vcf" % (tag, i)
-        files[name] = "\n".join(vcf[i * per_job:(i + 1) * per_job]) + "\n"
+        files[name] = "\n".join(vcf[i * per_job : (i + 1) * per_job]) + "\n"
         chunks.append({"index": i, "key": "%s/%s/%s" % (input_paths[0], tag, name)})
     for name, text in files.items():
         upload_func(0, tag + "/" + name, _write(root, name, text))
@@ -139,7 +159,9 @@ def _carried(samples, variants):
     for line in sites:
         fields = line.split("\t")
         sift = fields[7].split("CSQ=")[1].split("|")[3]
-        if fields[2].startswith("rs") and (sift.startswith("deleterious") or sift.startswith("tolerated")):
+        if fields[2].startswith("rs") and (
+            sift.startswith("deleterious") or sift.startswith("tolerated")
+        ):
             sifted.add(fields[2])
     carried = {n: set() for n in names}
     for line in vcf:
@@ -163,11 +185,18 @@ def _frequency(population, carried):
             counts.update(carried[sample])
         shared = collections.Counter(counts.values())
         histograms.append({str(k): shared[k] for k in sorted(shared)})
-    text = json.dumps({"population": population, "group": group, "histograms": histograms}, sort_keys=True)
-    return {"population": population, "individuals": len(ids), "group": group, "runs": RUNS,
-            "carriers": sum(len(v) for v in carried.values()),
-            "distinct": len(set().union(*carried.values())) if carried else 0,
-            "histograms_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    text = json.dumps(
+        {"population": population, "group": group, "histograms": histograms}, sort_keys=True
+    )
+    return {
+        "population": population,
+        "individuals": len(ids),
+        "group": group,
+        "runs": RUNS,
+        "carriers": sum(len(v) for v in carried.values()),
+        "distinct": len(set().union(*carried.values())) if carried else 0,
+        "histograms_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }
 
 
 def _overlap(population, carried):
@@ -176,9 +205,15 @@ def _overlap(population, carried):
     pairs = collections.Counter()
     for sample in sorted(carried):
         pairs.update(itertools.combinations(carried[sample], 2))
-    return {"population": population, "individuals": len(sets), "pairs": len(overlaps),
-            "overlap_total": sum(overlaps), "overlap_max": max(overlaps, default=0),
-            "mutation_pairs": len(pairs), "top_pair_count": max(pairs.values(), default=0)}
+    return {
+        "population": population,
+        "individuals": len(sets),
+        "pairs": len(overlaps),
+        "overlap_total": sum(overlaps),
+        "overlap_max": max(overlaps, default=0),
+        "mutation_pairs": len(pairs),
+        "top_pair_count": max(pairs.values(), default=0),
+    }
 
 
 def _results(output, branch):
@@ -199,8 +234,12 @@ def validate_output(data_dir, input_config, output, language, storage=None):
             differ = sorted(k for k in want if got.get(k) != want[k])
             if differ:
                 return "%s of %s: %s differ (got %r, expected %r)" % (
-                    branch, population, ", ".join(differ), [got.get(k) for k in differ],
-                    [want[k] for k in differ])
+                    branch,
+                    population,
+                    ", ".join(differ),
+                    [got.get(k) for k in differ],
+                    [want[k] for k in differ],
+                )
     if storage is not None:
         got = _results(output, "frequency")[0]
         with tempfile.TemporaryDirectory() as tmp:
@@ -208,5 +247,8 @@ def validate_output(data_dir, input_config, output, language, storage=None):
             storage.download(input_config["bucket"], got["key"], path)
             with open(path, "rb") as f:
                 if hashlib.sha256(f.read()).hexdigest() != got["histograms_sha256"]:
-                    return "the stored frequency histograms %s differ from the reported digest" % got["key"]
+                    return (
+                        "the stored frequency histograms %s differ from the reported digest"
+                        % got["key"]
+                    )
     return None

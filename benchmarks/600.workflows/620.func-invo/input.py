@@ -4,6 +4,7 @@ every state's input and output, where SeBS's large size was 1 MiB).
 
 Validation replays the chain: the same generator, hashed hop by hop, must give every digest.
 """
+
 import hashlib
 import random
 
@@ -48,5 +49,7 @@ def validate_output(data_dir, input_config, output, language, storage=None):
         return "hop digests %r differ from the replayed chain %r" % (output.get("digests"), digests)
     if output.get("payload") != payload or output.get("size") != size:
         return "the final payload (%d characters) differs from the replayed one (%d)" % (
-            len(output.get("payload", "")), size)
+            len(output.get("payload", "")),
+            size,
+        )
     return None

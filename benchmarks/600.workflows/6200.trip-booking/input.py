@@ -25,7 +25,9 @@ TABLES = {"hotel_booking": "booking_id", "car_rentals": "rental_id", "flights": 
 
 
 def allocate_nosql():
-    return {table: {"primary_key": "trip_id", "secondary_key": key} for table, key in TABLES.items()}
+    return {
+        table: {"primary_key": "trip_id", "secondary_key": key} for table, key in TABLES.items()
+    }
 
 
 def generate_input(
@@ -47,7 +49,10 @@ def _check_booked(output):
         return "the hotel row does not hold the trip's nights and stars: %r" % hotel
     if rental.get("rental_class") != TRIP["rental_class"]:
         return "the rental row does not hold the trip's car class: %r" % rental
-    if (flight.get("depart"), flight.get("arrive")) != (TRIP["flight_depart"], TRIP["flight_arrive"]):
+    if (flight.get("depart"), flight.get("arrive")) != (
+        TRIP["flight_depart"],
+        TRIP["flight_arrive"],
+    ):
         return "the flight row does not hold the trip's route: %r" % flight
     return None
 
@@ -59,8 +64,11 @@ def validate_output(data_dir, input_config, output, language, storage=None):
             return "the trip was not booked: %r" % (output,)
         return _check_booked(output)
     if output.get("status") != "failure":
-        return "the %s step was made to fail, yet the saga reports %r" % (fail_at, output.get("status"))
-    reserved = STEPS[:STEPS.index(fail_at)]
+        return "the %s step was made to fail, yet the saga reports %r" % (
+            fail_at,
+            output.get("status"),
+        )
+    reserved = STEPS[: STEPS.index(fail_at)]
     expected = [step for step in reversed(reserved) if step != "confirm"]
     if output.get("cancelled") != expected:
         return "compensations %r, expected %r" % (output.get("cancelled"), expected)

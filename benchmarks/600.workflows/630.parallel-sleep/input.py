@@ -28,7 +28,11 @@ def validate_output(data_dir, input_config, output, language, storage=None):
     for r in results:
         # time.sleep never returns early; the small tolerance covers clock granularity.
         if not r.get("slept", -1) >= sleep - 0.01 or not r["end"] >= r["begin"]:
-            return "sleeper %s slept %r s, expected at least %s s" % (r["index"], r.get("slept"), sleep)
+            return "sleeper %s slept %r s, expected at least %s s" % (
+                r["index"],
+                r.get("slept"),
+                sleep,
+            )
     if [r["index"] for r in results] != list(range(count)):
         return "the map state's results are not in the order of its input array"
     return None

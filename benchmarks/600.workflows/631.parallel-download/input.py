@@ -3,6 +3,7 @@ once. The object is generated here (seeded pseudo-random bytes, identical on eve
 uploaded to the input prefix; SeBS's sizes were 10 B and 1 KiB, too small to load the store, so
 sebs uses 64 KiB (test), 1 MiB (small) and 8 MiB (large).
 """
+
 import hashlib
 import os
 import random
@@ -54,7 +55,12 @@ def generate_input(
     count, nbytes = SIZES[size]
     name = "data-%d.bin" % nbytes
     upload_func(0, name, _data_file(data_dir, name, nbytes))
-    return {"count": count, "bucket": benchmarks_bucket, "key": input_paths[0] + "/" + name, "bytes": nbytes}
+    return {
+        "count": count,
+        "bucket": benchmarks_bucket,
+        "key": input_paths[0] + "/" + name,
+        "bytes": nbytes,
+    }
 
 
 def validate_output(data_dir, input_config, output, language, storage=None):
@@ -65,8 +71,16 @@ def validate_output(data_dir, input_config, output, language, storage=None):
     want = hashlib.md5(_bytes(input_config["bytes"])).hexdigest()
     for i, r in enumerate(results):
         if r.get("index") != i:
-            return "result %d is for job %r: the map state must keep the input order" % (i, r.get("index"))
+            return "result %d is for job %r: the map state must keep the input order" % (
+                i,
+                r.get("index"),
+            )
         if r.get("size") != input_config["bytes"] or r.get("md5") != want:
             return "download %d got %r bytes with MD5 %r, expected %d with %s" % (
-                i, r.get("size"), r.get("md5"), input_config["bytes"], want)
+                i,
+                r.get("size"),
+                r.get("md5"),
+                input_config["bytes"],
+                want,
+            )
     return None

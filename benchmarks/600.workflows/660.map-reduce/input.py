@@ -6,6 +6,7 @@ vocabulary, seeded so every machine makes the same file. SeBS shuffled 5 words r
 and 20 (small, 4 mappers), 2,000,000 and 50 (large, 8 mappers). Validation counts the words of
 the generated text itself and compares every reducer's total.
 """
+
 import os
 import random
 import tempfile
@@ -91,7 +92,10 @@ def validate_output(data_dir, input_config, output, language, storage=None):
     if got != want:
         wrong = sorted(w for w in set(got) | set(want) if got.get(w) != want.get(w))
         return "counts differ for %s: got %r, expected %r" % (
-            ", ".join(wrong[:5]), [got.get(w) for w in wrong[:5]], [want.get(w) for w in wrong[:5]])
+            ", ".join(wrong[:5]),
+            [got.get(w) for w in wrong[:5]],
+            [want.get(w) for w in wrong[:5]],
+        )
     if any(r.get("mappers", 0) > input_config["n_mappers"] for r in results):
         return "a reducer summed more partial counts than there are mappers"
     return None

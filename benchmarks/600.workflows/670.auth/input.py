@@ -7,6 +7,7 @@ benchmark's own pure-Python implementation (pyaes has no wheel to package for La
 Validation decrypts every allowed response with the `openssl` command (an independent AES), or,
 without one, with the benchmark's AES module checked first against FIPS-197's test vector.
 """
+
 import base64
 import hashlib
 import hmac
@@ -38,7 +39,9 @@ def generate_input(
         user = "user-%d" % i
         # The second request's token is signed for another user: it must be denied.
         token = _token(user) if i != 1 else user + "." + _token("intruder").rpartition(".")[2]
-        requests.append({"id": i, "token": token, "message": "Request %d.\n" % i + MESSAGE * repeat})
+        requests.append(
+            {"id": i, "token": token, "message": "Request %d.\n" % i + MESSAGE * repeat}
+        )
     return {"requests": requests}
 
 
@@ -46,13 +49,18 @@ def _decrypt(ciphertext):
     if shutil.which("openssl"):
         out = subprocess.run(
             ["openssl", "enc", "-d", "-aes-256-ctr", "-K", KEY.hex(), "-iv", "0" * 32],
-            input=ciphertext, capture_output=True, check=True)
+            input=ciphertext,
+            capture_output=True,
+            check=True,
+        )
         return out.stdout
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python", "aes.py")
     spec = importlib.util.spec_from_file_location("sebs_670_aes", path)
     aes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(aes)
-    vector = aes.encrypt_block(aes.expand_key(bytes(range(32))), bytes.fromhex("00112233445566778899aabbccddeeff"))
+    vector = aes.encrypt_block(
+        aes.expand_key(bytes(range(32))), bytes.fromhex("00112233445566778899aabbccddeeff")
+    )
     if vector.hex() != "8ea2b7ca516745bfeafc49904b496089":
         raise AssertionError("the benchmark's AES fails FIPS-197's AES-256 test vector")
     return aes.ctr(KEY, ciphertext)
@@ -68,8 +76,11 @@ def validate_output(data_dir, input_config, output, language, storage=None):
             return "result for request %r in place of %r" % (result.get("id"), request["id"])
         allowed = request["token"] == _token(request["token"].rpartition(".")[0])
         if result.get("status") != ("allow" if allowed else "deny"):
-            return "request %d was %r, expected %s" % (request["id"], result.get("status"),
-                                                     "allow" if allowed else "deny")
+            return "request %d was %r, expected %s" % (
+                request["id"],
+                result.get("status"),
+                "allow" if allowed else "deny",
+            )
         if not allowed:
             if result.get("response") != "unauthorized":
                 return "denied request %d answered %r" % (request["id"], result.get("response"))

@@ -7,6 +7,7 @@ Validation: one result per classifier in order, with its parameters, a 60/40 spl
 and an accuracy in [0, 1] at least that of always answering the majority class less 0.1 (a trained
 classifier that does worse than that has not learnt).
 """
+
 import math
 
 CLASSIFIERS = [
@@ -45,13 +46,26 @@ def validate_output(data_dir, input_config, output, language, storage=None):
     for spec, result in zip(classifiers, results):
         params = {k: v for k, v in spec.items() if k != "name"}
         if result.get("name") != spec["name"] or result.get("params") != params:
-            return "result %r/%r for classifier %r" % (result.get("name"), result.get("params"), spec)
+            return "result %r/%r for classifier %r" % (
+                result.get("name"),
+                result.get("params"),
+                spec,
+            )
         if (result.get("test_samples"), result.get("train_samples")) != (test, n - test):
             return "%s split %r/%r samples, expected %d/%d" % (
-                spec["name"], result.get("train_samples"), result.get("test_samples"), n - test, test)
+                spec["name"],
+                result.get("train_samples"),
+                result.get("test_samples"),
+                n - test,
+                test,
+            )
         score, majority = result.get("score"), result.get("majority_rate")
         if not (isinstance(score, float) and 0.0 <= score <= 1.0):
             return "%s scored %r, not an accuracy" % (spec["name"], score)
         if not (isinstance(majority, float) and 0.5 <= majority <= 1.0) or score < majority - 0.1:
-            return "%s scored %.3f against a majority-class rate of %r" % (spec["name"], score, majority)
+            return "%s scored %.3f against a majority-class rate of %r" % (
+                spec["name"],
+                score,
+                majority,
+            )
     return None

@@ -3,6 +3,7 @@ over `RUNS` random groups of half the population (the workflow's frequency step,
 
 The groups are drawn from a generator seeded with the population's name, so a run is reproducible;
 the full histograms are stored as JSON, the summary travels in the payload."""
+
 import collections
 import hashlib
 import json
@@ -27,9 +28,14 @@ def handler(event):
             counts.update(carried[sample])
         shared = collections.Counter(counts.values())
         histograms.append({str(k): shared[k] for k in sorted(shared)})
-    text = json.dumps({"population": population, "group": group, "histograms": histograms}, sort_keys=True)
-    key = client.upload_stream(sifting["bucket"], "%s/frequency/%s.json" % (sifting["output"], population),
-                               text.encode("utf-8"))
+    text = json.dumps(
+        {"population": population, "group": group, "histograms": histograms}, sort_keys=True
+    )
+    key = client.upload_stream(
+        sifting["bucket"],
+        "%s/frequency/%s.json" % (sifting["output"], population),
+        text.encode("utf-8"),
+    )
     return {
         "population": population,
         "individuals": len(ids),

@@ -1,4 +1,5 @@
 """6100.1000-genome: what the steps share (VCF fields, the carrier rule, tar.gz archives in memory)."""
+
 import io
 import tarfile
 
@@ -60,7 +61,9 @@ def load_population(client, sifting, merged, population):
     """(ids, sifted rs numbers, {id: sorted sifted rs numbers it carries}) for one population."""
     bucket = sifting["bucket"]
     columns = client.download_stream(bucket, sifting["columns"]).decode("utf-8").split()
-    members = client.download_stream(bucket, sifting["input"] + "/" + population).decode("utf-8").split()
+    members = (
+        client.download_stream(bucket, sifting["input"] + "/" + population).decode("utf-8").split()
+    )
     ids = sorted(set(members) & set(columns))
     sifted = set()
     for line in client.download_stream(bucket, sifting["sifted"]).decode("utf-8").splitlines():
@@ -71,5 +74,7 @@ def load_population(client, sifting, merged, population):
     carried = {}
     for sample in ids:
         text = files.get(sample_file(sample), "")
-        carried[sample] = sorted({line.split()[0] for line in text.splitlines() if line.strip()} & sifted)
+        carried[sample] = sorted(
+            {line.split()[0] for line in text.splitlines() if line.strip()} & sifted
+        )
     return ids, sifted, carried

@@ -1,12 +1,15 @@
 """6100.1000-genome, map state: one chunk of the individuals VCF to one file per individual,
 listing the variants whose minor allele it carries (`rs pos ref alt af`), archived as tar.gz."""
+
 from . import genome, storage
 
 
 def handler(event):
     chunk, bucket = event["array_element"], event["bucket"]
     client = storage.storage.get_instance()
-    columns = client.download_stream(bucket, event["columns"]).decode("utf-8").rstrip("\n").split("\t")
+    columns = (
+        client.download_stream(bucket, event["columns"]).decode("utf-8").rstrip("\n").split("\t")
+    )
     samples = columns[9:]
     text = client.download_stream(bucket, chunk["key"]).decode("utf-8")
     rows = {sample: [] for sample in samples}

@@ -1,5 +1,6 @@
 """6100.1000-genome, per population: sifted mutations shared by pairs of individuals, and pairs of
 mutations carried together (the workflow's mutation-overlap step, without plots)."""
+
 import collections
 import itertools
 import json
@@ -18,10 +19,15 @@ def handler(event):
     for sample in ids:
         gene_pairs.update(itertools.combinations(carried[sample], 2))
     per_individual = {sample: len(carried[sample]) for sample in ids}
-    text = json.dumps({"population": population, "mutations": per_individual,
-                       "pair_overlaps": overlaps}, sort_keys=True)
-    key = client.upload_stream(sifting["bucket"], "%s/overlap/%s.json" % (sifting["output"], population),
-                               text.encode("utf-8"))
+    text = json.dumps(
+        {"population": population, "mutations": per_individual, "pair_overlaps": overlaps},
+        sort_keys=True,
+    )
+    key = client.upload_stream(
+        sifting["bucket"],
+        "%s/overlap/%s.json" % (sifting["output"], population),
+        text.encode("utf-8"),
+    )
     return {
         "population": population,
         "individuals": len(ids),

@@ -1,5 +1,6 @@
 """6100.1000-genome: the variants with a SIFT prediction (deleterious or tolerated) and an rs
 number, from the sites annotation VCF: `line rs gene prediction score` per variant."""
+
 from . import genome, storage
 
 
@@ -22,8 +23,11 @@ def handler(event):
             continue
         prediction, _, score = sift.rstrip(")").partition("(")
         rows.append("%d %s %s %s %s\n" % (line_number, fields[2], gene, prediction, score))
-    key = client.upload_stream(bucket, "%s/sifting/sifted.SIFT.chr%d.txt" % (event["output"], genome.CHROMOSOME),
-                               "".join(rows).encode("utf-8"))
+    key = client.upload_stream(
+        bucket,
+        "%s/sifting/sifted.SIFT.chr%d.txt" % (event["output"], genome.CHROMOSOME),
+        "".join(rows).encode("utf-8"),
+    )
     return {
         "bucket": bucket,
         "input": event["input"],

@@ -1,4 +1,5 @@
 """620.func-invo, first state: a payload of `size` characters for the chain to pass along."""
+
 import random
 
 
@@ -18,4 +19,9 @@ def make_payload(seed, size):
 
 def handler(event):
     size = int(event["size"])
-    return {"size": size, "payload": make_payload(int(event["seed"]), size), "hops": 0, "digests": []}
+    return {
+        "size": size,
+        "payload": make_payload(int(event["seed"]), size),
+        "hops": 0,
+        "digests": [],
+    }

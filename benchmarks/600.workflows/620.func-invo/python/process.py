@@ -3,6 +3,7 @@
 Each hop's output depends on the exact bytes it received, so the final digest proves that every
 payload crossed every transition intact.
 """
+
 import hashlib
 
 from .gen import make_payload

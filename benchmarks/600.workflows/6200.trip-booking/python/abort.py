@@ -1,5 +1,6 @@
 """6200.trip-booking, end of the compensation chain: report the failure and what the trip still holds
 (nothing, once every compensation ran)."""
+
 from . import trip
 
 

@@ -1,4 +1,5 @@
 """6200.trip-booking, last step: mark the three reservations booked and read the trip back."""
+
 from . import trip
 
 
@@ -7,4 +8,8 @@ def handler(event):
     db = trip.client()
     for table, key in trip.TABLES.items():
         db.update(table, ("trip_id", event["trip_id"]), (key, event[key]), {"status": "booked"})
-    return {"trip_id": event["trip_id"], "status": "success", "reservations": trip.reservations(event["trip_id"])}
+    return {
+        "trip_id": event["trip_id"],
+        "status": "success",
+        "reservations": trip.reservations(event["trip_id"]),
+    }

@@ -1,4 +1,5 @@
 """6200.trip-booking: reserve the flight (a pending row in `flights`)."""
+
 import uuid
 
 from . import trip

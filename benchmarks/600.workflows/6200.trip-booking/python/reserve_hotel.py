@@ -1,4 +1,5 @@
 """6200.trip-booking: reserve the hotel (a pending row in `hotel_booking`)."""
+
 import uuid
 
 from . import trip

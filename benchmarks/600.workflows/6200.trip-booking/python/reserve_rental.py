@@ -1,4 +1,5 @@
 """6200.trip-booking: reserve the rental (a pending row in `car_rentals`)."""
+
 import uuid
 
 from . import trip

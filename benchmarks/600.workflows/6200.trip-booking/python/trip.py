@@ -1,4 +1,5 @@
 """6200.trip-booking: what every step shares (tables, failure injection, reading a trip back)."""
+
 from . import nosql
 
 # logical table -> sort key name; every table's partition key is trip_id.

@@ -4,4 +4,8 @@
 def handler(event):
     count = int(event["count"])
     sleep = float(event["sleep"])
-    return {"count": count, "sleep": sleep, "buffer": [{"index": i, "sleep": sleep} for i in range(count)]}
+    return {
+        "count": count,
+        "sleep": sleep,
+        "buffer": [{"index": i, "sleep": sleep} for i in range(count)],
+    }

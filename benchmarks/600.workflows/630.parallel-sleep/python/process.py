@@ -1,4 +1,5 @@
 """630.parallel-sleep, map state: sleep for the item's `sleep` seconds and say when."""
+
 import time
 
 

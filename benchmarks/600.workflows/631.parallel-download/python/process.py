@@ -1,5 +1,6 @@
 """631.parallel-download, map state: download the object and report its size and MD5 (the
 object's bytes never enter the workflow's payload)."""
+
 import hashlib
 import time
 

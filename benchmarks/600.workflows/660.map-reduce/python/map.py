@@ -1,5 +1,6 @@
 """660.map-reduce, map state: count the words of one chunk; write one object per distinct word,
 `<prefix>/counts/<word>/<mapper>`, holding its count."""
+
 from . import storage
 
 
@@ -11,5 +12,7 @@ def handler(event):
     for word in text.split():
         counts[word] = counts.get(word, 0) + 1
     for word, count in counts.items():
-        client.upload_stream(bucket, "%s/counts/%s/%03d" % (prefix, word, event["mapper"]), str(count).encode())
+        client.upload_stream(
+            bucket, "%s/counts/%s/%03d" % (prefix, word, event["mapper"]), str(count).encode()
+        )
     return {"bucket": bucket, "prefix": prefix, "mapper": event["mapper"], "words": len(counts)}

@@ -1,4 +1,5 @@
 """660.map-reduce, reduce state: sum one word's counts over every mapper."""
+
 from . import storage
 
 

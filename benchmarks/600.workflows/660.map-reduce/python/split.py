@@ -1,4 +1,5 @@
 """660.map-reduce, first state: cut the text into `n_mappers` chunks of whole lines, one object each."""
+
 import uuid
 
 from . import storage
@@ -14,7 +15,7 @@ def handler(event):
     per_chunk = -(-len(lines) // n)
     jobs = []
     for i in range(n):
-        chunk = "".join(lines[i * per_chunk:(i + 1) * per_chunk]).encode("utf-8")
+        chunk = "".join(lines[i * per_chunk : (i + 1) * per_chunk]).encode("utf-8")
         key = "%s/chunks/%03d.txt" % (prefix, i)
         key = client.upload_stream(bucket, key, chunk)
         jobs.append({"bucket": bucket, "chunk": key, "prefix": prefix, "mapper": i})

@@ -48,7 +48,7 @@ def expand_key(key):
     if len(key) not in (16, 24, 32):
         raise ValueError("AES keys are 16, 24 or 32 bytes, not %d" % len(key))
     rounds = nk + 6
-    words = [list(key[4 * i:4 * i + 4]) for i in range(nk)]
+    words = [list(key[4 * i : 4 * i + 4]) for i in range(nk)]
     rcon = 1
     for i in range(nk, 4 * (rounds + 1)):
         word = list(words[i - 1])
@@ -59,7 +59,7 @@ def expand_key(key):
         elif nk > 6 and i % nk == 4:
             word = [SBOX[b] for b in word]
         words.append([a ^ b for a, b in zip(words[i - nk], word)])
-    return [sum(words[4 * r:4 * r + 4], []) for r in range(rounds + 1)]
+    return [sum(words[4 * r : 4 * r + 4], []) for r in range(rounds + 1)]
 
 
 def encrypt_block(round_keys, block):
@@ -73,7 +73,7 @@ def encrypt_block(round_keys, block):
         if rnd != last:
             mixed = []
             for c in range(4):
-                a0, a1, a2, a3 = s[4 * c:4 * c + 4]
+                a0, a1, a2, a3 = s[4 * c : 4 * c + 4]
                 mixed += [
                     MUL2[a0] ^ MUL3[a1] ^ a2 ^ a3,
                     a0 ^ MUL2[a1] ^ MUL3[a2] ^ a3,
@@ -92,7 +92,7 @@ def ctr(key, data, initial_counter=0):
     counter = initial_counter
     for offset in range(0, len(data), 16):
         stream = encrypt_block(round_keys, counter.to_bytes(16, "big"))
-        chunk = data[offset:offset + 16]
+        chunk = data[offset : offset + 16]
         out += bytes(a ^ b for a, b in zip(chunk, stream))
         counter = (counter + 1) % (1 << 128)
     return bytes(out)

@@ -1,4 +1,5 @@
 """670.auth, first state of each request: check the bearer token (`<user>.<HMAC-SHA256 of user>`)."""
+
 import hashlib
 import hmac
 
@@ -10,5 +11,9 @@ def handler(event):
     user, _, signature = str(event.get("token", "")).rpartition(".")
     expected = hmac.new(SECRET, user.encode("utf-8"), hashlib.sha256).hexdigest()
     allowed = bool(user) and hmac.compare_digest(signature, expected)
-    return {"id": event["id"], "user": user, "status": "allow" if allowed else "deny",
-            "message": event["message"]}
+    return {
+        "id": event["id"],
+        "user": user,
+        "status": "allow" if allowed else "deny",
+        "message": event["message"],
+    }

@@ -1,4 +1,5 @@
 """670.auth, allowed requests: AES-256-CTR encryption of the message (pure Python, as pyaes in SeBS)."""
+
 import base64
 import time
 
@@ -12,6 +13,10 @@ def handler(event):
     begin = time.perf_counter()
     ciphertext = aes.ctr(KEY, event["message"].encode("utf-8"))
     compute = time.perf_counter() - begin
-    return {"id": event["id"], "user": event["user"], "status": "allow",
-            "response": base64.b64encode(ciphertext).decode("ascii"),
-            "compute_time": compute}
+    return {
+        "id": event["id"],
+        "user": event["user"],
+        "status": "allow",
+        "response": base64.b64encode(ciphertext).decode("ascii"),
+        "compute_time": compute,
+    }

@@ -1,5 +1,6 @@
 """690.ml, first state: a seeded classification data set, stored as two .npy objects, and one
 training schedule per classifier (the schedules carry only the keys)."""
+
 import os
 import tempfile
 
@@ -12,8 +13,13 @@ from . import storage
 def handler(event):
     n_samples, n_features = int(event["n_samples"]), int(event["n_features"])
     X, y = datasets.make_classification(
-        n_samples, n_features, n_redundant=0, n_clusters_per_class=2,
-        weights=[0.9, 0.1], flip_y=0.1, random_state=123,
+        n_samples,
+        n_features,
+        n_redundant=0,
+        n_clusters_per_class=2,
+        weights=[0.9, 0.1],
+        flip_y=0.1,
+        random_state=123,
     )
     client = storage.storage.get_instance()
     bucket, prefix = event["bucket"], event["prefix"]

@@ -1,4 +1,5 @@
 """690.ml, map state: train one classifier on the stored data set and score it on a held-out 40 %."""
+
 import io
 import time
 
