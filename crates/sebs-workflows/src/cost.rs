@@ -32,14 +32,18 @@ fn entry<'a>(table: &'a Value, region: &str) -> &'a Value {
 impl Prices {
     /// The prices in `region`.
     pub fn aws(region: &str) -> Prices {
-        let lambda: Value = serde_json::from_str(LAMBDA).expect("the bundled Lambda price table is JSON");
-        let sfn: Value = serde_json::from_str(STEP_FUNCTIONS).expect("the bundled Step Functions price table is JSON");
+        let lambda: Value =
+            serde_json::from_str(LAMBDA).expect("the bundled Lambda price table is JSON");
+        let sfn: Value = serde_json::from_str(STEP_FUNCTIONS)
+            .expect("the bundled Step Functions price table is JSON");
         let l = &entry(&lambda, region)["x86_64"];
         Prices {
             region: region.to_string(),
             gb_second: l["gb_second"].as_f64().unwrap_or_default(),
             request: l["request"].as_f64().unwrap_or_default(),
-            transition: entry(&sfn, region)["transition"].as_f64().unwrap_or_default(),
+            transition: entry(&sfn, region)["transition"]
+                .as_f64()
+                .unwrap_or_default(),
             lambda_date: lambda["date"].as_str().unwrap_or_default().to_string(),
             stepfunctions_date: sfn["date"].as_str().unwrap_or_default().to_string(),
         }

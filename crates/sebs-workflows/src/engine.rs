@@ -111,17 +111,26 @@ impl WorkflowRunner for Engine {
         };
         let begin = ctx.clock.now();
         let def = &self.definition;
-        let result = match data::check_payload(input, self.options.payload_limit, "workflow input") {
+        let result = match data::check_payload(input, self.options.payload_limit, "workflow input")
+        {
             Err(cause) => Err(failure("(input)", "States.DataLimitExceeded", cause)),
             Ok(()) => {
                 let scope = Scope::default();
-                run_graph(&ctx, &def.root, &def.states, input.clone(), Vec::new(), scope).await
+                run_graph(
+                    &ctx,
+                    &def.root,
+                    &def.states,
+                    input.clone(),
+                    Vec::new(),
+                    scope,
+                )
+                .await
             }
         };
         let end = ctx.clock.now();
         let (output, failure) = match result {
             Ok(flow) => (flow.value, None),
-            Err(f) => (Value::Null, Some(f.failure)),
+            Err(f) => (Value::Null, Some(*f.failure)),
         };
         WorkflowRun {
             workflow: self.name.clone(),
@@ -145,9 +154,9 @@ struct Flow {
 /// A failure on its way up; `catchable` is false for errors a `failure` route cannot catch
 /// (Step Functions' `States.DataLimitExceeded` and runtime errors are terminal).
 struct Failed {
-    failure: Failure,
+    failure: Box<Failure>,
     catchable: bool,
-    input: Value,
+    input: Box<Value>,
     /// The execution that failed, when one was recorded.
     node: Option<usize>,
 }
@@ -157,13 +166,13 @@ type BoxStep<'a> = Pin<Box<dyn Future<Output = Step> + Send + 'a>>;
 
 fn failure(state: &str, error: &str, cause: String) -> Failed {
     Failed {
-        failure: Failure {
+        failure: Box::new(Failure {
             state: state.to_string(),
             error: error.to_string(),
             cause,
-        },
+        }),
         catchable: false,
-        input: Value::Null,
+        input: Box::new(Value::Null),
         node: None,
     }
 }
@@ -227,18 +236,31 @@ impl Ctx {
     }
 
     /// Invoke `func_name` on `input` as the state `node`; the function's result on success.
-    async fn invoke(&self, func_name: &str, input: &Value, node: Node<'_>) -> Result<(Value, usize), Failed> {
+    async fn invoke(
+        &self,
+        func_name: &str,
+        input: &Value,
+        node: Node<'_>,
+    ) -> Result<(Value, usize), Failed> {
         let limit = self.options.payload_limit;
-        if let Err(cause) = data::check_payload(input, limit, &format!("input of state {}", node.instance)) {
+        if let Err(cause) =
+            data::check_payload(input, limit, &format!("input of state {}", node.instance))
+        {
             return Err(failure(&node.instance, "States.DataLimitExceeded", cause));
         }
         let (result, dispatched, returned) = {
-            let _slot = self.slots.acquire().await.expect("the semaphore is never closed");
+            let _slot = self
+                .slots
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
             let dispatched = self.clock.now();
             let result = self.invoker.invoke(func_name, input).await;
             (result, dispatched, self.clock.now())
         };
-        let execution = crate::invocation::describe(func_name, &result, self.options.memory_mb);
+        let observed = returned - dispatched;
+        let execution =
+            crate::invocation::describe(func_name, &result, self.options.memory_mb, observed);
         let times = crate::invocation::function_times(&result);
         let (begin, end) = times.unwrap_or((dispatched, returned));
         let id = self.record(StateExecution {
@@ -255,13 +277,13 @@ impl Ctx {
             function: Some(execution),
         });
         let output = crate::invocation::output(&result).map_err(|(error, cause)| Failed {
-            failure: Failure {
+            failure: Box::new(Failure {
                 state: node.instance.clone(),
                 error,
                 cause,
-            },
+            }),
             catchable: true,
-            input: input.clone(),
+            input: Box::new(input.clone()),
             node: Some(id),
         })?;
         let what = format!("output of state {}", node.instance);
@@ -316,7 +338,13 @@ fn run_graph<'a>(
                 State::Task(t) => {
                     ctx.enter(1, &node("task").instance)?;
                     match ctx.invoke(&t.func_name, &flow.value, node("task")).await {
-                        Ok((value, id)) => Ok((Flow { value, frontier: vec![id] }, t.next.as_deref())),
+                        Ok((value, id)) => Ok((
+                            Flow {
+                                value,
+                                frontier: vec![id],
+                            },
+                            t.next.as_deref(),
+                        )),
                         Err(f) => match (&t.failure, f.catchable) {
                             (Some(target), true) => {
                                 let (error, cause) = (&f.failure.error, &f.failure.cause);
@@ -332,9 +360,16 @@ fn run_graph<'a>(
                     let n = node("switch");
                     ctx.enter(1, &n.instance)?;
                     let instance = n.instance.clone();
-                    let target = crate::switch::choose(s, &flow.value).map_err(|(e, c)| failure(&instance, e, c))?;
+                    let target = crate::switch::choose(s, &flow.value)
+                        .map_err(|(e, c)| failure(&instance, e, c))?;
                     let id = ctx.record_switch(n);
-                    Ok((Flow { value: flow.value, frontier: vec![id] }, Some(target)))
+                    Ok((
+                        Flow {
+                            value: flow.value,
+                            frontier: vec![id],
+                        },
+                        Some(target),
+                    ))
                 }
                 State::Map(m) => {
                     let f = run_map(ctx, current, m, flow, &scope).await?;
@@ -370,7 +405,10 @@ fn array_of<'v>(value: &'v Value, path: &str, instance: &str) -> Result<&'v Vec<
         Some(other) => Err(failure(
             instance,
             "States.Runtime",
-            format!("`array` path `{path}` is a {} in the state's input, not an array", kind_of(other)),
+            format!(
+                "`array` path `{path}` is a {} in the state's input, not an array",
+                kind_of(other)
+            ),
         )),
         None => Err(failure(
             instance,
@@ -392,22 +430,45 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 /// The map's output: its input with the array replaced by the per-element results.
-fn write_back(ctx: &Ctx, flow: &Flow, path: &str, results: Vec<Value>, instance: &str) -> Result<Value, Failed> {
+fn write_back(
+    ctx: &Ctx,
+    flow: &Flow,
+    path: &str,
+    results: Vec<Value>,
+    instance: &str,
+) -> Result<Value, Failed> {
     let out = data::set_path(&flow.value, path, Value::Array(results))
         .map_err(|cause| failure(instance, "States.Runtime", cause))?;
-    data::check_payload(&out, ctx.options.payload_limit, &format!("output of state {instance}"))
-        .map_err(|cause| failure(instance, "States.DataLimitExceeded", cause))?;
+    data::check_payload(
+        &out,
+        ctx.options.payload_limit,
+        &format!("output of state {instance}"),
+    )
+    .map_err(|cause| failure(instance, "States.DataLimitExceeded", cause))?;
     Ok(out)
 }
 
-async fn run_map(ctx: &Ctx, name: &str, m: &crate::definition::Map, flow: Flow, scope: &Scope) -> Step {
+async fn run_map(
+    ctx: &Ctx,
+    name: &str,
+    m: &crate::definition::Map,
+    flow: Flow,
+    scope: &Scope,
+) -> Step {
     let instance = format!("{}{name}", scope.instance);
     ctx.enter(1, &instance)?;
     let items = array_of(&flow.value, &m.array, &instance)?;
     let common = m.common_params();
     let branches = items.iter().enumerate().map(|(i, item)| {
         let input = data::element_input(&flow.value, item, &common);
-        run_graph(ctx, &m.root, &m.states, input, flow.frontier.clone(), scope.child(name, i))
+        run_graph(
+            ctx,
+            &m.root,
+            &m.states,
+            input,
+            flow.frontier.clone(),
+            scope.child(name, i),
+        )
     });
     let outcomes = futures_util::future::join_all(branches).await;
     let (results, frontier) = gather(outcomes, &flow.frontier)?;
@@ -433,7 +494,13 @@ fn gather(outcomes: Vec<Step>, before: &[usize]) -> Result<(Vec<Value>, Vec<usiz
     Ok((results, frontier))
 }
 
-async fn run_loop(ctx: &Ctx, name: &str, l: &crate::definition::Loop, flow: Flow, scope: &Scope) -> Step {
+async fn run_loop(
+    ctx: &Ctx,
+    name: &str,
+    l: &crate::definition::Loop,
+    flow: Flow,
+    scope: &Scope,
+) -> Step {
     let instance = format!("{}{name}", scope.instance);
     ctx.enter(1, &instance)?;
     let items = array_of(&flow.value, &l.array, &instance)?.clone();
@@ -455,7 +522,13 @@ async fn run_loop(ctx: &Ctx, name: &str, l: &crate::definition::Loop, flow: Flow
     Ok(Flow { value, frontier })
 }
 
-async fn run_repeat(ctx: &Ctx, name: &str, r: &crate::definition::Repeat, flow: Flow, scope: &Scope) -> Step {
+async fn run_repeat(
+    ctx: &Ctx,
+    name: &str,
+    r: &crate::definition::Repeat,
+    flow: Flow,
+    scope: &Scope,
+) -> Step {
     let mut flow = flow;
     for i in 0..r.count {
         let node = Node {
@@ -466,16 +539,32 @@ async fn run_repeat(ctx: &Ctx, name: &str, r: &crate::definition::Repeat, flow: 
         };
         ctx.enter(1, &node.instance)?;
         let (value, id) = ctx.invoke(&r.func_name, &flow.value, node).await?;
-        flow = Flow { value, frontier: vec![id] };
+        flow = Flow {
+            value,
+            frontier: vec![id],
+        };
     }
     Ok(flow)
 }
 
-async fn run_parallel(ctx: &Ctx, name: &str, p: &crate::definition::Parallel, flow: Flow, scope: &Scope) -> Step {
+async fn run_parallel(
+    ctx: &Ctx,
+    name: &str,
+    p: &crate::definition::Parallel,
+    flow: Flow,
+    scope: &Scope,
+) -> Step {
     let instance = format!("{}{name}", scope.instance);
     ctx.enter(1, &instance)?;
     let branches = p.parallel_functions.iter().enumerate().map(|(i, b)| {
-        run_graph(ctx, &b.root, &b.states, flow.value.clone(), flow.frontier.clone(), scope.child(name, i))
+        run_graph(
+            ctx,
+            &b.root,
+            &b.states,
+            flow.value.clone(),
+            flow.frontier.clone(),
+            scope.child(name, i),
+        )
     });
     let outcomes = futures_util::future::join_all(branches).await;
     let (results, frontier) = gather(outcomes, &flow.frontier)?;
@@ -487,7 +576,11 @@ async fn run_parallel(ctx: &Ctx, name: &str, p: &crate::definition::Parallel, fl
         .map(|(b, v)| (b.root.clone(), v))
         .collect();
     let value = Value::Object(merged);
-    data::check_payload(&value, ctx.options.payload_limit, &format!("output of state {instance}"))
-        .map_err(|cause| failure(&instance, "States.DataLimitExceeded", cause))?;
+    data::check_payload(
+        &value,
+        ctx.options.payload_limit,
+        &format!("output of state {instance}"),
+    )
+    .map_err(|cause| failure(&instance, "States.DataLimitExceeded", cause))?;
     Ok(Flow { value, frontier })
 }

@@ -30,7 +30,10 @@ pub fn output(result: &ExecutionResult) -> Result<Value, (String, String)> {
     if result.stats.failure {
         return Err(match &result.error {
             Some(e) => (e.kind.clone(), e.message.clone()),
-            None => ("States.TaskFailed".into(), "the invocation failed without a cause".into()),
+            None => (
+                "States.TaskFailed".into(),
+                "the invocation failed without a cause".into(),
+            ),
         });
     }
     match result.output.get("result") {
@@ -42,24 +45,41 @@ pub fn output(result: &ExecutionResult) -> Result<Value, (String, String)> {
     }
 }
 
-/// The record of one invocation.
-pub fn describe(func_name: &str, result: &ExecutionResult, memory_mb: u64) -> FunctionExecution {
+/// The record of one invocation; `observed` (s, dispatch to response) bills an invocation
+/// whose function reported no times (a failed one).
+pub fn describe(
+    func_name: &str,
+    result: &ExecutionResult,
+    memory_mb: u64,
+    observed: f64,
+) -> FunctionExecution {
     let out = &result.output;
     let gb_seconds = if result.billing.gb_seconds > 0.0 {
         result.billing.gb_seconds
     } else {
         // Lambda bills the duration rounded up to 1 ms.
-        let ms = function_times(result).map(|(b, e)| ((e - b) * 1000.0).ceil()).unwrap_or(0.0);
+        let seconds = function_times(result)
+            .map(|(b, e)| e - b)
+            .unwrap_or(observed);
+        let ms = (seconds * 1000.0 - 1e-9).ceil().max(1.0);
         ms / 1000.0 * memory_mb as f64 / 1024.0
     };
     let (read, written) = storage_bytes(out);
     FunctionExecution {
         func_name: func_name.to_string(),
         request_id: result.request_id.clone(),
-        cold: result.stats.cold_start || out.get("is_cold").and_then(Value::as_bool).unwrap_or(false),
-        container_id: out.get("container_id").and_then(Value::as_str).unwrap_or("").to_string(),
+        cold: result.stats.cold_start
+            || out.get("is_cold").and_then(Value::as_bool).unwrap_or(false),
+        container_id: out
+            .get("container_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         failed: result.stats.failure,
-        error: result.error.as_ref().map(|e| format!("{}: {}", e.kind, e.message)),
+        error: result
+            .error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.kind, e.message)),
         memory_mb,
         gb_seconds,
         storage_read_bytes: read,

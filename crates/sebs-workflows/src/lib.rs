@@ -11,6 +11,7 @@ pub mod engine;
 mod invocation;
 pub mod metrics;
 pub mod run;
+pub mod summary;
 mod switch;
 
 pub use clock::Clock;

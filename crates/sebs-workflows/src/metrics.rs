@@ -116,7 +116,8 @@ fn critical_path(run: &WorkflowRun) -> (f64, Vec<usize>) {
         best[i] = e.function_time + prev.map_or(0.0, |&p| best[p]);
         via[i] = prev.copied();
     }
-    let Some(last) = (0..execs.len()).max_by(|&a, &b| best[a].total_cmp(&best[b]).then(b.cmp(&a))) else {
+    let Some(last) = (0..execs.len()).max_by(|&a, &b| best[a].total_cmp(&best[b]).then(b.cmp(&a)))
+    else {
         return (0.0, Vec::new());
     };
     let mut path = vec![last];
@@ -135,15 +136,27 @@ fn transitions(run: &WorkflowRun) -> Vec<Transition> {
     let mut out = Vec::new();
     for e in execs {
         if e.after.is_empty() {
-            out.push(Transition { from: None, to: Some(e.id), latency: e.begin - run.begin });
+            out.push(Transition {
+                from: None,
+                to: Some(e.id),
+                latency: e.begin - run.begin,
+            });
         }
         for &p in &e.after {
             consumed[p] = true;
-            out.push(Transition { from: Some(p), to: Some(e.id), latency: e.begin - execs[p].end });
+            out.push(Transition {
+                from: Some(p),
+                to: Some(e.id),
+                latency: e.begin - execs[p].end,
+            });
         }
     }
     for e in execs.iter().filter(|e| !consumed[e.id]) {
-        out.push(Transition { from: Some(e.id), to: None, latency: run.end - e.end });
+        out.push(Transition {
+            from: Some(e.id),
+            to: None,
+            latency: run.end - e.end,
+        });
     }
     out
 }
