@@ -18,9 +18,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use sebs_workflows::{Definition, Op, State};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// Step Functions' limit on a state name.
 const MAX_NAME: usize = 80;
@@ -116,7 +116,12 @@ impl Scope {
 type Names = BTreeMap<String, StateInfo>;
 
 /// A (sub-)workflow: its start state's name and its `States` object.
-fn graph(def: &Definition, target: &Target<'_>, scope: &Scope, names: &mut Names) -> Result<(String, Value)> {
+fn graph(
+    def: &Definition,
+    target: &Target<'_>,
+    scope: &Scope,
+    names: &mut Names,
+) -> Result<(String, Value)> {
     let mut states = Map::new();
     for (name, state) in &def.states {
         for (asl_name, body, info) in encode(name, state, target, scope, names)? {
@@ -127,7 +132,9 @@ fn graph(def: &Definition, target: &Target<'_>, scope: &Scope, names: &mut Names
                 );
             }
             if names.insert(asl_name.clone(), info).is_some() {
-                bail!("state `{name}`: the States Language name `{asl_name}` is used twice; rename one of the states");
+                bail!(
+                    "state `{name}`: the States Language name `{asl_name}` is used twice; rename one of the states"
+                );
             }
             states.insert(asl_name, body);
         }
@@ -151,7 +158,11 @@ fn encode(
     names: &mut Names,
 ) -> Result<Vec<(String, Value, StateInfo)>> {
     let one = |body: Map<String, Value>, kind, func: Option<&str>| {
-        vec![(scope.name(name), Value::Object(body), scope.info(name, kind, func))]
+        vec![(
+            scope.name(name),
+            Value::Object(body),
+            scope.info(name, kind, func),
+        )]
     };
     Ok(match state {
         State::Task(t) => {
@@ -214,9 +225,17 @@ fn encode(
         }
         State::Repeat(r) => (0..r.count)
             .map(|i| {
-                let step = if i == 0 { name.to_string() } else { format!("{name}#{i}") };
+                let step = if i == 0 {
+                    name.to_string()
+                } else {
+                    format!("{name}#{i}")
+                };
                 let mut body = task(name, &r.func_name, target)?;
-                let next = if i + 1 == r.count { r.next.clone() } else { Some(format!("{name}#{}", i + 1)) };
+                let next = if i + 1 == r.count {
+                    r.next.clone()
+                } else {
+                    Some(format!("{name}#{}", i + 1))
+                };
                 follow(&mut body, next.as_deref(), scope);
                 let info = StateInfo {
                     state: format!("{}{name}", scope.path),
@@ -262,7 +281,13 @@ fn task(state: &str, func_name: &str, target: &Target<'_>) -> Result<Map<String,
 }
 
 /// An inline `Map` over `array`, writing its results back to `array`.
-fn map_state(state: &str, array: &str, start: String, states: Value, max_concurrency: u32) -> Result<Map<String, Value>> {
+fn map_state(
+    state: &str,
+    array: &str,
+    start: String,
+    states: Value,
+    max_concurrency: u32,
+) -> Result<Map<String, Value>> {
     let array = path(state, "array", array)?;
     let body = json!({
         "Type": "Map",
@@ -281,7 +306,11 @@ fn map_state(state: &str, array: &str, start: String, states: Value, max_concurr
 /// `$.a.b` for the dotted path `a.b`; the States Language's reference paths take plain field
 /// names only.
 fn path(state: &str, field: &str, dotted: &str) -> Result<String> {
-    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
     if !dotted.split('.').all(plain) {
         bail!(
             "state `{state}`, field `{field}`: `{dotted}` is not a dotted path of plain field names (letters, digits, `_`, `-`), which Step Functions needs"

@@ -75,8 +75,13 @@ pub fn to_run(events: &[Event], ctx: &Context<'_>) -> WorkflowRun {
     };
     let mut threads: Vec<Thread> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
-        let parent = index.get(&e.previous).map(|&p| threads[p].clone()).unwrap_or_default();
-        let thread = step(e, i, parent, &events, &index, &children, &threads, &mut run, ctx);
+        let parent = index
+            .get(&e.previous)
+            .map(|&p| threads[p].clone())
+            .unwrap_or_default();
+        let thread = step(
+            e, i, parent, &events, &index, &children, &threads, &mut run, ctx,
+        );
         threads.push(thread);
     }
     run
@@ -101,7 +106,11 @@ fn step(
         "ExecutionStarted" => run.begin = e.timestamp,
         "ExecutionSucceeded" => {
             run.end = e.timestamp;
-            run.output = e.output.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or(Value::Null);
+            run.output = e
+                .output
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(Value::Null);
         }
         "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" => {
             run.end = e.timestamp;
@@ -122,13 +131,18 @@ fn step(
             let name = e.name.as_deref().unwrap_or_default();
             if let Some(info) = ctx.names.get(name) {
                 let id = run.executions.len();
-                run.executions.push(execution(id, e, info, &t, ctx.memory_mb));
+                run.executions
+                    .push(execution(id, e, info, &t, ctx.memory_mb));
                 t.frontier = vec![id];
                 t.current = (e.kind == "TaskStateEntered").then_some(id);
             }
         }
         "ChoiceStateExited" => {
-            if let Some(x) = t.frontier.first().and_then(|&id| run.executions.get_mut(id)) {
+            if let Some(x) = t
+                .frontier
+                .first()
+                .and_then(|&id| run.executions.get_mut(id))
+            {
                 x.end = e.timestamp;
                 x.returned = e.timestamp;
             }
@@ -199,15 +213,19 @@ fn lambda_event(x: &mut StateExecution, e: &Event) {
             if let (Some(body), Some(f)) = (body, x.function.as_mut()) {
                 f.request_id = body["request_id"].as_str().unwrap_or_default().to_string();
                 f.cold = body["is_cold"].as_bool().unwrap_or(false);
-                f.container_id = body["container_id"].as_str().unwrap_or_default().to_string();
-                if let (Some(b), Some(en)) = (number(&body["begin"]), number(&body["end"])) {
-                    if en >= b {
-                        x.begin = b;
-                        x.end = en;
-                        x.function_time = en - b;
-                        // Lambda bills the duration rounded up to 1 ms.
-                        f.gb_seconds = ((en - b) * 1000.0).ceil() / 1000.0 * f.memory_mb as f64 / 1024.0;
-                    }
+                f.container_id = body["container_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let (Some(b), Some(en)) = (number(&body["begin"]), number(&body["end"]))
+                    && en >= b
+                {
+                    x.begin = b;
+                    x.end = en;
+                    x.function_time = en - b;
+                    // Lambda bills the duration rounded up to 1 ms.
+                    f.gb_seconds =
+                        ((en - b) * 1000.0).ceil() / 1000.0 * f.memory_mb as f64 / 1024.0;
                 }
             }
         }
@@ -280,7 +298,12 @@ fn container_start(join: usize, events: &[&Event], index: &HashMap<i64, usize>) 
 /// The union of the frontiers of every thread that ends between `start` and `join`. An inner
 /// container's other threads count too: what they add is already before the inner join, so
 /// the critical path does not change.
-fn thread_ends(start: usize, join: usize, children: &[Vec<usize>], threads: &[Thread]) -> Vec<usize> {
+fn thread_ends(
+    start: usize,
+    join: usize,
+    children: &[Vec<usize>],
+    threads: &[Thread],
+) -> Vec<usize> {
     let mut out = Vec::new();
     let mut stack = vec![start];
     while let Some(i) = stack.pop() {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::types::HistoryEvent;
+use sebs_platforms::workflow::WorkflowSpec;
 use sebs_workflows::run::{Failure, WorkflowRun};
 use serde_json::Value;
 
@@ -21,12 +22,25 @@ pub fn role_name(id: &str) -> String {
     format!("sebs-{id}-sfn-role")
 }
 
-/// The state machine of workflow `benchmark` (Step Functions allows 80 characters of
-/// `[A-Za-z0-9_-]`).
-pub fn machine_name(id: &str, benchmark: &str) -> String {
-    let name: String = format!("sebs-{id}-{benchmark}")
+/// The state machine of workflow `workflow` (its deployed name, or a benchmark id): named
+/// `sebs-<id>-...` so `sebs resources` finds it, in the 80 characters of `[A-Za-z0-9_-]` Step
+/// Functions allows.
+pub fn machine_name(id: &str, workflow: &str) -> String {
+    let prefix = format!("sebs-{id}-");
+    let full = if workflow.starts_with(&prefix) {
+        workflow.to_string()
+    } else {
+        format!("{prefix}{workflow}")
+    };
+    let name: String = full
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     name.chars().take(80).collect()
 }
@@ -52,10 +66,10 @@ pub fn invoke_policy(id: &str) -> String {
 /// The role's ARN, created unless it exists; `true` when just created.
 async fn ensure_role(clients: &Clients, id: &str) -> Result<(String, bool)> {
     let name = role_name(id);
-    if let Ok(out) = clients.iam.get_role().role_name(&name).send().await {
-        if let Some(role) = out.role() {
-            return Ok((role.arn().to_owned(), false));
-        }
+    if let Ok(out) = clients.iam.get_role().role_name(&name).send().await
+        && let Some(role) = out.role()
+    {
+        return Ok((role.arn().to_owned(), false));
     }
     tracing::info!("creating the IAM role {name} for sebs's state machines");
     let created = clients
@@ -78,30 +92,19 @@ async fn ensure_role(clients: &Clients, id: &str) -> Result<(String, bool)> {
         .await
         .map_err(crate::sdk_error)
         .with_context(|| format!("failed to attach the invoke policy to the IAM role {name}"))?;
-    let arn = created.role().map(|r| r.arn().to_owned()).context("IAM CreateRole returned no role")?;
+    let arn = created
+        .role()
+        .map(|r| r.arn().to_owned())
+        .context("IAM CreateRole returned no role")?;
     Ok((arn, true))
 }
 
 /// The ARN of the state machine called `name`, if it exists.
 async fn find_machine(clients: &Clients, name: &str) -> Result<Option<String>> {
-    let mut token: Option<String> = None;
-    loop {
-        let out = clients
-            .sfn
-            .list_state_machines()
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(crate::sdk_error)
-            .context("failed to list Step Functions state machines (states:ListStateMachines)")?;
-        if let Some(m) = out.state_machines().iter().find(|m| m.name() == name) {
-            return Ok(Some(m.state_machine_arn().to_owned()));
-        }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(None),
-        }
-    }
+    let all = list_all(clients)
+        .await
+        .context("failed to list Step Functions state machines (states:ListStateMachines)")?;
+    Ok(all.into_iter().find(|(n, _)| n == name).map(|(_, arn)| arn))
 }
 
 /// Create or update the state machine `name` with `definition`; returns its ARN.
@@ -142,7 +145,8 @@ pub async fn deploy(clients: &Clients, id: &str, name: &str, definition: &Value)
             Err(e) => last = Some(crate::sdk_error(e)),
         }
     }
-    Err(last.expect("at least one attempt")).with_context(|| format!("failed to create the state machine {name}"))
+    Err(last.expect("at least one attempt"))
+        .with_context(|| format!("failed to create the state machine {name}"))
 }
 
 /// Delete the state machine `arn`.
@@ -161,6 +165,13 @@ pub async fn delete(clients: &Clients, arn: &str) -> Result<()> {
 /// The names and ARNs of resource id `id`'s state machines.
 pub async fn list(clients: &Clients, id: &str) -> Result<Vec<(String, String)>> {
     let prefix = format!("sebs-{id}-");
+    let mut all = list_all(clients).await?;
+    all.retain(|(name, _)| name.starts_with(&prefix));
+    Ok(all)
+}
+
+/// The names and ARNs of every state machine of the account and region.
+pub async fn list_all(clients: &Clients) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -174,7 +185,6 @@ pub async fn list(clients: &Clients, id: &str) -> Result<Vec<(String, String)>> 
         out.extend(
             page.state_machines()
                 .iter()
-                .filter(|m| m.name().starts_with(&prefix))
                 .map(|m| (m.name().to_owned(), m.state_machine_arn().to_owned())),
         );
         match page.next_token() {
@@ -182,6 +192,51 @@ pub async fn list(clients: &Clients, id: &str) -> Result<Vec<(String, String)>> 
             _ => return Ok(out),
         }
     }
+}
+
+/// Deploy `spec`'s state machine over its (deployed) functions and return its runner.
+pub async fn runner(
+    clients: &Clients,
+    id: &str,
+    spec: &WorkflowSpec,
+) -> Result<StepFunctionsRunner> {
+    let mut functions = BTreeMap::new();
+    for (func_name, deployed) in &spec.functions {
+        let conf = crate::functions::configuration(clients, deployed).await?;
+        let arn = conf
+            .function_arn()
+            .with_context(|| format!("Lambda returned no ARN for {deployed}"))?;
+        functions.insert(func_name.clone(), arn.to_owned());
+    }
+    // The engine's bound on fan-out is the functions' concurrency limit; unbounded is 0 here.
+    let max_concurrency = u32::try_from(spec.concurrency_limit).unwrap_or(0);
+    let comment = format!(
+        "sebs workflow {} (SeBS-Flow definition, translated by sebs)",
+        spec.benchmark
+    );
+    let target = asl::Target {
+        functions: &functions,
+        max_concurrency,
+        comment: &comment,
+    };
+    let translation = asl::translate(&spec.definition, &target)
+        .with_context(|| format!("workflow {} cannot run on Step Functions", spec.benchmark))?;
+    let name = machine_name(id, &spec.name);
+    let arn = deploy(clients, id, &name, &translation.asl).await?;
+    tracing::info!(
+        "state machine {name} deployed ({} states)",
+        translation.names.len()
+    );
+    Ok(StepFunctionsRunner {
+        clients: clients.clone(),
+        arn,
+        workflow: spec.benchmark.clone(),
+        names: translation.names,
+        memory_mb: spec.memory_mb,
+        // Every function may run to its timeout along a long chain; past this, a request is
+        // stopped and recorded as failed rather than waited for without end.
+        timeout: Duration::from_secs(spec.timeout_s.max(1) * 20 + 60),
+    })
 }
 
 /// Runs requests of one deployed workflow as Step Functions executions.
@@ -272,7 +327,10 @@ impl StepFunctionsRunner {
                     .stop_execution()
                     .execution_arn(execution)
                     .error("sebs.Timeout")
-                    .cause(format!("sebs stopped the execution after {:?}", self.timeout))
+                    .cause(format!(
+                        "sebs stopped the execution after {:?}",
+                        self.timeout
+                    ))
                     .send()
                     .await;
                 bail!("the execution ran past {:?} and was stopped", self.timeout);
@@ -336,12 +394,30 @@ fn event(e: &HistoryEvent) -> history::Event {
     let failure = e
         .lambda_function_failed_event_details()
         .map(|d| (d.error(), d.cause()))
-        .or_else(|| e.lambda_function_timed_out_event_details().map(|d| (d.error(), d.cause())))
-        .or_else(|| e.lambda_function_schedule_failed_event_details().map(|d| (d.error(), d.cause())))
-        .or_else(|| e.lambda_function_start_failed_event_details().map(|d| (d.error(), d.cause())))
-        .or_else(|| e.execution_failed_event_details().map(|d| (d.error(), d.cause())))
-        .or_else(|| e.execution_timed_out_event_details().map(|d| (d.error(), d.cause())))
-        .or_else(|| e.execution_aborted_event_details().map(|d| (d.error(), d.cause())));
+        .or_else(|| {
+            e.lambda_function_timed_out_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.lambda_function_schedule_failed_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.lambda_function_start_failed_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_failed_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_timed_out_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_aborted_event_details()
+                .map(|d| (d.error(), d.cause()))
+        });
     if let Some((error, cause)) = failure {
         out.error = error.map(str::to_owned);
         out.cause = cause.map(str::to_owned);

@@ -10,7 +10,12 @@ use sebs_workflows::{Definition, State};
 fn arns() -> BTreeMap<String, String> {
     ["gen", "fix", "proc"]
         .iter()
-        .map(|f| (f.to_string(), format!("arn:aws:lambda:us-east-1:123456789012:function:sebs-t-{f}")))
+        .map(|f| {
+            (
+                f.to_string(),
+                format!("arn:aws:lambda:us-east-1:123456789012:function:sebs-t-{f}"),
+            )
+        })
         .collect()
 }
 
@@ -41,7 +46,11 @@ fn every_state() -> Definition {
 #[test]
 fn every_state_type_translates_to_its_states_language_counterpart() {
     let functions = arns();
-    let target = Target { functions: &functions, max_concurrency: 10, comment: "t" };
+    let target = Target {
+        functions: &functions,
+        max_concurrency: 10,
+        comment: "t",
+    };
     let t = translate(&every_state(), &target).unwrap();
     let states = &t.asl["States"];
     assert_eq!(t.asl["StartAt"], "start");
@@ -76,23 +85,35 @@ fn every_state_type_translates_to_its_states_language_counterpart() {
         json!({"array_element.$": "$$.Map.Item.Value", "bucket.$": "$.bucket", "n.$": "$.n"})
     );
     assert_eq!(fan["ItemProcessor"]["StartAt"], "fan/work");
-    assert_eq!(fan["ItemProcessor"]["States"]["fan/work"]["Resource"], proc_arn);
+    assert_eq!(
+        fan["ItemProcessor"]["States"]["fan/work"]["Resource"],
+        proc_arn
+    );
     assert_eq!(fan["ItemProcessor"]["States"]["fan/work"]["End"], true);
     assert_eq!(fan["Next"], "steps");
     let steps = &states["steps"];
     assert_eq!(steps["MaxConcurrency"], 1);
-    assert!(steps.get("ItemSelector").is_none(), "a loop passes bare elements");
+    assert!(
+        steps.get("ItemSelector").is_none(),
+        "a loop passes bare elements"
+    );
     assert_eq!(steps["ItemProcessor"]["StartAt"], "steps/proc");
     assert_eq!(states["chain"]["Next"], "chain#1");
     assert_eq!(states["chain#1"]["Next"], "chain#2");
     assert_eq!(states["chain#2"]["End"], true);
     let both = &states["both"];
-    assert_eq!(both["ResultSelector"], json!({"left.$": "$[0]", "right.$": "$[1]"}));
+    assert_eq!(
+        both["ResultSelector"],
+        json!({"left.$": "$[0]", "right.$": "$[1]"})
+    );
     assert_eq!(both["Branches"][0]["StartAt"], "both[0]/left");
     assert_eq!(both["Branches"][1]["States"]["both[1]/right"]["End"], true);
 
     let info = &t.names["fan/work"];
-    assert_eq!((info.state.as_str(), info.kind, info.instance.as_str()), ("fan/work", "task", "fan[{}]/work"));
+    assert_eq!(
+        (info.state.as_str(), info.kind, info.instance.as_str()),
+        ("fan/work", "task", "fan[{}]/work")
+    );
     assert_eq!(t.names["steps/proc"].instance, "steps[{}]");
     assert_eq!(t.names["steps/proc"].kind, "loop");
     assert_eq!(t.names["chain#2"].instance, "chain#2");
@@ -103,27 +124,57 @@ fn every_state_type_translates_to_its_states_language_counterpart() {
 #[test]
 fn what_the_states_language_cannot_express_is_named() {
     let functions = arns();
-    let target = Target { functions: &functions, max_concurrency: 0, comment: "t" };
+    let target = Target {
+        functions: &functions,
+        max_concurrency: 0,
+        comment: "t",
+    };
     // Definitions that `Definition::parse` would refuse, built directly: the translation
     // does not rely on the validation having run.
-    let case = sebs_workflows::Case { var: "a".into(), op: sebs_workflows::Op::Eq, val: json!({"x": 1}), next: "t".into() };
+    let case = sebs_workflows::Case {
+        var: "a".into(),
+        op: sebs_workflows::Op::Eq,
+        val: json!({"x": 1}),
+        next: "t".into(),
+    };
     let object = Definition {
         root: "s".into(),
         states: BTreeMap::from([
-            ("s".into(), State::Switch(sebs_workflows::Switch { cases: vec![case], default: None })),
-            ("t".into(), State::Task(sebs_workflows::Task { func_name: "gen".into(), next: None, failure: None })),
+            (
+                "s".into(),
+                State::Switch(sebs_workflows::Switch {
+                    cases: vec![case],
+                    default: None,
+                }),
+            ),
+            (
+                "t".into(),
+                State::Task(sebs_workflows::Task {
+                    func_name: "gen".into(),
+                    next: None,
+                    failure: None,
+                }),
+            ),
         ]),
     };
     let err = translate(&object, &target).unwrap_err().to_string();
     assert!(err.contains("state `s`, field `cases[0].val`"), "{err}");
-    let missing = definition(json!({"root": "t", "states": {"t": {"type": "task", "func_name": "nope"}}}));
+    let missing =
+        definition(json!({"root": "t", "states": {"t": {"type": "task", "func_name": "nope"}}}));
     let err = translate(&missing, &target).unwrap_err().to_string();
-    assert!(err.contains("state `t`: function `nope` was not deployed"), "{err}");
+    assert!(
+        err.contains("state `t`: function `nope` was not deployed"),
+        "{err}"
+    );
     let bad_path = Definition {
         root: "m".into(),
         states: BTreeMap::from([(
             "m".into(),
-            State::Loop(sebs_workflows::Loop { func_name: "gen".into(), array: "a b".into(), next: None }),
+            State::Loop(sebs_workflows::Loop {
+                func_name: "gen".into(),
+                array: "a b".into(),
+                next: None,
+            }),
         )]),
     };
     let err = translate(&bad_path, &target).unwrap_err().to_string();
@@ -131,7 +182,13 @@ fn what_the_states_language_cannot_express_is_named() {
 }
 
 fn ev(id: i64, previous: i64, timestamp: f64, kind: &str) -> Event {
-    Event { id, previous, timestamp, kind: kind.into(), ..Event::default() }
+    Event {
+        id,
+        previous,
+        timestamp,
+        kind: kind.into(),
+        ..Event::default()
+    }
 }
 
 fn named(mut e: Event, name: &str) -> Event {
@@ -139,7 +196,15 @@ fn named(mut e: Event, name: &str) -> Event {
     e
 }
 
-fn lambda_ok(id: i64, previous: i64, ts: f64, begin: f64, end: f64, cold: bool, container: &str) -> Event {
+fn lambda_ok(
+    id: i64,
+    previous: i64,
+    ts: f64,
+    begin: f64,
+    end: f64,
+    cold: bool,
+    container: &str,
+) -> Event {
     let body = json!({"begin": format!("{begin:.6}"), "end": format!("{end:.6}"), "is_cold": cold,
                       "container_id": container, "request_id": format!("r{id}"), "result": {}});
     let mut e = ev(id, previous, ts, "LambdaFunctionSucceeded");
@@ -158,7 +223,15 @@ fn a_history_becomes_the_engines_record_with_its_joins() {
         "chain": {"type": "repeat", "func_name": "fix", "count": 1}
     }}));
     let functions = arns();
-    let t = translate(&def, &Target { functions: &functions, max_concurrency: 0, comment: "t" }).unwrap();
+    let t = translate(
+        &def,
+        &Target {
+            functions: &functions,
+            max_concurrency: 0,
+            comment: "t",
+        },
+    )
+    .unwrap();
     let mut iter0 = ev(9, 8, 10.6, "MapIterationStarted");
     iter0.index = Some(0);
     let mut iter1 = ev(10, 8, 10.6, "MapIterationStarted");
@@ -194,7 +267,12 @@ fn a_history_becomes_the_engines_record_with_its_joins() {
         named(ev(26, 25, 12.46, "TaskStateExited"), "chain"),
         done,
     ];
-    let ctx = Context { workflow: "w", request_id: "req", names: &t.names, memory_mb: 1024 };
+    let ctx = Context {
+        workflow: "w",
+        request_id: "req",
+        names: &t.names,
+        memory_mb: 1024,
+    };
     let run = to_run(&events, &ctx);
     assert!(run.succeeded());
     assert_eq!((run.begin, run.end), (10.0, 12.5));
@@ -203,7 +281,15 @@ fn a_history_becomes_the_engines_record_with_its_joins() {
     let summary: Vec<(&str, &str, Vec<usize>, f64, f64)> = run
         .executions
         .iter()
-        .map(|x| (x.instance.as_str(), x.kind.as_str(), x.after.clone(), x.begin, x.end))
+        .map(|x| {
+            (
+                x.instance.as_str(),
+                x.kind.as_str(),
+                x.after.clone(),
+                x.begin,
+                x.end,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -215,7 +301,10 @@ fn a_history_becomes_the_engines_record_with_its_joins() {
         ]
     );
     let f = run.executions[2].function.as_ref().unwrap();
-    assert_eq!((f.func_name.as_str(), f.cold, f.container_id.as_str()), ("proc", true, "c2"));
+    assert_eq!(
+        (f.func_name.as_str(), f.cold, f.container_id.as_str()),
+        ("proc", true, "c2")
+    );
     assert_eq!(f.request_id, "r16");
     assert!((f.gb_seconds - 1.0).abs() < 1e-9, "{}", f.gb_seconds);
     assert!((run.executions[2].dispatched - 10.75).abs() < 1e-9);
@@ -224,9 +313,19 @@ fn a_history_becomes_the_engines_record_with_its_joins() {
 
 #[test]
 fn a_failed_execution_names_the_state_and_error() {
-    let def = definition(json!({"root": "start", "states": {"start": {"type": "task", "func_name": "gen"}}}));
+    let def = definition(
+        json!({"root": "start", "states": {"start": {"type": "task", "func_name": "gen"}}}),
+    );
     let functions = arns();
-    let t = translate(&def, &Target { functions: &functions, max_concurrency: 0, comment: "t" }).unwrap();
+    let t = translate(
+        &def,
+        &Target {
+            functions: &functions,
+            max_concurrency: 0,
+            comment: "t",
+        },
+    )
+    .unwrap();
     let mut failed = ev(4, 3, 1.5, "LambdaFunctionFailed");
     failed.error = Some("ValueError".into());
     failed.cause = Some("bad input".into());
@@ -241,9 +340,24 @@ fn a_failed_execution_names_the_state_and_error() {
         ev(5, 4, 1.55, "TaskStateFailed"),
         end,
     ];
-    let run = to_run(&events, &Context { workflow: "w", request_id: "r", names: &t.names, memory_mb: 128 });
+    let run = to_run(
+        &events,
+        &Context {
+            workflow: "w",
+            request_id: "r",
+            names: &t.names,
+            memory_mb: 128,
+        },
+    );
     let failure = run.failure.expect("failed");
-    assert_eq!((failure.state.as_str(), failure.error.as_str(), failure.cause.as_str()), ("start", "ValueError", "bad input"));
+    assert_eq!(
+        (
+            failure.state.as_str(),
+            failure.error.as_str(),
+            failure.cause.as_str()
+        ),
+        ("start", "ValueError", "bad input")
+    );
     let f = run.executions[0].function.as_ref().unwrap();
     assert!(f.failed);
     assert_eq!(f.error.as_deref(), Some("ValueError: bad input"));

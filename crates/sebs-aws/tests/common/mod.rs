@@ -97,4 +97,3 @@ pub fn aws_test_env() {
         }
     });
 }
-
