@@ -596,12 +596,14 @@ fn older_shapes(raw: &Value) -> Value {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    if kind == "map" && !obj.contains_key("root") && !obj.contains_key("states") {
-        if let Some(Value::String(f)) = obj.remove("func_name") {
-            let task = serde_json::json!({"type": "task", "func_name": f});
-            obj.insert("states".into(), serde_json::json!({ f.clone(): task }));
-            obj.insert("root".into(), Value::String(f));
-        }
+    if kind == "map"
+        && !obj.contains_key("root")
+        && !obj.contains_key("states")
+        && let Some(Value::String(f)) = obj.remove("func_name")
+    {
+        let task = serde_json::json!({"type": "task", "func_name": f});
+        obj.insert("states".into(), serde_json::json!({ f.clone(): task }));
+        obj.insert("root".into(), Value::String(f));
     }
     if kind == "parallel"
         && let Some(Value::Object(branches)) = obj.get("parallel_functions")
