@@ -197,3 +197,92 @@ pub fn section(page: &mut String, files: &[PathBuf]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sebs_workflows::{Prices, StateExecution, WorkflowRun, analyse};
+
+    fn execution(
+        id: usize,
+        after: Vec<usize>,
+        times: (f64, f64, f64, f64),
+        function: Option<&str>,
+    ) -> StateExecution {
+        StateExecution {
+            id,
+            state: format!("s{id}"),
+            instance: format!("s{id}"),
+            kind: if function.is_some() { "task" } else { "switch" }.into(),
+            after,
+            begin: times.1,
+            end: times.2,
+            function_time: times.2 - times.1,
+            dispatched: times.0,
+            returned: times.3,
+            function: function.map(|f| sebs_workflows::FunctionExecution {
+                func_name: f.into(),
+                cold: id == 0,
+                failed: id == 2,
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_request_becomes_a_trace_and_a_section() {
+        let run = WorkflowRun {
+            workflow: "wf".into(),
+            request_id: "0a83ca41-14e0-4809-bd11-724e4034d1d2".into(),
+            begin: 10.0,
+            end: 10.5,
+            executions: vec![
+                execution(0, vec![], (10.0, 10.1, 10.2, 10.25), Some("a")),
+                execution(1, vec![0], (10.26, 10.26, 10.26, 10.26), None),
+                execution(2, vec![1], (10.3, 10.35, 10.4, 10.5), Some("b")),
+            ],
+            transitions: 3,
+            ..Default::default()
+        };
+        let metrics = analyse(&run, &Prices::aws("us-east-1"));
+        let request = Request {
+            orchestrator: "sebs-engine".into(),
+            run,
+            metrics,
+        };
+        let trace = trace_of(&request);
+        assert_eq!(trace.trace_id, "0a83ca4114e04809bd11724e4034d1d2");
+        // The request, a round trip and a function run per invocation, the switch.
+        assert_eq!(trace.spans.len(), 1 + 2 + 1 + 2);
+        let names: Vec<_> = trace.spans.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "workflow wf",
+                "s0 → a",
+                "● a",
+                "● s1 (switch)",
+                "s2 → b",
+                "● b"
+            ]
+        );
+        assert!(trace.spans[5].error, "b failed");
+        assert_eq!(
+            trace.spans[2].parent_span_id.as_deref(),
+            Some(trace.spans[1].span_id.as_str())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("experiments.json");
+        let output = serde_json::json!({"result": null, "workflow": request});
+        let doc = serde_json::json!({"_invocations": {"wf": {"r1": {"output": output}}}});
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let mut page = String::new();
+        section(&mut page, &[file]).unwrap();
+        assert!(page.contains("<h3>Workflow requests</h3>"), "{page}");
+        assert!(
+            page.contains("<td>500.00</td><td>150.00</td><td>350.00</td>"),
+            "{page}"
+        );
+        assert_eq!(page.matches("<svg").count(), 1);
+    }
+}

@@ -5,7 +5,8 @@
 //! `sebs/faas/fsm.py`): `{"root": <state>, "states": {<name>: <state>}}`, each state an object
 //! with a `type` of `task`, `switch`, `map`, `loop`, `repeat` or `parallel`. Map states and
 //! parallel branches hold nested sub-workflows with their own `root` and `states`, whose names
-//! are a scope of their own.
+//! are a scope of their own. The older shapes of SeBS-Flow's 1000-genome (a map with
+//! `func_name`, `parallel_functions` as an object) are read into the current one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -558,6 +559,8 @@ fn state_from_value(raw: &Value, at: &str) -> Result<State, (String, String)> {
         }
         _ => {}
     }
+    let normalised = older_shapes(raw);
+    let raw = &normalised;
     // Nested sub-workflows go through `from_value` so their errors carry their own location.
     let mut nested_err = None;
     if kind == Some("map") {
@@ -578,6 +581,59 @@ fn state_from_value(raw: &Value, at: &str) -> Result<State, (String, String)> {
     }
     serde_json::from_value::<State>(raw.clone())
         .map_err(|e| (at.to_string(), hint(kind, &e.to_string())))
+}
+
+/// Older SeBS-Flow definitions (its 1000-genome benchmark) in the current shape: a map with
+/// `func_name` becomes a map whose body is that one task (named after the function); a
+/// `parallel_functions` object `{name: state}` becomes one branch per entry, rooted at `name`.
+fn older_shapes(raw: &Value) -> Value {
+    let mut out = raw.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return out;
+    };
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if kind == "map"
+        && !obj.contains_key("root")
+        && !obj.contains_key("states")
+        && let Some(Value::String(f)) = obj.remove("func_name")
+    {
+        let task = serde_json::json!({"type": "task", "func_name": f});
+        obj.insert("states".into(), serde_json::json!({ f.clone(): task }));
+        obj.insert("root".into(), Value::String(f));
+    }
+    if kind == "parallel"
+        && let Some(Value::Object(branches)) = obj.get("parallel_functions")
+    {
+        let list: Vec<Value> = branches
+            .iter()
+            .map(|(name, state)| serde_json::json!({"root": name, "states": { name.clone(): state }}))
+            .collect();
+        obj.insert("parallel_functions".into(), Value::Array(list));
+    }
+    // The same for nested states, so the state parses as a whole.
+    let nested: Vec<&mut Value> = match kind.as_str() {
+        "map" => obj.get_mut("states").into_iter().collect(),
+        "parallel" => match obj.get_mut("parallel_functions") {
+            Some(Value::Array(branches)) => branches
+                .iter_mut()
+                .filter_map(|b| b.get_mut("states"))
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    for states in nested {
+        if let Some(states) = states.as_object_mut() {
+            for state in states.values_mut() {
+                *state = older_shapes(state);
+            }
+        }
+    }
+    out
 }
 
 /// serde's message, with a hint for the shapes older SeBS-Flow definitions used.

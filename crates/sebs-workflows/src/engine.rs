@@ -22,9 +22,8 @@ use crate::definition::{Definition, State};
 use crate::run::{Failure, StateExecution, WorkflowRun};
 
 /// Invokes the deployed function of a `func_name` once. Never fails: failures are recorded in
-/// the result (`stats.failure`, `error`), as [`sebs_platforms`' triggers] do.
-///
-/// [`sebs_platforms`' triggers]: https://docs.rs/sebs-platforms
+/// the result (`stats.failure`, `error`), as the platforms' triggers (`sebs_platforms::Trigger`)
+/// do.
 #[async_trait]
 pub trait FunctionInvoker: Send + Sync {
     /// Invoke `func_name`'s function with `input`; the result's `output` is the SeBS wrapper's

@@ -91,10 +91,48 @@ fn nested_errors_carry_their_path() {
     );
     assert_eq!(loc, "states.p.parallel_functions[0].states.q.count");
     let (loc, msg) = err_of(
-        r#"{"root": "m", "states": {"m": {"type": "map", "array": "xs", "func_name": "f"}}}"#,
+        r#"{"root": "m", "states": {"m": {"type": "map", "array": "xs", "func_name": "f", "root": "f"}}}"#,
     );
     assert_eq!(loc, "states.m");
     assert!(msg.contains("give `root` and `states`"), "{msg}");
+}
+
+#[test]
+fn older_sebs_flow_shapes_are_read_in_the_current_one() {
+    // SeBS-Flow's 1000-genome: a map with `func_name`, `parallel_functions` as an object.
+    let def = parse(
+        r#"{"root": "individuals", "states": {
+        "individuals": {"type": "map", "func_name": "individuals", "array": "blob", "common_params": "bucket", "next": "both"},
+        "both": {"type": "parallel", "parallel_functions": {
+            "sifting": {"type": "task", "func_name": "sifting"},
+            "frequency": {"type": "map", "func_name": "frequency", "array": "sifting.populations"}}}}}"#,
+    )
+    .unwrap();
+    let State::Map(m) = &def.states["individuals"] else {
+        panic!()
+    };
+    assert_eq!(m.root, "individuals");
+    let task = sebs_workflows::Task {
+        func_name: "individuals".into(),
+        next: None,
+        failure: None,
+    };
+    assert_eq!(m.states["individuals"], State::Task(task));
+    let State::Parallel(p) = &def.states["both"] else {
+        panic!()
+    };
+    let roots: Vec<_> = p
+        .parallel_functions
+        .iter()
+        .map(|b| b.root.as_str())
+        .collect();
+    assert_eq!(roots, ["frequency", "sifting"]);
+    let State::Map(f) = &p.parallel_functions[0].states["frequency"] else {
+        panic!()
+    };
+    assert_eq!(f.root, "frequency");
+    let funcs: Vec<_> = def.functions().into_iter().collect();
+    assert_eq!(funcs, ["frequency", "individuals", "sifting"]);
 }
 
 #[test]
