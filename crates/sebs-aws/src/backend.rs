@@ -373,6 +373,17 @@ impl Platform for AwsBackend {
         crate::concurrency::history(&client, region, functions, begin, end).await
     }
 
+    async fn workflow_runner(
+        &self,
+        spec: &sebs_platforms::workflow::WorkflowSpec,
+        _kind: TriggerKind,
+    ) -> Result<Option<Arc<dyn sebs_workflows::WorkflowRunner>>> {
+        let runner =
+            crate::stepfunctions::runner(self.clients().await, &self.settings.resources_id, spec)
+                .await?;
+        Ok(Some(Arc::new(runner)))
+    }
+
     async fn storage(&self, object: bool, nosql: bool) -> Result<Option<ProvidedStorage>> {
         let clients = self.clients().await;
         let mut driver_env =

@@ -22,6 +22,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// CloudWatch (metrics).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Step Functions.
+    pub sfn: aws_sdk_sfn::Client,
     /// API Gateway v2.
     pub apigw: aws_sdk_apigatewayv2::Client,
     /// SQS.
@@ -61,6 +63,7 @@ impl Clients {
             cloudwatch: client!(aws_sdk_cloudwatch, &sdk, settings, Service::CloudWatch),
             apigw: client!(aws_sdk_apigatewayv2, &sdk, settings, Service::ApiGateway),
             sqs: client!(aws_sdk_sqs, &sdk, settings, Service::Sqs),
+            sfn: client!(aws_sdk_sfn, &sdk, settings, Service::StepFunctions),
             sdk,
         }
     }

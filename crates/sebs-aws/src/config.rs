@@ -36,6 +36,8 @@ pub enum Service {
     ApiGateway,
     /// SQS (queue triggers).
     Sqs,
+    /// Step Functions (workflows).
+    StepFunctions,
 }
 
 impl Service {
@@ -51,6 +53,7 @@ impl Service {
             Service::CloudWatch => "CLOUDWATCH",
             Service::ApiGateway => "APIGATEWAYV2",
             Service::Sqs => "SQS",
+            Service::StepFunctions => "SFN",
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod pricing;
 pub mod report;
 pub mod reports;
 pub mod resources;
+pub mod stepfunctions;
 mod tls;
 pub mod triggers;
 

@@ -1,5 +1,6 @@
 //! Everything sebs created under a resource id, found on AWS itself, and its deletion:
-//! functions (their URLs go with them), HTTP APIs, the role, buckets, tables and log groups.
+//! state machines, functions (their URLs go with them), HTTP APIs, the roles, buckets, tables
+//! and log groups.
 //! A service that cannot be listed (an emulator without IAM, a missing permission) is
 //! reported and skipped; the others are still listed.
 
@@ -10,7 +11,8 @@ use crate::clients::Clients;
 
 /// Kinds, in the order `cleanup` deletes them (functions before the role they use, buckets
 /// emptied first).
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
+    "state-machine",
     "http-api",
     "function",
     "queue",
@@ -54,13 +56,25 @@ pub async fn list(clients: &Clients, id: &str) -> Result<Vec<Resource>> {
         ),
         Err(e) => warn("SQS queues", e),
     }
-    let role = crate::iam::role_name(id);
-    match clients.iam.get_role().role_name(&role).send().await {
-        Ok(_) => out.push(resource("iam-role", role)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) => {}
-        Err(e) => warn("the IAM role", crate::sdk_error(e)),
+    match crate::stepfunctions::list(clients, id).await {
+        Ok(machines) => out.extend(
+            machines
+                .into_iter()
+                .map(|(n, _)| resource("state-machine", n)),
+        ),
+        Err(e) => warn("Step Functions state machines", e),
+    }
+    for role in [
+        crate::iam::role_name(id),
+        crate::stepfunctions::role_name(id),
+    ] {
+        match clients.iam.get_role().role_name(&role).send().await {
+            Ok(_) => out.push(resource("iam-role", role)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) => {}
+            Err(e) => warn("the IAM role", crate::sdk_error(e)),
+        }
     }
     match clients.s3.list_buckets().send().await {
         Ok(buckets) => out.extend(
@@ -225,6 +239,12 @@ pub async fn delete(clients: &Clients, r: &Resource) -> Result<()> {
                         .await
                         .map_err(crate::sdk_error)?;
                 }
+            }
+        }
+        "state-machine" => {
+            let machines = crate::stepfunctions::list_all(clients).await?;
+            if let Some((_, arn)) = machines.iter().find(|(n, _)| *n == r.name) {
+                crate::stepfunctions::delete(clients, arn).await?;
             }
         }
         "bucket" => delete_bucket(clients, &r.name).await?,

@@ -4,102 +4,17 @@
 //! that leaves moto empty. moto runs no function code, so invocations are not tested here
 //! (`local_lambda.rs` does that). Skipped, visibly, without moto (`.ci/run` installs it).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use sebs_core::config::{Architecture, Language};
 use sebs_platforms::resources::Selection;
 use sebs_platforms::{FunctionConfig, Platform, RunOptions, TriggerKind};
 use serde_json::json;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// moto_server on a free port, killed when dropped.
-struct Moto {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_moto() -> Option<Moto> {
-    let have = std::process::Command::new("python3")
-        .args(["-c", "import moto.server, flask"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let moto = Moto { child, url };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            // Lambda without Docker: moto keeps functions as records.
-            let status = std::process::Command::new("python3")
-                .args([
-                    "-c",
-                    &format!(
-                        "import urllib.request,json;urllib.request.urlopen(urllib.request.Request('{}/moto-api/config',data=json.dumps({{'lambda':{{'use_docker':False}}}}).encode(),headers={{'Content-Type':'application/json'}}))",
-                        moto.url
-                    ),
-                ])
-                .status()
-                .unwrap();
-            assert!(status.success(), "moto accepts its config");
-            return Some(moto);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not start on port {port}");
-}
-
-/// The test credentials and region, and no profile files: set once for every test of this
-/// file (they run in parallel threads of one process), before anything reads the environment.
-fn aws_test_env() {
-    static ENV: std::sync::Once = std::sync::Once::new();
-    ENV.call_once(|| {
-        let none = std::env::temp_dir().join(format!("sebs-moto-{}-none", std::process::id()));
-        // SAFETY: under the `Once`, before any test of this file reads the environment.
-        unsafe {
-            std::env::set_var("AWS_ACCESS_KEY_ID", "testing-key");
-            std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing-secret-not-logged");
-            std::env::set_var("AWS_REGION", "us-east-1");
-            std::env::set_var("AWS_CONFIG_FILE", none.join("config"));
-            std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", none.join("credentials"));
-            std::env::remove_var("AWS_PROFILE");
-        }
-    });
-}
+use common::{aws_test_env, repo, start_moto};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_backend_control_plane_against_moto() {

@@ -101,6 +101,14 @@ macro_rules! shims {
 /// module (`"modules": ["storage"]`), together with the SigV4 helper they share.
 pub const PYTHON_SHIMS: [(&str, &str); 3] = shims!("python", "py");
 
+/// The `function/function.py` of a workflow's package: it imports the handler of the
+/// `func_name` in the environment variable `SEBS_WORKFLOW_FUNCTION`.
+pub const PYTHON_WORKFLOW_FUNCTION: &str =
+    include_str!("../../../runtimes/python/workflow_function.py");
+
+/// The environment variable naming the workflow function a deployed function runs.
+pub const WORKFLOW_FUNCTION_VAR: &str = "SEBS_WORKFLOW_FUNCTION";
+
 /// The SeBS wrapper copied into every Node.js package.
 pub const NODE_HANDLER: &str = include_str!("../../../runtimes/nodejs/handler.js");
 
@@ -328,7 +336,11 @@ pub fn content_hash(
             platform,
             architecture,
         },
-        &[PYTHON_HANDLER, PYTHON_PROFILER.1],
+        if benchmark.is_workflow() {
+            &[PYTHON_HANDLER, PYTHON_PROFILER.1, PYTHON_WORKFLOW_FUNCTION]
+        } else {
+            &[PYTHON_HANDLER, PYTHON_PROFILER.1]
+        },
         &python_shims_for(benchmark),
     )
 }

@@ -27,6 +27,16 @@ pub(crate) fn assemble(
     if !init.exists() {
         std::fs::write(&init, b"")?;
     }
+    if benchmark.is_workflow() {
+        let entry = function.join("function.py");
+        if entry.exists() {
+            bail!(
+                "workflow {}: python/function.py would hide the module that dispatches to each function; rename it (a workflow's functions are python/<func_name>.py)",
+                benchmark.id
+            );
+        }
+        std::fs::write(entry, crate::PYTHON_WORKFLOW_FUNCTION)?;
+    }
     std::fs::write(root.join("handler.py"), PYTHON_HANDLER)?;
     std::fs::write(root.join(PYTHON_PROFILER.0), PYTHON_PROFILER.1)?;
     for (name, source) in python_shims_for(benchmark) {

@@ -82,9 +82,24 @@ impl LanguageEntry {
     }
 }
 
+/// What a benchmark is: one function (SeBS's benchmarks) or a workflow of several
+/// (SeBS-Flow's, `"type": "workflow"` with a `definition.json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchmarkKind {
+    /// One function (`function.py` / `function.js`): the default.
+    #[default]
+    Function,
+    /// A workflow: `definition.json` names the functions, `python/<func_name>.py` each.
+    Workflow,
+}
+
 /// A benchmark's `config.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchmarkConfig {
+    /// `"workflow"` for a SeBS-Flow workflow; absent (or `"function"`) for one function.
+    #[serde(rename = "type", default, skip_serializing_if = "is_function")]
+    pub kind: BenchmarkKind,
     /// Function timeout in seconds.
     pub timeout: u64,
     /// Function memory in MB.
@@ -97,6 +112,10 @@ pub struct BenchmarkConfig {
     /// C++ dependencies (SeBS; unused by sebs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpp_dependencies: Vec<String>,
+}
+
+fn is_function(kind: &BenchmarkKind) -> bool {
+    *kind == BenchmarkKind::Function
 }
 
 /// A benchmark in the catalogue.
@@ -153,12 +172,25 @@ impl Benchmark {
                     .into(),
             ));
         }
+        if config.kind == BenchmarkKind::Workflow {
+            check_workflow(dir, &config).map_err(bad)?;
+        }
         Ok(Benchmark {
             id,
             group,
             dir: dir.to_owned(),
             config,
         })
+    }
+
+    /// Whether it is a workflow (`"type": "workflow"`).
+    pub fn is_workflow(&self) -> bool {
+        self.config.kind == BenchmarkKind::Workflow
+    }
+
+    /// A workflow's `definition.json`.
+    pub fn definition_path(&self) -> PathBuf {
+        self.dir.join("definition.json")
     }
 
     /// Language names, in config order.
@@ -191,6 +223,24 @@ impl Benchmark {
     pub fn uses_module(&self, module: &str) -> bool {
         self.config.modules.iter().any(|m| m == module)
     }
+}
+
+/// What a workflow benchmark needs beside config.json: its definition, Python only.
+fn check_workflow(dir: &Path, config: &BenchmarkConfig) -> Result<(), String> {
+    if !dir.join("definition.json").is_file() {
+        return Err("a workflow (`\"type\": \"workflow\"`) needs a definition.json next to config.json (SeBS-Flow's format: {\"root\": ..., \"states\": {...}}; see docs/workflows.md)".into());
+    }
+    if let Some(other) = config
+        .languages
+        .iter()
+        .map(|l| l.name())
+        .find(|l| *l != "python")
+    {
+        return Err(format!(
+            "`languages`: workflows run Python functions (`python/<func_name>.py`), not {other}; list only \"python\""
+        ));
+    }
+    Ok(())
 }
 
 /// A benchmark catalogue directory.
@@ -334,6 +384,29 @@ mod tests {
     }
 
     const CONFIG: &str = r#"{"timeout": 10, "memory": 128, "languages": ["python", {"language": "nodejs", "variants": ["bun"]}], "modules": []}"#;
+
+    #[test]
+    fn workflows_need_a_definition_and_python_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wf = r#"{"type": "workflow", "timeout": 10, "memory": 128, "languages": ["python"]}"#;
+        let dir = write_bench(tmp.path(), "600.workflows", "620.func-invo", wf);
+        let err = Benchmark::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("needs a definition.json"), "{err}");
+        std::fs::write(dir.join("definition.json"), "{}").unwrap();
+        let bench = Benchmark::load(&dir).unwrap();
+        assert!(bench.is_workflow());
+        assert_eq!(bench.definition_path(), dir.join("definition.json"));
+        let node = wf.replace(r#"["python"]"#, r#"["python", "nodejs"]"#);
+        std::fs::write(dir.join("config.json"), node).unwrap();
+        let err = Benchmark::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("workflows run Python functions"), "{err}");
+        let plain = write_bench(tmp.path(), "000.x", "010.y", CONFIG);
+        assert!(!Benchmark::load(&plain).unwrap().is_workflow());
+        let bad = r#"{"type": "flow", "timeout": 10, "memory": 128, "languages": ["python"]}"#;
+        let dir = write_bench(tmp.path(), "000.x", "020.z", bad);
+        let err = Benchmark::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("`type`") && err.contains("workflow"), "{err}");
+    }
 
     #[test]
     fn finds_by_id_name_number_and_suggests() {

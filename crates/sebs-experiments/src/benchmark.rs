@@ -158,7 +158,10 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         session.settings.language_full_version(),
         request.trigger.as_str(),
     );
-    let summary = sebs_report::summary::invocation_summary(&title, &experiment);
+    let mut summary = sebs_report::summary::invocation_summary(&title, &experiment);
+    if let Some(spec) = session.workflow_spec(&name) {
+        summary.push_str(&write_workflow_results(request, &experiment, &spec)?);
+    }
     let failed = experiment
         .ordered()
         .iter()
@@ -171,6 +174,42 @@ async fn run(session: &Session, request: &InvokeRequest) -> Result<InvokeOutcome
         interrupted,
         failed,
     })
+}
+
+/// `workflow.json` beside experiments.json, and the per-request breakdown to print.
+fn write_workflow_results(
+    request: &InvokeRequest,
+    experiment: &ExperimentResult,
+    spec: &sebs_platforms::workflow::WorkflowSpec,
+) -> Result<String> {
+    use sebs_workflows::summary::{FORMAT, Request, ResultsFile, breakdown};
+    let requests: Vec<Request> = experiment
+        .ordered()
+        .iter()
+        .filter_map(|(_, r)| Request::from_output(&r.output))
+        .collect();
+    let file = ResultsFile {
+        format: FORMAT.into(),
+        workflow: spec.benchmark.clone(),
+        deployment: serde_json::json!({
+            "name": spec.name,
+            "functions": spec.functions,
+            "definition": spec.definition,
+            "concurrency-limit": spec.concurrency_limit,
+            "memory": spec.memory_mb,
+        }),
+        requests,
+    };
+    let path = request.options.output_dir.join("workflow.json");
+    write_json_atomic(&path, &file)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(format!(
+        "\nworkflow {} ({} functions; per request, written to {}):\n{}",
+        spec.benchmark,
+        spec.functions.len(),
+        path.display(),
+        breakdown(&file.requests)
+    ))
 }
 
 fn log_invocation(i: u64, n: u64, r: &ExecutionResult) {

@@ -196,7 +196,7 @@ impl Experiment for EvictionModel {
             }
             // A new repetition starts from cold instances, as SeBS's fresh processes do.
             let names: Vec<String> = pending.iter().map(|f| f.name.clone()).collect();
-            session.platform.enforce_cold_start(&names).await?;
+            session.enforce_cold_start(&names).await?;
             let probes: Vec<_> = pending
                 .iter()
                 .map(|f| {

@@ -430,7 +430,7 @@ impl Experiment for InvocationOverhead {
             );
         }
         if cold {
-            session.platform.enforce_cold_start(&[name]).await?;
+            session.enforce_cold_start(&[name]).await?;
         }
         let (result, server, start) =
             udp::invoke_with_server(trigger.as_ref(), input, exchanges).await?;

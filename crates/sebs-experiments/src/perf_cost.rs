@@ -193,8 +193,8 @@ impl PerfCost {
     }
 
     async fn enforce_cold(&self, session: &Session, function: &Deployed) -> Result<()> {
+        // Through the session: a workflow's name stands for all of its functions.
         session
-            .platform
             .enforce_cold_start(std::slice::from_ref(&function.name))
             .await
     }

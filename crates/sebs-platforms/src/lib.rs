@@ -12,6 +12,7 @@ pub mod platform;
 pub mod resources;
 pub mod settings;
 pub mod storage;
+pub mod workflow;
 
 pub use pipeline::{PrepareRequest, Session};
 pub use platform::{

@@ -55,6 +55,11 @@ pub struct Session {
     has_validator: bool,
     /// Said once per session that outputs are not validated.
     warned_no_validator: std::sync::atomic::AtomicBool,
+    /// A workflow benchmark's definition.
+    workflow: Option<sebs_workflows::Definition>,
+    /// Workflows deployed so far, by name: `trigger` and `enforce_cold_start` reach their
+    /// functions through them.
+    workflows: std::sync::Mutex<BTreeMap<String, crate::workflow::WorkflowSpec>>,
 }
 
 impl Session {
@@ -112,6 +117,7 @@ impl Session {
             .as_ref()
             .map(|s| s.function_env(&generated.nosql_table_names))
             .unwrap_or_default();
+        let workflow = load_workflow(&benchmark)?;
         let has_validator = defines_validate_output(&benchmark);
         let target = platform.package_target(settings.config.experiments.architecture);
         let package = run_blocking(|| build_package(&settings, &benchmark, &target))?;
@@ -128,6 +134,8 @@ impl Session {
             function_env,
             has_validator,
             warned_no_validator: Default::default(),
+            workflow,
+            workflows: Default::default(),
         })
     }
 
@@ -168,8 +176,32 @@ impl Session {
         self.deploy_config(&function).await
     }
 
-    /// Create or update a function described in full (e.g. another code directory).
+    /// Create or update a function described in full (e.g. another code directory). For a
+    /// workflow benchmark, `function` names the workflow: each of its functions is deployed as
+    /// `<name>-<func_name>` with `function`'s settings, and [`Session::trigger`] of `name` then
+    /// runs whole requests.
     pub async fn deploy_config(&self, function: &FunctionConfig) -> Result<Value> {
+        if let Some(definition) = &self.workflow {
+            let (spec, record) = crate::workflow::deploy(
+                self.platform.as_ref(),
+                &self.settings,
+                definition,
+                function,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to deploy workflow {} on {}",
+                    function.name,
+                    self.platform.name()
+                )
+            })?;
+            self.workflows
+                .lock()
+                .expect("the workflows lock is never poisoned")
+                .insert(function.name.clone(), spec);
+            return Ok(record);
+        }
         self.platform
             .create_or_update(function)
             .await
@@ -182,9 +214,36 @@ impl Session {
             })
     }
 
-    /// A trigger of a deployed function.
+    /// A trigger of a deployed function, or of a deployed workflow (one invocation: one
+    /// request of the whole workflow, see [`crate::workflow`]).
     pub async fn trigger(&self, name: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
-        self.platform.trigger(name, kind).await
+        let spec = self.workflow_spec(name);
+        match spec {
+            Some(spec) => crate::workflow::trigger(self.platform.as_ref(), &spec, kind).await,
+            None => self.platform.trigger(name, kind).await,
+        }
+    }
+
+    /// The deployed workflow named `name`, if it is one.
+    pub fn workflow_spec(&self, name: &str) -> Option<crate::workflow::WorkflowSpec> {
+        self.workflows
+            .lock()
+            .expect("the workflows lock is never poisoned")
+            .get(name)
+            .cloned()
+    }
+
+    /// Make the next invocation of each function cold; a workflow's name stands for all of
+    /// its functions.
+    pub async fn enforce_cold_start(&self, names: &[String]) -> Result<()> {
+        let mut all = Vec::new();
+        for name in names {
+            match self.workflow_spec(name) {
+                Some(spec) => all.extend(spec.functions.into_values()),
+                None => all.push(name.clone()),
+            }
+        }
+        self.platform.enforce_cold_start(&all).await
     }
 
     /// Check a successful result with the benchmark's `validate_output` and record the verdict
@@ -261,6 +320,25 @@ pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+/// A workflow benchmark's definition, checked, with a source file for every function.
+fn load_workflow(benchmark: &Benchmark) -> Result<Option<sebs_workflows::Definition>> {
+    if !benchmark.is_workflow() {
+        return Ok(None);
+    }
+    let definition = sebs_workflows::Definition::load(&benchmark.definition_path())?;
+    for func_name in definition.functions() {
+        let file = benchmark.dir.join("python").join(format!("{func_name}.py"));
+        if !file.is_file() {
+            anyhow::bail!(
+                "workflow {}: definition.json invokes function `{func_name}` but {} does not exist; add it with a handler(event)",
+                benchmark.id,
+                file.display()
+            );
+        }
+    }
+    Ok(Some(definition))
 }
 
 /// Whether the benchmark's `input.py` defines `validate_output` at module level.

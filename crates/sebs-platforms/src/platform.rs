@@ -246,6 +246,21 @@ pub trait Platform: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The platform's own orchestrator for a workflow whose functions are deployed (`spec`
+    /// names them), invoked through `kind` triggers: create or update what it needs (AWS: a
+    /// Step Functions state machine translated from the definition) and return a runner whose
+    /// [`sebs_workflows::WorkflowRunner::run`] executes one request and reports every state
+    /// execution. `None` (the default): sebs's engine runs the workflow over the functions'
+    /// triggers.
+    async fn workflow_runner(
+        &self,
+        spec: &crate::workflow::WorkflowSpec,
+        kind: TriggerKind,
+    ) -> Result<Option<Arc<dyn sebs_workflows::WorkflowRunner>>> {
+        let _ = (spec, kind);
+        Ok(None)
+    }
+
     /// Storage for benchmarks that need it (`object`, `nosql`), if the platform has its own;
     /// `None` (the default) uses sebs's storage: the configured endpoints or the embedded
     /// servers.

@@ -208,6 +208,7 @@ fn run_section(
         );
     }
     traces_section(page, run)?;
+    crate::workflows::section(page, &run.files)?;
     failures(page, run);
     if !run.config.is_null() {
         let config = serde_json::to_string_pretty(&run.config).unwrap_or_default();

@@ -23,6 +23,7 @@ pub mod summary;
 pub mod synthetic;
 pub mod table;
 pub mod trace;
+pub mod workflows;
 
 pub use export::ExportFormat;
 pub use files::{result_files, write_json};

@@ -397,7 +397,7 @@ pub fn traces_in_files(files: &[PathBuf]) -> Result<Vec<Trace>> {
 }
 
 /// Whether the file contains `needle`, read in 1 MiB chunks (overlapping by the needle's length).
-fn mentions(path: &Path, needle: &[u8]) -> std::io::Result<bool> {
+pub(crate) fn mentions(path: &Path, needle: &[u8]) -> std::io::Result<bool> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut buf = vec![0u8; (1 << 20) + needle.len()];

@@ -10,7 +10,7 @@ use crate::cli::ListArgs;
 use sebs_platforms::settings::load_config;
 use sebs_report::OutputFormat;
 
-/// Print id, languages, memory, timeout and modules of every benchmark.
+/// Print id, languages, memory, timeout and modules of every benchmark (workflows marked).
 pub fn list(args: &ListArgs) -> Result<i32> {
     let config = load_config(args.config.as_deref())?;
     let root = args
@@ -35,6 +35,7 @@ pub fn list(args: &ListArgs) -> Result<i32> {
                         "id": b.id, "group": b.group, "languages": b.languages(),
                         "memory": b.config.memory, "timeout": b.config.timeout,
                         "modules": b.config.modules, "path": b.dir,
+                        "type": if b.is_workflow() { "workflow" } else { "function" },
                     })
                 })
                 .collect();
@@ -48,11 +49,14 @@ pub fn list(args: &ListArgs) -> Result<i32> {
                 "benchmark", "languages", "memory", "timeout"
             );
             for b in &benchmarks {
-                let modules = if b.config.modules.is_empty() {
+                let mut modules = if b.config.modules.is_empty() {
                     "-".to_owned()
                 } else {
                     b.config.modules.join(",")
                 };
+                if b.is_workflow() {
+                    modules.push_str("  (workflow)");
+                }
                 let _ = writeln!(
                     out,
                     "{:<28} {:<16} {:>5} MB {:>7} s  {modules}",
