@@ -11,10 +11,10 @@ use std::path::PathBuf;
 
 use sebs_core::config::{Architecture, Language};
 use sebs_platforms::resources::Selection;
-use sebs_platforms::{FunctionConfig, Platform, RunOptions, TriggerKind};
+use sebs_platforms::{FunctionConfig, Platform, TriggerKind};
 use serde_json::json;
 
-use common::{aws_test_env, repo, start_moto};
+use common::{OnMoto, aws_test_env, on_moto, start_moto};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_backend_control_plane_against_moto() {
@@ -25,28 +25,14 @@ async fn aws_backend_control_plane_against_moto() {
     };
     sebs_aws::register();
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("config.json");
-    std::fs::write(
-        &config,
-        json!({"deployment": {"name": "aws", "aws": {
-            "endpoint-url": moto.url,
-            "resources": {"resources_id": "mototest"}
-        }}})
-        .to_string(),
-    )
-    .unwrap();
-    let cache = tmp.path().join("cache");
-    let options = RunOptions {
-        config: Some(config.clone()),
-        cache_dir: cache.clone(),
-        benchmarks_dir: Some(repo().join("benchmarks")),
-        ..RunOptions::default()
-    };
+    let OnMoto {
+        config,
+        cache,
+        options,
+        aws,
+        backend,
+    } = on_moto(tmp.path(), &moto.url, "mototest");
     let package = sebs_platforms::pipeline::package(&options, "110.dynamic-html").unwrap();
-    let deployment = sebs_platforms::settings::load_config(Some(&config))
-        .unwrap()
-        .deployment;
-    let backend = sebs_aws::AwsBackend::new(deployment.aws.as_ref(), &cache).unwrap();
     let name = backend.format_function_name("sebs-mototest-110.dynamic-html-python-3.11");
     let mut function = FunctionConfig {
         name: name.clone(),
@@ -141,7 +127,7 @@ async fn aws_backend_control_plane_against_moto() {
     assert_eq!(env(&conf).get("cold_start").map(String::as_str), Some("2"));
 
     // A package above the direct-upload limit goes through the benchmarks bucket.
-    let mut via_s3 = sebs_aws::AwsBackend::new(deployment.aws.as_ref(), &cache).unwrap();
+    let mut via_s3 = sebs_aws::AwsBackend::new(aws.as_ref(), &cache).unwrap();
     via_s3.set_direct_upload_limit(1000);
     let mut big = function.clone();
     big.name = format!("{name}-s3");
@@ -542,26 +528,10 @@ async fn storage_and_queue_trigger_wiring_against_moto() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("config.json");
-    std::fs::write(
-        &config,
-        json!({"deployment": {"name": "aws", "aws": {
-            "endpoint-url": moto.url, "resources": {"resources_id": "mototrig"}}}})
-        .to_string(),
-    )
-    .unwrap();
-    let cache = tmp.path().join("cache");
-    let options = RunOptions {
-        config: Some(config.clone()),
-        cache_dir: cache.clone(),
-        benchmarks_dir: Some(repo().join("benchmarks")),
-        ..RunOptions::default()
-    };
+    let OnMoto {
+        options, backend, ..
+    } = on_moto(tmp.path(), &moto.url, "mototrig");
     let package = sebs_platforms::pipeline::package(&options, "010.sleep").unwrap();
-    let deployment = sebs_platforms::settings::load_config(Some(&config))
-        .unwrap()
-        .deployment;
-    let backend = sebs_aws::AwsBackend::new(deployment.aws.as_ref(), &cache).unwrap();
     let name = backend.format_function_name("sebs-mototrig-010.sleep-python-3.11");
     let function = FunctionConfig {
         name: name.clone(),

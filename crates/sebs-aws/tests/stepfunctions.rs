@@ -64,17 +64,8 @@ async fn moto() -> Option<common::Moto> {
     .await
 }
 
-async fn backend(moto: &common::Moto, dir: &Path) -> sebs_aws::AwsBackend {
-    let config = dir.join("config.json");
-    std::fs::write(
-        &config,
-        json!({"deployment": {"name": "aws", "aws": {"endpoint-url": moto.url, "resources": {"resources_id": "sfntest"}}}}).to_string(),
-    )
-    .unwrap();
-    let deployment = sebs_platforms::settings::load_config(Some(&config))
-        .unwrap()
-        .deployment;
-    sebs_aws::AwsBackend::new(deployment.aws.as_ref(), &dir.join("cache")).unwrap()
+fn backend(moto: &common::Moto, dir: &Path) -> sebs_aws::AwsBackend {
+    common::on_moto(dir, &moto.url, "sfntest").backend
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +84,7 @@ async fn every_workflow_translates_to_valid_states_language() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let backend = backend(&moto, tmp.path()).await;
+    let backend = backend(&moto, tmp.path());
     let clients = backend.clients().await;
     for path in defs {
         let def = Definition::load(&path).unwrap();
@@ -167,7 +158,7 @@ async fn a_workflow_runs_on_moto_step_functions_and_its_history_becomes_the_reco
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let backend = backend(&moto, tmp.path()).await;
+    let backend = backend(&moto, tmp.path());
     let clients = backend.clients().await;
     let def = Definition::parse(
         &json!({"root": "gen", "states": {

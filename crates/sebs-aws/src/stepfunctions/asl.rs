@@ -223,45 +223,67 @@ fn encode(
             follow(&mut body, l.next.as_deref(), scope);
             one(body, "map", None)
         }
-        State::Repeat(r) => (0..r.count)
-            .map(|i| {
-                let step = if i == 0 {
-                    name.to_string()
-                } else {
-                    format!("{name}#{i}")
-                };
-                let mut body = task(name, &r.func_name, target)?;
-                let next = if i + 1 == r.count {
-                    r.next.clone()
-                } else {
-                    Some(format!("{name}#{}", i + 1))
-                };
-                follow(&mut body, next.as_deref(), scope);
-                let info = StateInfo {
-                    state: format!("{}{name}", scope.path),
-                    kind: "repeat",
-                    instance: format!("{}{name}#{i}", scope.instance),
-                    func_name: Some(r.func_name.clone()),
-                };
-                Ok((scope.name(&step), Value::Object(body), info))
-            })
-            .collect::<Result<Vec<_>>>()?,
+        State::Repeat(r) => repeat(name, r, target, scope)?,
         State::Parallel(p) => {
-            let mut branches = Vec::new();
-            let mut selector = Map::new();
-            for (i, b) in p.parallel_functions.iter().enumerate() {
-                let (start, states) = graph(b, target, &scope.branch(name, i), names)?;
-                branches.push(json!({"StartAt": start, "States": states}));
-                selector.insert(format!("{}.$", b.root), format!("$[{i}]").into());
-            }
-            let mut body = Map::new();
-            body.insert("Type".into(), "Parallel".into());
-            body.insert("Branches".into(), Value::Array(branches));
-            body.insert("ResultSelector".into(), Value::Object(selector));
-            follow(&mut body, p.next.as_deref(), scope);
+            let body = parallel(name, p, target, scope, names)?;
             one(body, "parallel", None)
         }
     })
+}
+
+/// `count` chained tasks: `name`, `name#1`, ...
+fn repeat(
+    name: &str,
+    r: &sebs_workflows::Repeat,
+    target: &Target<'_>,
+    scope: &Scope,
+) -> Result<Vec<(String, Value, StateInfo)>> {
+    (0..r.count)
+        .map(|i| {
+            let step = if i == 0 {
+                name.to_string()
+            } else {
+                format!("{name}#{i}")
+            };
+            let mut body = task(name, &r.func_name, target)?;
+            let next = if i + 1 == r.count {
+                r.next.clone()
+            } else {
+                Some(format!("{name}#{}", i + 1))
+            };
+            follow(&mut body, next.as_deref(), scope);
+            let info = StateInfo {
+                state: format!("{}{name}", scope.path),
+                kind: "repeat",
+                instance: format!("{}{name}#{i}", scope.instance),
+                func_name: Some(r.func_name.clone()),
+            };
+            Ok((scope.name(&step), Value::Object(body), info))
+        })
+        .collect()
+}
+
+/// A `Parallel` state whose output puts each branch's under its root state's name.
+fn parallel(
+    name: &str,
+    p: &sebs_workflows::Parallel,
+    target: &Target<'_>,
+    scope: &Scope,
+    names: &mut Names,
+) -> Result<Map<String, Value>> {
+    let mut branches = Vec::new();
+    let mut selector = Map::new();
+    for (i, b) in p.parallel_functions.iter().enumerate() {
+        let (start, states) = graph(b, target, &scope.branch(name, i), names)?;
+        branches.push(json!({"StartAt": start, "States": states}));
+        selector.insert(format!("{}.$", b.root), format!("$[{i}]").into());
+    }
+    let mut body = Map::new();
+    body.insert("Type".into(), "Parallel".into());
+    body.insert("Branches".into(), Value::Array(branches));
+    body.insert("ResultSelector".into(), Value::Object(selector));
+    follow(&mut body, p.next.as_deref(), scope);
+    Ok(body)
 }
 
 /// A `Task` invoking `func_name`'s function, its output the function's own result.

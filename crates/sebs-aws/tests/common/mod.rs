@@ -97,3 +97,45 @@ pub fn aws_test_env() {
         }
     });
 }
+
+/// An AWS backend pointed at moto under resource id `id`, with its config file and cache in
+/// `dir`.
+pub struct OnMoto {
+    /// The config file.
+    pub config: PathBuf,
+    /// The cache directory.
+    pub cache: PathBuf,
+    /// Run options naming both and the repository's benchmarks.
+    pub options: sebs_platforms::RunOptions,
+    /// `deployment.aws` as read from the config.
+    pub aws: Option<sebs_core::config::AwsConfig>,
+    /// The backend.
+    pub backend: sebs_aws::AwsBackend,
+}
+
+/// See [`OnMoto`].
+pub fn on_moto(dir: &Path, url: &str, id: &str) -> OnMoto {
+    let config = dir.join("config.json");
+    let document = serde_json::json!({"deployment": {"name": "aws", "aws": {
+        "endpoint-url": url, "resources": {"resources_id": id}}}});
+    std::fs::write(&config, document.to_string()).unwrap();
+    let cache = dir.join("cache");
+    let options = sebs_platforms::RunOptions {
+        config: Some(config.clone()),
+        cache_dir: cache.clone(),
+        benchmarks_dir: Some(repo().join("benchmarks")),
+        ..sebs_platforms::RunOptions::default()
+    };
+    let aws = sebs_platforms::settings::load_config(Some(&config))
+        .unwrap()
+        .deployment
+        .aws;
+    let backend = sebs_aws::AwsBackend::new(aws.as_ref(), &cache).unwrap();
+    OnMoto {
+        config,
+        cache,
+        options,
+        aws,
+        backend,
+    }
+}

@@ -348,6 +348,12 @@ impl Platform for KnativeBackend {
     }
 
     async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
+        if matches!(kind, TriggerKind::Storage | TriggerKind::Queue) {
+            bail!(
+                "the `{}` trigger is not available on Knative: use `http` or `library` (both call the route); storage and queue triggers run on the local platform (docs/triggers.md)",
+                kind.as_str()
+            );
+        }
         let service = self.get_service(function).await?.with_context(|| {
             format!(
                 "service {function} does not exist in namespace {}",

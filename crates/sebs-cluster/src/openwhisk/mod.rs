@@ -270,6 +270,12 @@ impl Platform for OpenWhiskBackend {
     }
 
     async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
+        if matches!(kind, TriggerKind::Storage | TriggerKind::Queue) {
+            anyhow::bail!(
+                "the `{}` trigger is not available on OpenWhisk: use `http` (web actions) or `library` (blocking invocations); storage and queue triggers run on the local platform (docs/triggers.md)",
+                kind.as_str()
+            );
+        }
         let action = self.get_action(function).await?.with_context(|| {
             format!(
                 "action {function} does not exist on {}",
@@ -296,6 +302,7 @@ impl Platform for OpenWhiskBackend {
                     client: self.client.at(&url, false)?,
                 })
             }
+            TriggerKind::Storage | TriggerKind::Queue => unreachable!("refused above"),
         })
     }
 
