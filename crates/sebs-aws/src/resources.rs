@@ -197,8 +197,24 @@ async fn list_log_groups(clients: &Clients, prefix: &str) -> Result<Vec<String>>
 pub async fn delete(clients: &Clients, r: &Resource) -> Result<()> {
     match r.kind.as_str() {
         "function" => {
-            // Its event source mappings first (a queue trigger's).
-            for uuid in crate::event_sources::mappings(clients, &r.name).await? {
+            // Its event source mappings first (a queue trigger's). A Lambda API that cannot
+            // list them (an emulator without event sources) has none: the function still goes.
+            let mappings = match crate::event_sources::mappings(clients, &r.name).await {
+                Ok(uuids) => uuids,
+                Err(e) => {
+                    let unsupported = format!("{e:#}").contains("UnknownOperation");
+                    if unsupported {
+                        tracing::debug!("no event source mappings to list for {}: {e:#}", r.name);
+                    } else {
+                        tracing::warn!(
+                            "could not list the event source mappings of {}: {e:#}; deleting the function anyway",
+                            r.name
+                        );
+                    }
+                    Vec::new()
+                }
+            };
+            for uuid in mappings {
                 clients
                     .lambda
                     .delete_event_source_mapping()
