@@ -121,27 +121,25 @@ def _record_payload(record):
 
 
 def _read_object(bucket, key):
-    """The JSON object a storage trigger uploaded, from the store named by SEBS_TRIGGER_S3_*
-    (the local platform sets them when triggers are configured); None without them."""
-    endpoint = os.environ.get("SEBS_TRIGGER_S3_ENDPOINT")
-    if not endpoint:
-        return None
+    """The JSON object a storage trigger uploaded: from the store named by SEBS_TRIGGER_S3_*
+    (the local platform's trigger store), else from S3 with the function's own credentials."""
     import hashlib
-    import http.client
 
-    try:
-        from function import _sigv4
-    except ImportError:  # packaged only for benchmarks that use storage: location only
-        return None
+    from function import _sigv4
 
-    creds = _sigv4.Credentials(
-        os.environ["SEBS_TRIGGER_S3_ACCESS_KEY"], os.environ["SEBS_TRIGGER_S3_SECRET_KEY"], "us-east-1"
-    )
+    endpoint = os.environ.get("SEBS_TRIGGER_S3_ENDPOINT")
+    if endpoint:
+        creds = _sigv4.Credentials(
+            os.environ["SEBS_TRIGGER_S3_ACCESS_KEY"], os.environ["SEBS_TRIGGER_S3_SECRET_KEY"], "us-east-1"
+        )
+    else:
+        creds, endpoint = _sigv4.aws_from_environment("s3")
+    scheme, host = _sigv4.split_address(endpoint, endpoint)
     path = "/" + _sigv4.quote(bucket) + "/" + _sigv4.quote(key, safe="/~")
     headers = {}
     empty = hashlib.sha256(b"").hexdigest()
-    _sigv4.sign_headers(creds, "s3", "GET", endpoint, path, [], headers, empty)
-    conn = http.client.HTTPConnection(endpoint, timeout=10)
+    _sigv4.sign_headers(creds, "s3", "GET", host, path, [], headers, empty)
+    conn = _sigv4.connect(scheme, host)
     try:
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
@@ -153,6 +151,40 @@ def _read_object(bucket, key):
     return _loads(data)
 
 
+# The payload fields a trigger adds: its own id of the invocation, and the queue its result goes
+# to (on AWS; the local platform reads results from the response instead).
+_TRIGGER_REQUEST = "sebs-trigger-request"
+_RESULT_QUEUE = "sebs-result-queue"
+
+
+def _post_result(queue_url, request, body):
+    """Send a record's SeBS response to the trigger's result queue (SQS's JSON protocol, signed
+    with the function's credentials), as SeBS's wrappers do for non-HTTP triggers."""
+    import hashlib
+
+    from function import _sigv4
+
+    creds, _ = _sigv4.aws_from_environment("sqs")
+    scheme, rest = _sigv4.split_address(queue_url, queue_url)
+    host = rest.split("/", 1)[0]
+    message = _dumps({"QueueUrl": queue_url, "MessageBody": _dumps({_TRIGGER_REQUEST: request, "body": body})})
+    data = message.encode("utf-8")
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": "AmazonSQS.SendMessage",
+    }
+    _sigv4.sign_headers(creds, "sqs", "POST", host, "/", [], headers, hashlib.sha256(data).hexdigest())
+    conn = _sigv4.connect(scheme, host)
+    try:
+        conn.request("POST", "/", body=data, headers=headers)
+        response = conn.getresponse()
+        answer = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError("cannot send the result to %s: HTTP %d %s" % (queue_url, response.status, answer[:200]))
+
+
 def _event_batch(records, context, income_timestamp):
     """Run the benchmark once per record. SQS batches answer Lambda's partial batch response
     (failed records retried by the event source); each result travels back under `results`."""
@@ -160,7 +192,11 @@ def _event_batch(records, context, income_timestamp):
     for record in records:
         ident = record.get("messageId") or record.get("s3", {}).get("object", {}).get("key", "")
         try:
-            body = _run(_record_payload(record), context, income_timestamp)
+            payload = _record_payload(record)
+            body = _run(payload, context, income_timestamp)
+            queue = payload.get(_RESULT_QUEUE) if isinstance(payload, dict) else None
+            if queue:
+                _post_result(queue, payload.get(_TRIGGER_REQUEST, ""), body)
             results.append({"itemIdentifier": ident, "body": body})
         except Exception as e:  # noqa: BLE001 - a failed record is reported, not fatal
             if record.get("eventSource") != "aws:sqs":

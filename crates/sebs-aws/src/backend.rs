@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::clients::Clients;
 use crate::config::{AwsSettings, Service};
+use crate::event_triggers::EventTrigger;
 use crate::functions::{Code, Desired};
 use crate::reports::ReportStore;
 use crate::triggers::{HttpsTrigger, LibraryTrigger};
@@ -35,6 +36,8 @@ pub struct AwsBackend {
     urls: Mutex<HashMap<String, String>>,
     /// Zips above this go through S3 (Lambda's limit for direct uploads).
     direct_upload_limit: u64,
+    /// Storage and queue triggers made so far, per function and kind (their wiring is made once).
+    event_triggers: tokio::sync::Mutex<HashMap<(String, TriggerKind), Arc<EventTrigger>>>,
 }
 
 impl AwsBackend {
@@ -50,6 +53,7 @@ impl AwsBackend {
             deployed: Mutex::new(BTreeSet::new()),
             urls: Mutex::new(HashMap::new()),
             direct_upload_limit: sebs_build::LAMBDA_DIRECT_UPLOAD_LIMIT,
+            event_triggers: Default::default(),
         })
     }
 
@@ -89,6 +93,33 @@ impl AwsBackend {
                 Ok::<_, anyhow::Error>(arn)
             })
             .await
+    }
+
+    /// The storage or queue trigger of `function`, its wiring created on first use.
+    pub async fn event_trigger(
+        &self,
+        function: &str,
+        kind: TriggerKind,
+    ) -> Result<Arc<EventTrigger>> {
+        let mut triggers = self.event_triggers.lock().await;
+        if let Some(t) = triggers.get(&(function.to_owned(), kind)) {
+            return Ok(t.clone());
+        }
+        let role = self.role().await?.clone();
+        let role_name = role.rsplit('/').next().unwrap_or(&role).to_owned();
+        let clients = self.clients().await;
+        let trigger =
+            crate::event_triggers::create(clients, function, kind, &role_name, &self.settings)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot set up the `{}` trigger of {function}",
+                        kind.as_str()
+                    )
+                })?;
+        let trigger = Arc::new(trigger);
+        triggers.insert((function.to_owned(), kind), trigger.clone());
+        Ok(trigger)
     }
 
     fn bucket(&self) -> String {
@@ -251,10 +282,7 @@ impl Platform for AwsBackend {
 
     async fn trigger(&self, function: &str, kind: TriggerKind) -> Result<Arc<dyn Trigger>> {
         if matches!(kind, TriggerKind::Storage | TriggerKind::Queue) {
-            anyhow::bail!(
-                "the `{}` trigger is not available on aws yet: use `http` or `library` (storage and queue triggers run on the local platform; see docs/triggers.md)",
-                kind.as_str()
-            );
+            return Ok(self.event_trigger(function, kind).await?);
         }
         let clients = self.clients().await;
         Ok(match kind {
@@ -284,7 +312,7 @@ impl Platform for AwsBackend {
                 };
                 Arc::new(HttpsTrigger { url })
             }
-            TriggerKind::Storage | TriggerKind::Queue => unreachable!("refused above"),
+            TriggerKind::Storage | TriggerKind::Queue => unreachable!("returned above"),
         })
     }
 

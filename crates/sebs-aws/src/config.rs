@@ -73,6 +73,8 @@ pub struct AwsSettings {
     pub resources_id: String,
     /// Where this backend keeps its local state (REPORT records of library invocations).
     pub state_dir: PathBuf,
+    /// `deployment.aws.triggers`: storage and queue triggers' event source settings.
+    pub triggers: sebs_core::config::TriggerConfig,
     config: AwsConfig,
 }
 
@@ -123,6 +125,7 @@ impl AwsSettings {
             use_function_url: resources.use_function_url.unwrap_or(true),
             resources_id,
             state_dir,
+            triggers: config.triggers.clone().unwrap_or_default(),
             config,
         })
     }

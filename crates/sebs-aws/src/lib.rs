@@ -21,6 +21,7 @@ pub mod concurrency;
 pub mod config;
 pub mod endpoints;
 pub mod event_sources;
+pub mod event_triggers;
 pub mod functions;
 pub mod iam;
 pub mod logs;

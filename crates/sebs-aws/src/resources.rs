@@ -230,6 +230,14 @@ pub async fn delete(clients: &Clients, r: &Resource) -> Result<()> {
                 .send()
                 .await
                 .map_err(crate::sdk_error)?;
+            // Its storage and queue triggers' queues and bucket go with it. Where SQS or S3
+            // cannot be reached (an emulator without them), `cleanup` still lists what is left.
+            if let Err(e) = crate::event_sources::remove_queues_and_bucket(clients, &r.name).await {
+                tracing::warn!(
+                    "could not remove the trigger queues or bucket of {}: {e:#}; `sebs resources list` shows what is left",
+                    r.name
+                );
+            }
         }
         "http-api" => {
             let Some((id, _)) = crate::endpoints::find_api(clients, &r.name).await? else {
@@ -291,16 +299,19 @@ pub async fn delete(clients: &Clients, r: &Resource) -> Result<()> {
 }
 
 /// Empty a bucket (every object, in pages of 1,000) and delete it.
-async fn delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
+/// A bucket that is already gone (a function's trigger bucket goes with the function) is done.
+pub(crate) async fn delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
     loop {
-        let page = clients
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(crate::sdk_error)
-            .with_context(|| format!("failed to list the objects of {bucket}"))?;
+        let page = match clients.s3.list_objects_v2().bucket(bucket).send().await {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(crate::sdk_error(e))
+                    .with_context(|| format!("failed to list the objects of {bucket}"));
+            }
+        };
         let keys: Vec<_> = page
             .contents()
             .iter()

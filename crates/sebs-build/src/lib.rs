@@ -98,7 +98,7 @@ macro_rules! shims {
 
 /// The storage and NoSQL shims (`runtimes/python`), stdlib only: `(file name, source)`.
 /// `storage.py` and `nosql.py` go into `function/` when the benchmark's config.json lists the
-/// module (`"modules": ["storage"]`), together with the SigV4 helper they share.
+/// module (`"modules": ["storage"]`); the SigV4 helper they share goes into every package.
 pub const PYTHON_SHIMS: [(&str, &str); 3] = shims!("python", "py");
 
 /// The `function/function.py` of a workflow's package: it imports the handler of the
@@ -127,8 +127,9 @@ pub fn python_shims_for(benchmark: &Benchmark) -> Vec<(&'static str, &'static st
     shims_for(&PYTHON_SHIMS, benchmark)
 }
 
-/// The shims of one language a benchmark needs: `storage` and `nosql` by its modules, and the
-/// SigV4 helper (`_sigv4`) with either.
+/// The shims of one language a benchmark needs: `storage` and `nosql` by its modules, and always
+/// the SigV4 helper (`_sigv4`): the wrapper reads storage triggers' objects and sends results to
+/// a trigger's result queue with it.
 fn shims_for(
     shims: &[(&'static str, &'static str)],
     benchmark: &Benchmark,
@@ -140,7 +141,7 @@ fn shims_for(
         .copied()
         .filter(
             |(name, _)| match name.split_once('.').map_or(*name, |(stem, _)| stem) {
-                "_sigv4" => storage || nosql,
+                "_sigv4" => true,
                 "storage" => storage,
                 "nosql" => nosql,
                 _ => false,

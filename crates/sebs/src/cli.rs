@@ -144,9 +144,9 @@ fn triggers() -> impl TypedValueParser<Value = TriggerKind> {
         TriggerKind::Http => "An HTTP POST to the function's URL",
         TriggerKind::Library => "The provider's invoke API (AWS Lambda Invoke)",
         TriggerKind::Storage => {
-            "An object upload whose notification starts the function (local platform)"
+            "An object upload whose notification starts the function (local, aws)"
         }
-        TriggerKind::Queue => "A queue message an event source delivers (local platform)",
+        TriggerKind::Queue => "A queue message an event source delivers (local, aws)",
     })
 }
 

@@ -12,10 +12,10 @@ use common::{
 };
 use serde_json::{Value, json};
 
-/// `sebs benchmark invoke` of `benchmark` through `trigger`, with a private cache (each test's
-/// trigger queues are its own).
-fn invoke_through(dir: &Path, config: &Path, benchmark: &str, trigger: &str) -> Value {
-    let out = dir.join(format!("out-{trigger}"));
+/// `sebs benchmark invoke` of `benchmark` in `language` through `trigger`, with a private cache
+/// (each test's trigger queues are its own).
+fn invoke_in(dir: &Path, config: &Path, benchmark: &str, trigger: &str, language: &str) -> Value {
+    let out = dir.join(format!("out-{trigger}-{language}"));
     sebs(&repo())
         .args([
             "benchmark",
@@ -24,6 +24,8 @@ fn invoke_through(dir: &Path, config: &Path, benchmark: &str, trigger: &str) -> 
             "test",
             "--trigger",
             trigger,
+            "--language",
+            language,
         ])
         .args(["--repetitions", "3", "--config"])
         .arg(config)
@@ -45,16 +47,19 @@ fn queue_and_storage_triggers_invoke_and_return_through_the_result_queue() {
         json!({}),
         json!({"triggers": {"batching-window": 0}}),
     );
-    for trigger in ["queue", "storage"] {
-        let doc = invoke_through(tmp.path(), &config, "010.sleep", trigger);
+    for (trigger, language) in [
+        ("queue", "python"),
+        ("storage", "python"),
+        ("queue", "nodejs"),
+        ("storage", "nodejs"),
+    ] {
+        let doc = invoke_in(tmp.path(), &config, "010.sleep", trigger, language);
         let all = one_function_invocations(&doc);
-        assert_eq!(all.len(), 3, "{trigger}: {doc}");
+        assert_eq!(all.len(), 3, "{trigger} {language}: {doc}");
         for inv in &all {
             assert_eq!(inv["stats"]["failure"], false, "{trigger}: {inv}");
-            // The queue message carries the input (`test`: sleep 1); 010.sleep does not use
-            // storage, so a storage-triggered run gets only the object's location (sleep 0).
-            let slept = if trigger == "queue" { 1 } else { 0 };
-            assert_eq!(inv["output"]["result"]["result"], slept, "{trigger}: {inv}");
+            // The queue message or the uploaded object carries the input (`test`: sleep 1).
+            assert_eq!(inv["output"]["result"]["result"], 1, "{trigger}: {inv}");
             assert!(inv["times"]["benchmark"].as_u64().is_some(), "{inv}");
         }
     }

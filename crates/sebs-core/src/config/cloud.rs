@@ -46,6 +46,10 @@ pub struct AwsConfig {
     /// Cached resource ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<AwsResources>,
+    /// Storage and queue triggers: the event source mapping's batch size and window, deliveries
+    /// before dead-lettering, the result wait (docs/triggers.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<super::TriggerConfig>,
 }
 
 /// `deployment.aws.credentials`.

@@ -124,14 +124,14 @@ pub struct LocalDeploymentConfig {
     pub functions: BTreeMap<String, LocalFunctionConfig>,
     /// Storage and queue triggers' event source settings (docs/triggers.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub triggers: Option<LocalTriggerConfig>,
+    pub triggers: Option<TriggerConfig>,
 }
 
-/// `deployment.local.triggers`: how the local platform's event sources deliver storage and
-/// queue events, with Lambda's defaults where unset.
+/// `deployment.local.triggers` and `deployment.aws.triggers`: how event sources deliver storage
+/// and queue events, with Lambda's defaults where unset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LocalTriggerConfig {
+pub struct TriggerConfig {
     /// Most queue messages per invocation (1-10; default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,

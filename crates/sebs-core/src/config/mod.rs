@@ -37,7 +37,7 @@ pub use experiments::{
     EvictionModelConfig, ExperimentsConfig, InvocationOverheadConfig, LoadConfig,
     NetworkPingPongConfig, PerfCostConfig, RuntimeConfig, ScalingConfig, TriggerLatencyConfig,
 };
-pub use local::{ColdStartMode, LocalDeploymentConfig, LocalFunctionConfig, LocalTriggerConfig};
+pub use local::{ColdStartMode, LocalDeploymentConfig, LocalFunctionConfig, TriggerConfig};
 pub use secret::{DockerRegistry, Secret, StorageSection};
 
 /// A programming language benchmarks are written in.

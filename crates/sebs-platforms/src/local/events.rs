@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
-use sebs_core::config::LocalTriggerConfig;
+use sebs_core::config::TriggerConfig;
 use sebs_core::result::ExecutionResult;
 use sebs_storage::Credentials;
 use sebs_storage::events::Rule;
@@ -40,7 +40,7 @@ pub struct TriggerHub {
     queue: QueueServer,
     object: ObjectServer,
     credentials: Credentials,
-    settings: LocalTriggerConfig,
+    settings: TriggerConfig,
     triggers: tokio::sync::Mutex<HashMap<(String, TriggerKind), Arc<EventTrigger>>>,
     mappings: Mutex<Vec<EventSourceMapping>>,
 }
@@ -74,7 +74,7 @@ fn base_name(function: &str) -> String {
 impl TriggerHub {
     /// Start the servers with data under `dir` (or, while another process uses it, under
     /// `dir-<pid>`: two pollers of one queue would take each other's results).
-    pub async fn start(dir: &Path, settings: LocalTriggerConfig) -> Result<TriggerHub> {
+    pub async fn start(dir: &Path, settings: TriggerConfig) -> Result<TriggerHub> {
         let (dir, lock) = match lock_dir(dir)? {
             Some(lock) => (dir.to_owned(), lock),
             None => {
