@@ -406,6 +406,9 @@ impl Platform for AwsBackend {
         spec: &sebs_platforms::workflow::WorkflowSpec,
         _kind: TriggerKind,
     ) -> Result<Option<Arc<dyn sebs_workflows::WorkflowRunner>>> {
+        if self.settings.workflow_orchestrator == sebs_core::config::WorkflowOrchestrator::Sebs {
+            return Ok(None); // sebs's engine over the functions' triggers
+        }
         let runner =
             crate::stepfunctions::runner(self.clients().await, &self.settings.resources_id, spec)
                 .await?;

@@ -75,6 +75,8 @@ pub struct AwsSettings {
     pub state_dir: PathBuf,
     /// `deployment.aws.triggers`: storage and queue triggers' event source settings.
     pub triggers: sebs_core::config::TriggerConfig,
+    /// `deployment.aws.workflow-orchestrator`: Step Functions or sebs's engine.
+    pub workflow_orchestrator: sebs_core::config::WorkflowOrchestrator,
     config: AwsConfig,
 }
 
@@ -126,6 +128,7 @@ impl AwsSettings {
             resources_id,
             state_dir,
             triggers: config.triggers.clone().unwrap_or_default(),
+            workflow_orchestrator: config.workflow_orchestrator.unwrap_or_default(),
             config,
         })
     }
@@ -264,14 +267,29 @@ mod tests {
         let config: AwsConfig = serde_json::from_value(serde_json::json!({
             "region": "eu-west-1",
             "endpoint-url": "http://127.0.0.1:5000",
-            "resources": {"resources_id": "abc123", "lambda-role": "arn:aws:iam::1:role/r", "use-function-url": false}
+            "resources": {"resources_id": "abc123", "lambda-role": "arn:aws:iam::1:role/r", "use-function-url": false},
+            "workflow-orchestrator": "sebs"
         }))
         .unwrap();
         let s = AwsSettings::resolve(Some(&config), dir.path()).unwrap();
+        assert_eq!(
+            s.workflow_orchestrator,
+            sebs_core::config::WorkflowOrchestrator::Sebs
+        );
+        let unknown = serde_json::from_value::<AwsConfig>(
+            serde_json::json!({"workflow-orchestrator": "airflow"}),
+        )
+        .unwrap_err();
+        assert!(unknown.to_string().contains("step-functions"), "{unknown}");
         assert_eq!(s.region, "eu-west-1");
         assert_eq!(s.resources_id, "abc123");
         assert_eq!(s.role.as_deref(), Some("arn:aws:iam::1:role/r"));
         assert!(!s.use_function_url);
+        let default = AwsSettings::resolve(None, dir.path()).unwrap();
+        assert_eq!(
+            default.workflow_orchestrator,
+            sebs_core::config::WorkflowOrchestrator::StepFunctions
+        );
         assert_eq!(
             s.endpoint(Service::Lambda).as_deref(),
             Some("http://127.0.0.1:5000")

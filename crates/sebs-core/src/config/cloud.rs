@@ -50,6 +50,25 @@ pub struct AwsConfig {
     /// before dead-lettering, the result wait (docs/triggers.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<super::TriggerConfig>,
+    /// What runs workflows: Step Functions (the default) or sebs's own engine calling the
+    /// functions, to compare orchestrators on the same functions (docs/workflows.md).
+    #[serde(
+        rename = "workflow-orchestrator",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub workflow_orchestrator: Option<WorkflowOrchestrator>,
+}
+
+/// `deployment.aws.workflow-orchestrator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkflowOrchestrator {
+    /// A Step Functions state machine per workflow.
+    #[default]
+    StepFunctions,
+    /// sebs's engine, invoking each state's function through the run's trigger.
+    Sebs,
 }
 
 /// `deployment.aws.credentials`.

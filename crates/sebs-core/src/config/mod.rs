@@ -30,7 +30,7 @@ pub use cloud::{
     AwsConfig, AwsCredentials, AwsFunctionUrl, AwsHttpApi, AwsResources, AzureConfig,
     AzureCredentials, AzureResources, AzureStorageAccount, FunctionUrlAuthType, GcpConfig,
     GcpCredentials, GcpDeploymentConfiguration, GcpExecutionEnvironment, GcpPackageDeploymentType,
-    GcpResources, GcpRuntimeSettings, GcpScaling,
+    GcpResources, GcpRuntimeSettings, GcpScaling, WorkflowOrchestrator,
 };
 pub use cluster::{ClusterResources, KnativeConfig, OpenWhiskConfig};
 pub use experiments::{
