@@ -209,7 +209,7 @@ impl AwsBackend {
 }
 
 /// Create `bucket` unless it exists (outside us-east-1 with a location constraint).
-async fn ensure_bucket(clients: &Clients, bucket: &str, region: &str) -> Result<()> {
+pub(crate) async fn ensure_bucket(clients: &Clients, bucket: &str, region: &str) -> Result<()> {
     if clients.s3.head_bucket().bucket(bucket).send().await.is_ok() {
         return Ok(());
     }

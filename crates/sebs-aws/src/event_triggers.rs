@@ -6,13 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use bytes::Bytes;
 use sebs_core::result::ExecutionResult;
-use sebs_platforms::http::{Exchange, Via, result_of};
+use sebs_platforms::event;
 use sebs_platforms::{Trigger, TriggerKind};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -20,8 +19,7 @@ use tokio::sync::oneshot;
 use crate::clients::Clients;
 use crate::event_sources::{self, QueueSettings};
 
-/// The payload field naming the invocation (the wrapper echoes it with the result).
-pub const REQUEST_FIELD: &str = "sebs-trigger-request";
+pub use sebs_platforms::event::REQUEST_FIELD;
 /// The payload field naming the queue the wrapper sends the result to.
 pub const RESULT_QUEUE_FIELD: &str = "sebs-result-queue";
 
@@ -58,7 +56,7 @@ pub async fn create(
     let target = match kind {
         TriggerKind::Storage => {
             let bucket = event_sources::trigger_bucket(function);
-            ensure_bucket(clients, &bucket, &settings.region).await?;
+            crate::backend::ensure_bucket(clients, &bucket, &settings.region).await?;
             let config = crate::functions::configuration(clients, function).await?;
             let arn = config.function_arn().unwrap_or_default().to_owned();
             event_sources::storage_trigger(clients, function, &arn, &bucket, "").await?;
@@ -87,30 +85,6 @@ pub async fn create(
                 .clamp(1.0, 3600.0),
         ),
     })
-}
-
-/// Create `bucket` in `region` unless this account has it already.
-async fn ensure_bucket(clients: &Clients, bucket: &str, region: &str) -> Result<()> {
-    let mut request = clients.s3.create_bucket().bucket(bucket);
-    if region != "us-east-1" {
-        // Every region but us-east-1 needs its name as the location constraint.
-        request = request.create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
-    match request.send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(crate::sdk_error(e))
-            .with_context(|| format!("cannot create the trigger bucket `{bucket}`")),
-    }
 }
 
 /// Where a trigger delivers its input.
@@ -273,40 +247,14 @@ impl Trigger for EventTrigger {
     }
 
     async fn invoke(&self, input: &Value) -> ExecutionResult {
-        let request = uuid::Uuid::new_v4().simple().to_string();
-        let mut payload = match input {
-            Value::Object(_) => input.clone(),
-            other => json!({ "input": other }),
-        };
-        payload[REQUEST_FIELD] = json!(request);
+        let request = event::new_request();
+        let mut payload = event::tag(input, &request);
         payload[RESULT_QUEUE_FIELD] = json!(self.results.url);
         let rx = self.results.wait(&request);
-        let begin_wall = chrono::Local::now();
-        let start = Instant::now();
-        let outcome = match self.deliver(&request, &payload).await {
-            Err(e) => Err(e),
-            Ok(()) => match tokio::time::timeout(self.timeout, rx).await {
-                Ok(Ok(body)) => Ok(body),
-                _ => Err(anyhow::anyhow!(
-                    "no result within {:?} on the result queue (the event failed and was retried or dead-lettered, or the function is slow: raise deployment.aws.triggers.result-timeout; its logs are in CloudWatch)",
-                    self.timeout
-                )),
-            },
-        };
+        let deliver = self.deliver(&request, &payload);
+        let raise = "deployment.aws.triggers.result-timeout; the function's logs are in CloudWatch";
+        let result = event::invoke(&request, deliver, rx, self.timeout, raise).await;
         self.results.forget(&request);
-        let end_wall = chrono::Local::now();
-        let exchange = outcome.map(|body| Exchange {
-            status: 200,
-            headers: Default::default(),
-            body: Bytes::from(body.to_string()),
-            connect: Duration::ZERO,
-            first_byte: start.elapsed(),
-            total: start.elapsed(),
-        });
-        let mut result = result_of(Via::Library, begin_wall, end_wall, exchange);
-        if result.request_id.is_empty() {
-            result.request_id = request;
-        }
         result
     }
 }

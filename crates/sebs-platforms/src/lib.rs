@@ -3,6 +3,7 @@
 //! trigger), and the backends: the local platform and a deterministic fake for tests.
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod event;
 pub mod factory;
 pub mod fake;
 pub mod http;

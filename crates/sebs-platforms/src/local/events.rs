@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -25,11 +25,11 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::wire;
-use crate::http::{Exchange, Via, result_of};
+use crate::event;
 use crate::platform::{Trigger, TriggerKind};
 
 /// The field of a trigger's payload that names its invocation.
-pub const REQUEST_FIELD: &str = "sebs-trigger-request";
+pub use crate::event::REQUEST_FIELD;
 
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
 
@@ -331,44 +331,17 @@ impl Trigger for EventTrigger {
     }
 
     async fn invoke(&self, input: &Value) -> ExecutionResult {
-        let request = uuid::Uuid::new_v4().simple().to_string();
-        let mut payload = input.clone();
-        if let Some(map) = payload.as_object_mut() {
-            map.insert(REQUEST_FIELD.into(), json!(request));
-        } else {
-            payload = json!({ REQUEST_FIELD: request, "input": input });
-        }
+        let request = event::new_request();
+        let payload = event::tag(input, &request);
         let (tx, rx) = oneshot::channel();
         self.waiters
             .lock()
             .expect("lock")
             .insert(request.clone(), tx);
-        let begin_wall = chrono::Local::now();
-        let start = Instant::now();
-        let outcome = match self.deliver(&request, &payload).await {
-            Err(e) => Err(e),
-            Ok(()) => match tokio::time::timeout(self.timeout, rx).await {
-                Ok(Ok(body)) => Ok(body),
-                _ => Err(anyhow::anyhow!(
-                    "no result within {:?} on the result queue (the event failed and was retried or dead-lettered, or the function is slow: raise deployment.local.triggers.result-timeout)",
-                    self.timeout
-                )),
-            },
-        };
+        let deliver = self.deliver(&request, &payload);
+        let raise = "deployment.local.triggers.result-timeout";
+        let result = event::invoke(&request, deliver, rx, self.timeout, raise).await;
         self.waiters.lock().expect("lock").remove(&request);
-        let end_wall = chrono::Local::now();
-        let exchange = outcome.map(|body| Exchange {
-            status: 200,
-            headers: Default::default(),
-            body: Bytes::from(body.to_string()),
-            connect: Duration::ZERO,
-            first_byte: start.elapsed(),
-            total: start.elapsed(),
-        });
-        let mut result = result_of(Via::Library, begin_wall, end_wall, exchange);
-        if result.request_id.is_empty() {
-            result.request_id = request;
-        }
         result
     }
 }
