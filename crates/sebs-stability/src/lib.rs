@@ -9,6 +9,9 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod params;
+pub mod pelt;
+pub mod quantile;
+pub mod rank;
 pub mod series;
 
 pub use params::{Metric, Params, Penalty};
