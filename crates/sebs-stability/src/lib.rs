@@ -8,11 +8,28 @@
 //! the analyses.
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod analysis;
+pub mod effects;
+pub mod outliers;
 pub mod params;
 pub mod pelt;
 pub mod quantile;
 pub mod rank;
 pub mod series;
 
+pub use analysis::{ChangePoint, Detection, Segment, SeriesAnalysis, SlotStats, analyse};
 pub use params::{Metric, Params, Penalty};
 pub use series::{Observation, Series, SeriesKey, Slot, load};
+
+/// Read the series in `path` (a series JSON file, an array of series, or a directory of such
+/// files; see [`series::load`]) and analyse each with `params`.
+pub fn analyse_json(
+    path: &std::path::Path,
+    params: &Params,
+) -> anyhow::Result<Vec<SeriesAnalysis>> {
+    use anyhow::Context;
+    load(path)?
+        .iter()
+        .map(|s| analyse(s, params).with_context(|| format!("failed to analyse series {}", s.key)))
+        .collect()
+}
