@@ -244,7 +244,7 @@ fn concentration(group: String, outliers: usize, invocations: usize, p: f64) -> 
     }
 }
 
-/// Large payloads (the top decile of sizes, above the smallest) when they collect outliers:
+/// Large payloads (the top decile of sizes, above the smallest size) when they collect outliers:
 /// (smallest large size, outliers, invocations, p-value). `None` where payload sizes are unknown
 /// for most invocations or all equal.
 fn large_payloads(
@@ -260,17 +260,14 @@ fn large_payloads(
         return None;
     }
     let smallest = sizes.iter().copied().fold(f64::INFINITY, f64::min);
-    let cut = sebs_core::stats::percentile(&sizes, 90.0)?.ceil();
-    let min = if cut > smallest {
-        cut as u64
-    } else {
-        // The top decile ties with the smallest: the sizes above the smallest, if any.
-        points
-            .iter()
-            .filter_map(|p| p.obs.payload_bytes)
-            .filter(|&b| b as f64 > smallest)
-            .min()?
-    };
+    let cut = sebs_core::stats::percentile(&sizes, 90.0)?;
+    // The smallest observed size in the top decile that is above the smallest size at all
+    // (when nine in ten payloads have the smallest size, the larger ones are the group).
+    let min = points
+        .iter()
+        .filter_map(|p| p.obs.payload_bytes)
+        .filter(|&b| b as f64 > smallest && b as f64 >= cut)
+        .min()?;
     let group: Vec<&Point<'_>> = points
         .iter()
         .filter(|p| p.obs.payload_bytes.is_some_and(|b| b >= min))
