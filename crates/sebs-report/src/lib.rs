@@ -18,6 +18,7 @@ pub mod plot;
 pub mod process;
 pub mod rundir;
 pub mod significance;
+pub mod stability;
 pub mod statistics;
 pub mod summary;
 pub mod synthetic;

@@ -19,7 +19,7 @@ pub mod series;
 
 pub use analysis::{ChangePoint, Detection, Segment, SeriesAnalysis, SlotStats, analyse};
 pub use params::{Metric, Params, Penalty};
-pub use series::{Observation, Series, SeriesKey, Slot, load};
+pub use series::{Observation, Series, SeriesKey, Slot, is_series_input, load};
 
 /// Read the series in `path` (a series JSON file, an array of series, or a directory of such
 /// files; see [`series::load`]) and analyse each with `params`.

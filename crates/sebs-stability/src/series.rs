@@ -143,6 +143,32 @@ pub fn load(path: &Path) -> Result<Vec<Series>> {
     Ok(all)
 }
 
+/// Whether `path` holds series rather than results: a file whose JSON text starts, ignoring
+/// whitespace, with `{"key"` or `[{"key"` (as serde writes a [`Series`] or an array of them),
+/// or a directory whose `*.json` files all do. Reads at most the first 4 KiB of each file.
+pub fn is_series_input(path: &Path) -> bool {
+    if path.is_dir() {
+        return json_files(path).is_ok_and(|files| files.iter().all(|f| starts_as_series(f)));
+    }
+    starts_as_series(path)
+}
+
+fn starts_as_series(file: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let Ok(f) = std::fs::File::open(file) else {
+        return false;
+    };
+    if f.take(4096).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let compact: Vec<u8> = head
+        .into_iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    compact.starts_with(b"{\"key\"") || compact.starts_with(b"[{\"key\"")
+}
+
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("failed to list {}", dir.display()))?
