@@ -9,6 +9,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod analysis;
+pub mod daily;
 pub mod effects;
 pub mod outliers;
 pub mod params;

@@ -114,6 +114,9 @@ pub struct Params {
     pub tail_quantile: f64,
     /// Most outliers listed (the largest first); all are counted.
     pub max_outliers: usize,
+    /// Whether a significant daily cycle of the slot medians is taken out before the
+    /// change-point search (`daily` module), so that it is not cut into level shifts.
+    pub daily_adjustment: bool,
 }
 
 impl Default for Params {
@@ -126,6 +129,7 @@ impl Default for Params {
             min_segment: 3,
             tail_quantile: 0.99,
             max_outliers: 100,
+            daily_adjustment: true,
         }
     }
 }

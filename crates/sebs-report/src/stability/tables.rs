@@ -37,6 +37,24 @@ pub(crate) fn penalty(a: &SeriesAnalysis) -> String {
     format!("{:.2} ({kind})", a.detection.penalty)
 }
 
+/// `, daily cycle taken out (…)` where one was.
+pub(crate) fn daily(a: &SeriesAnalysis) -> String {
+    match &a.detection.daily {
+        Some(c) => {
+            let (lo, hi) = c.hours.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), h| {
+                (lo.min(h.1), hi.max(h.1))
+            });
+            format!(
+                ", daily cycle taken out first (hours from {} to {} of the running median; Kruskal–Wallis p = {:.2e})",
+                percent(lo - 1.0),
+                percent(hi - 1.0),
+                c.test.p_value
+            )
+        }
+        None => String::new(),
+    }
+}
+
 pub(super) fn meta(out: &mut String, a: &SeriesAnalysis) {
     let rows = [
         ("metric", format!("{} time", a.params.metric.as_str())),
@@ -62,8 +80,9 @@ pub(super) fn meta(out: &mut String, a: &SeriesAnalysis) {
         (
             "change-point detection",
             format!(
-                "PELT on log slot medians of {} slot(s); penalty {}; minimum segment {} slot(s); noise σ {:.4}",
+                "PELT on log slot medians of {} slot(s){}; penalty {}; minimum segment {} slot(s); noise σ {:.4}",
                 a.detection.slots,
+                daily(a),
                 penalty(a),
                 a.detection.min_segment,
                 a.detection.sigma

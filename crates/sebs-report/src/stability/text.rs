@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use sebs_stability::SeriesAnalysis;
 
-use super::tables::{penalty, percent};
+use super::tables::{daily, penalty, percent};
 use crate::summary::format_us;
 
 /// `99th` for 0.99, `97.5th` for 0.975.
@@ -37,7 +37,8 @@ pub fn stability_text(analyses: &[SeriesAnalysis]) -> String {
         }
         let _ = writeln!(
             out,
-            "  change points (PELT, penalty {}, minimum segment {}): {}",
+            "  change points (PELT{}, penalty {}, minimum segment {}): {}",
+            daily(a),
             penalty(a),
             a.detection.min_segment,
             if a.change_points.is_empty() {
