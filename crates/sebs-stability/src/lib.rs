@@ -6,6 +6,16 @@
 //! medians (PELT with a penalty the user sets) and tail outliers with what they are attributed
 //! to. It needs no platform and no database: the results store builds series, the report draws
 //! the analyses.
+//!
+//! Entry points for other crates:
+//!
+//! - build a [`Series`] per benchmark × platform × configuration (its JSON form is in
+//!   docs/stability-analysis.md) and call [`analyse`] with [`Params`] (`Params::default()` is
+//!   what the docs describe; `Metric` and `Penalty` parse from `--metric` / `--penalty` text);
+//! - or write series JSON files and call [`analyse_json`] on a file or directory;
+//! - render with `sebs_report::stability`: `stability_html` (sections for a page),
+//!   `stability_page`, `stability_text`, or `stability_report` (file in, page and plots out);
+//!   `sebs report` itself recognises series files ([`is_series_input`]).
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod analysis;
