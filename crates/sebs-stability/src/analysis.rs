@@ -220,9 +220,10 @@ pub fn analyse(series: &Series, params: &Params) -> anyhow::Result<SeriesAnalysi
     })
 }
 
-/// `exp(median(ys))`: the median in µs of log medians.
+/// The median (µs) of slot medians given as logs.
 fn median_exp(ys: &[f64]) -> f64 {
-    sebs_core::stats::median(ys).map_or(f64::NAN, f64::exp)
+    let us: Vec<f64> = ys.iter().map(|y| y.exp()).collect();
+    sebs_core::stats::median(&us).unwrap_or(f64::NAN)
 }
 
 /// Each used slot's log median minus its segment's median log median.

@@ -59,8 +59,9 @@ impl std::str::FromStr for Metric {
 pub enum Penalty {
     /// Schwarz's information criterion for a change in mean: `2 ln n` for `n` slots.
     Bic,
-    /// The modified BIC of Zhang and Siegmund (2007) as the R changepoint package applies it:
-    /// `3 ln n`. Fewer false alarms than BIC on long series; the default.
+    /// The penalty of the modified BIC of Zhang and Siegmund (2007) as the R changepoint
+    /// package sets it for a change in mean: `3 ln n` (without MBIC's segment-length term).
+    /// Fewer false alarms than BIC on long series; the default.
     #[default]
     Mbic,
     /// A fixed value (≥ 0): larger finds fewer, larger shifts.

@@ -300,3 +300,49 @@ fn series_files_load_and_bad_ones_say_what_is_wrong() {
     let err = format!("{:#}", sebs_stability::load(empty.path()).unwrap_err());
     assert!(err.contains("holds no *.json series file"), "{err}");
 }
+
+#[test]
+fn a_metric_nobody_measured_leaves_notes_not_panics() {
+    let slots = (0..8u64)
+        .map(|i| {
+            let inv = (0..5)
+                .map(|j| {
+                    let mut o = obs(i, j, 10_000);
+                    o.function_us = None;
+                    o
+                })
+                .collect();
+            slot(i, inv)
+        })
+        .collect();
+    let series = Series {
+        key: key("d"),
+        slots,
+    };
+    let params = Params {
+        metric: sebs_stability::Metric::Provider,
+        ..Params::default()
+    };
+    let a = analyse(&series, &params).unwrap();
+    assert!(a.slots.iter().all(|s| s.median.is_none() && s.samples == 0));
+    assert!(a.change_points.is_empty() && a.segments.is_empty());
+    assert!(a.tail.is_none());
+    assert!(a.hour_of_day.groups.is_empty() && a.hour_of_day.test.is_none());
+    assert_eq!(
+        a.notes[0],
+        "8 of 8 slot(s) have no successful warm invocation with a provider time; they are left out of bands, change points and effects"
+    );
+    // Parameters out of range are refused with the range.
+    let bad = Params {
+        level: 1.5,
+        ..Params::default()
+    };
+    let err = analyse(&series, &bad).unwrap_err().to_string();
+    assert!(err.contains("use a value in (0.5, 1)"), "{err}");
+    assert_eq!(
+        "2.5".parse::<sebs_stability::Penalty>(),
+        Ok(sebs_stability::Penalty::Value(2.5))
+    );
+    assert!("-1".parse::<sebs_stability::Penalty>().is_err());
+    assert_eq!("mbic".parse(), Ok(sebs_stability::Penalty::Mbic));
+}

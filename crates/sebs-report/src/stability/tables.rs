@@ -166,7 +166,11 @@ pub(super) fn effect(out: &mut String, t: &EffectTable) {
 
 pub(super) fn tail(out: &mut String, a: &SeriesAnalysis) {
     let Some(t) = &a.tail else {
-        out.push_str("<h3>Tail</h3>\n<p>No successful invocation.</p>\n");
+        let _ = writeln!(
+            out,
+            "<h3>Tail</h3>\n<p>No successful invocation with a {} time.</p>",
+            a.params.metric.as_str()
+        );
         return;
     };
     let _ = writeln!(

@@ -82,7 +82,13 @@ pub fn stability_text(analyses: &[SeriesAnalysis]) -> String {
                     }
                 );
             }
-            None => out.push_str("  tail: no successful invocation\n"),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  tail: no successful invocation with a {} time",
+                    a.params.metric.as_str()
+                );
+            }
         }
     }
     out
