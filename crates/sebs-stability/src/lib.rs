@@ -32,15 +32,40 @@ pub use analysis::{ChangePoint, Detection, Segment, SeriesAnalysis, SlotStats, a
 pub use params::{Metric, Params, Penalty};
 pub use series::{Observation, Series, SeriesKey, Slot, is_series_input, load};
 
-/// Read the series in `path` (a series JSON file, an array of series, or a directory of such
-/// files; see [`series::load`]) and analyse each with `params`.
+/// Read `path` (a series JSON file, an array of series, or a directory of such files; see
+/// [`series::load`]) and analyse each series with `params`. Files that hold analyses (the JSON
+/// of [`SeriesAnalysis`] values, recognised by their `detection`) are taken as they are.
 pub fn analyse_json(
     path: &std::path::Path,
     params: &Params,
 ) -> anyhow::Result<Vec<SeriesAnalysis>> {
     use anyhow::Context;
-    load(path)?
-        .iter()
-        .map(|s| analyse(s, params).with_context(|| format!("failed to analyse series {}", s.key)))
-        .collect()
+    use serde::Deserialize;
+    let mut all = Vec::new();
+    for file in series::input_files(path)? {
+        let value = series::read_json(&file)?;
+        let first = value.as_array().and_then(|a| a.first()).unwrap_or(&value);
+        if first.get("detection").is_some() {
+            let analyses = if value.is_array() {
+                Vec::<SeriesAnalysis>::deserialize(&value)
+            } else {
+                SeriesAnalysis::deserialize(&value).map(|a| vec![a])
+            };
+            all.extend(analyses.with_context(|| {
+                format!(
+                    "{} holds neither series nor analyses that this sebs reads",
+                    file.display()
+                )
+            })?);
+            continue;
+        }
+        for s in series::series_in(&value, &file)? {
+            all.push(
+                analyse(&s, params)
+                    .with_context(|| format!("failed to analyse series {}", s.key))?,
+            );
+        }
+    }
+    series::unique_keys(all.iter().map(|a| &a.key), path)?;
+    Ok(all)
 }

@@ -346,3 +346,29 @@ fn a_metric_nobody_measured_leaves_notes_not_panics() {
     assert!("-1".parse::<sebs_stability::Penalty>().is_err());
     assert_eq!("mbic".parse(), Ok(sebs_stability::Penalty::Mbic));
 }
+
+#[test]
+fn analyses_written_as_json_are_read_back_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = Params {
+        tail_quantile: 0.98,
+        ..Params::default()
+    };
+    let a = analyse(&tail_series(), &params).unwrap();
+    let file = dir.path().join("analyses.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&vec![&a]).unwrap()).unwrap();
+    assert!(sebs_stability::is_series_input(&file));
+    // Other parameters do not re-analyse: the file's analysis comes back.
+    let back = analyse_json(&file, &Params::default()).unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].params, params);
+    assert_eq!(back[0].tail.as_ref().unwrap().outliers, 11);
+    // Next to the series it came from, the key appears twice.
+    std::fs::write(
+        dir.path().join("series.json"),
+        serde_json::to_string(&tail_series()).unwrap(),
+    )
+    .unwrap();
+    let err = format!("{:#}", analyse_json(dir.path(), &params).unwrap_err());
+    assert!(err.contains("appears twice"), "{err}");
+}
