@@ -195,8 +195,11 @@ impl Conn {
         match self {
             Conn::Sqlite(c) => {
                 let mut statement = c.prepare_cached(sql)?;
-                Ok(statement.execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?
-                    as u64)
+                Ok(
+                    statement
+                        .execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?
+                        as u64,
+                )
             }
             Conn::Postgres(c) => {
                 let refs = pg_params(params);
@@ -211,12 +214,14 @@ impl Conn {
             Conn::Sqlite(c) => {
                 let mut statement = c.prepare_cached(sql)?;
                 let width = statement.column_count();
-                let rows = statement
-                    .query_map(rusqlite::params_from_iter(params.iter().map(sqlite_value)), |row| {
+                let rows = statement.query_map(
+                    rusqlite::params_from_iter(params.iter().map(sqlite_value)),
+                    |row| {
                         (0..width)
                             .map(|i| row.get_ref(i).map(sqlite_cell))
                             .collect::<rusqlite::Result<Vec<Cell>>>()
-                    })?;
+                    },
+                )?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             }
             Conn::Postgres(c) => {
@@ -365,11 +370,19 @@ fn pg_cell(row: &postgres::Row, i: usize) -> Result<Cell> {
     let ty = row.columns()[i].type_();
     let cell = match *ty {
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Cell::Int),
-        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Cell::Int(v.into())),
-        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Cell::Int(v.into())),
-        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Cell::Int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| Cell::Int(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| Cell::Int(v.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map(|v| Cell::Int(v.into())),
         Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Cell::Real),
-        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| Cell::Real(v.into())),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)?
+            .map(|v| Cell::Real(v.into())),
         Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => {
             row.try_get::<_, Option<String>>(i)?.map(Cell::Text)
         }

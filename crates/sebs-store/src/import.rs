@@ -279,7 +279,13 @@ fn insert_sql(table: &str, columns: &str, width: usize, rows: usize) -> String {
     )
 }
 
-fn insert_group(tx: &mut Conn, run: i64, configuration: i64, group: &Group, seq: &mut i64) -> Result<()> {
+fn insert_group(
+    tx: &mut Conn,
+    run: i64,
+    configuration: i64,
+    group: &Group,
+    seq: &mut i64,
+) -> Result<()> {
     let first = *seq;
     for chunk in group.samples.chunks(BATCH) {
         let mut params = Vec::with_capacity(chunk.len() * 12);
@@ -313,7 +319,10 @@ fn insert_group(tx: &mut Conn, run: i64, configuration: i64, group: &Group, seq:
             ]);
         }
         let columns = "invocation_id, execution_us, init_us, billed_gb_seconds, memory_mb";
-        tx.execute(&insert_sql("provider_metrics", columns, 5, chunk.len()), &params)?;
+        tx.execute(
+            &insert_sql("provider_metrics", columns, 5, chunk.len()),
+            &params,
+        )?;
     }
     for failure in &group.failures {
         tx.execute(
@@ -337,8 +346,14 @@ mod tests {
     #[test]
     fn benchmarks_are_found_in_function_names() {
         let cases = [
-            ("sebs-local-110.dynamic-html-python-3.11", Some("110.dynamic-html")),
-            ("sebs-abc123-110-dynamic-html-python-3-11", Some("110.dynamic-html")),
+            (
+                "sebs-local-110.dynamic-html-python-3.11",
+                Some("110.dynamic-html"),
+            ),
+            (
+                "sebs-abc123-110-dynamic-html-python-3-11",
+                Some("110.dynamic-html"),
+            ),
             ("sebs-local-010.sleep-nodejs-20", Some("010.sleep")),
             ("sebs-123abcde-my-function", None),
             ("my-function", None),

@@ -82,8 +82,9 @@ impl QueryResult {
                     let value = match cell {
                         Cell::Null => Value::Null,
                         Cell::Int(i) => Value::from(*i),
-                        Cell::Real(x) => serde_json::Number::from_f64(*x)
-                            .map_or(Value::Null, Value::Number),
+                        Cell::Real(x) => {
+                            serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number)
+                        }
                         Cell::Text(t) => Value::from(t.as_str()),
                     };
                     object.insert(name.clone(), value);

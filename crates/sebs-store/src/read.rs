@@ -82,7 +82,9 @@ impl Store {
         );
         let rows = self.conn.query(&sql, &[Val::int(run_id)])?;
         if rows.is_empty() && !self.run_exists(run_id)? {
-            bail!("no run {run_id} in the store: `sebs db query 'SELECT id, kind, source FROM runs'` lists them");
+            bail!(
+                "no run {run_id} in the store: `sebs db query 'SELECT id, kind, source FROM runs'` lists them"
+            );
         }
         let mut order: Vec<i64> = Vec::new();
         let mut groups: BTreeMap<i64, Group> = BTreeMap::new();

@@ -100,7 +100,9 @@ pub fn owner_id() -> String {
 /// `1h30m`, `14d`).
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let usage = || {
-        format!("invalid duration `{text}`: write a number and a unit (ms, s, m, h, d, w), e.g. `30s`, `1h`, `1h30m`, `14d`")
+        format!(
+            "invalid duration `{text}`: write a number and a unit (ms, s, m, h, d, w), e.g. `30s`, `1h`, `1h30m`, `14d`"
+        )
     };
     let mut total = 0.0f64;
     let mut rest = text.trim();
@@ -111,9 +113,13 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().map_err(|_| anyhow::anyhow!(usage()))?;
+        let number: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| anyhow::anyhow!(usage()))?;
         rest = &rest[digits..];
-        let unit = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit] {
             "ms" => 0.001,
             "s" => 1.0,
@@ -239,7 +245,13 @@ impl Store {
 
     /// Insert the slot's row with `status` unless it has one; true when this call inserted it
     /// (for `Running`: the slot is claimed).
-    pub fn claim_slot(&mut self, study: i64, slot: i64, status: SlotStatus, owner: &str) -> Result<bool> {
+    pub fn claim_slot(
+        &mut self,
+        study: i64,
+        slot: i64,
+        status: SlotStatus,
+        owner: &str,
+    ) -> Result<bool> {
         let inserted = self.conn.execute(
             "INSERT INTO slots (study_id, slot, status, owner, claimed_s, note)
              VALUES (?, ?, ?, ?, ?, '') ON CONFLICT (study_id, slot) DO NOTHING",
@@ -255,7 +267,13 @@ impl Store {
     }
 
     /// Record how a claimed slot ended.
-    pub fn finish_slot(&mut self, study: i64, slot: i64, status: SlotStatus, note: &str) -> Result<()> {
+    pub fn finish_slot(
+        &mut self,
+        study: i64,
+        slot: i64,
+        status: SlotStatus,
+        note: &str,
+    ) -> Result<()> {
         self.conn.execute(
             "UPDATE slots SET status = ?, finished_s = ?, note = ? WHERE study_id = ? AND slot = ?",
             &[
@@ -275,17 +293,32 @@ impl Store {
         let me = owner_id();
         let host = me.rsplit_once(':').map_or("", |(h, _)| h).to_owned();
         let mut reaped = 0;
-        for row in self.slots(study)?.into_iter().filter(|r| r.status == "running") {
-            let Some((owner_host, pid)) = row.owner.rsplit_once(':') else { continue };
+        for row in self
+            .slots(study)?
+            .into_iter()
+            .filter(|r| r.status == "running")
+        {
+            let Some((owner_host, pid)) = row.owner.rsplit_once(':') else {
+                continue;
+            };
             let alive = pid.parse::<i32>().is_ok_and(|pid| {
                 // SAFETY: signal 0 only checks that the process exists.
                 unsafe { libc::kill(pid, 0) == 0 }
             });
             if owner_host == host && row.owner != me && !alive {
-                self.finish_slot(study, row.slot, SlotStatus::Interrupted, "its runner stopped mid-slot")?;
+                self.finish_slot(
+                    study,
+                    row.slot,
+                    SlotStatus::Interrupted,
+                    "its runner stopped mid-slot",
+                )?;
                 reaped += 1;
             } else if owner_host != host {
-                tracing::warn!("slot {} is claimed by {} on another host", row.slot, row.owner);
+                tracing::warn!(
+                    "slot {} is claimed by {} on another host",
+                    row.slot,
+                    row.owner
+                );
             }
         }
         Ok(reaped)
@@ -401,7 +434,10 @@ mod tests {
     #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("14d").unwrap(), Duration::from_secs(14 * 86_400));
+        assert_eq!(
+            parse_duration("14d").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         for bad in ["", "1", "h", "1x", "0s", "-1s"] {

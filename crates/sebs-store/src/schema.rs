@@ -160,7 +160,10 @@ pub(crate) fn migrate_to(conn: &mut Conn, target: i64) -> Result<(i64, i64)> {
                 return Ok(());
             }
             tx.batch(migration.sql).with_context(|| {
-                format!("failed to migrate the store to schema version {}", migration.version)
+                format!(
+                    "failed to migrate the store to schema version {}",
+                    migration.version
+                )
             })?;
             tx.execute(
                 "INSERT INTO schema_version (version, applied_at, description) VALUES (?, ?, ?)",
