@@ -9,6 +9,7 @@
 //! - [`Store::run_groups`] reads a run's invocations back as `sebs_report` groups.
 //! - [`Store::query`] runs a user's SQL ([`query`] formats the result).
 //! - [`schedule`]: a study's slots, claimed atomically, resumable after a crash.
+//! - [`Store::study_series`]: a study's invocations as `sebs_stability` series.
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod backend;
@@ -17,6 +18,7 @@ pub mod query;
 mod read;
 pub mod schedule;
 pub mod schema;
+mod series;
 
 use anyhow::{Context, Result};
 

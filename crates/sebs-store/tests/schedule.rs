@@ -157,3 +157,75 @@ fn a_changed_suite_under_the_same_name_is_refused() {
         .to_string();
     assert!(error.contains("--every"), "{error}");
 }
+
+/// A study whose slot runs (synthetic `benchmark invoke` results) get twice as slow from slot 5
+/// on: read back as one series with a slot per run, the analysis finds the change at slot 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn study_series_feed_the_analysis() {
+    use sebs_report::synthetic::{BenchmarkShape, benchmark_run};
+    use sebs_store::RunTags;
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("s.db").display().to_string();
+    let mut store = Store::open(&url).unwrap();
+    let every = Duration::from_millis(100);
+    let study = store
+        .begin_study(
+            "series",
+            &serde_json::json!({"name": "series"}),
+            every,
+            every * 10,
+        )
+        .unwrap();
+    let results = dir.path().to_owned();
+    let run_slot = |k: i64| {
+        let run = results.join(format!("slot-{k}"));
+        std::fs::create_dir_all(&run).unwrap();
+        let shape = BenchmarkShape {
+            seed: k as u64,
+            invocations: 40,
+            scale: if k >= 5 { 2.0 } else { 1.0 },
+            ..BenchmarkShape::default()
+        };
+        benchmark_run(&run, &shape).unwrap();
+        let tags = RunTags {
+            benchmark: Some("110.dynamic-html".into()),
+            settings: serde_json::json!({"size": "test"}),
+            slot: None,
+        };
+        std::future::ready(Ok(vec![(run, tags)]))
+    };
+    let options = RunnerOptions {
+        grace: Duration::from_secs(60),
+        max_sleep: Duration::from_millis(50),
+    };
+    let outcome = run_study(
+        &mut store,
+        &study,
+        &options,
+        run_slot,
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.ran.len(), 10);
+    let series = store.study_series(&study).unwrap();
+    assert_eq!(series.len(), 1);
+    let s = &series[0];
+    assert_eq!(s.key.benchmark, "110.dynamic-html");
+    assert_eq!(s.key.platform, "local");
+    assert!(
+        s.key.configuration.contains("size test"),
+        "{}",
+        s.key.configuration
+    );
+    let indices: Vec<u64> = s.slots.iter().map(|slot| slot.index).collect();
+    assert_eq!(indices, (0..10).collect::<Vec<u64>>());
+    assert!(s.slots.iter().all(|slot| slot.invocations.len() == 40));
+    let analysis = sebs_stability::analyse(s, &sebs_stability::Params::default()).unwrap();
+    let slots: Vec<u64> = analysis
+        .change_points
+        .iter()
+        .map(|c| c.slot_index)
+        .collect();
+    assert_eq!(slots, [5], "{:?}", analysis.change_points);
+}

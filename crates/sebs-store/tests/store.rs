@@ -304,3 +304,47 @@ fn postgres_passes_the_same_checks() {
         "[{\"b\":1,\"d\":\"2026-12-02\",\"n\":null,\"x\":1.5}]"
     );
 }
+
+/// Two connections to one PostgreSQL store: the study is shared and a slot is claimed once.
+#[test]
+fn postgres_claims_each_slot_once() {
+    use sebs_store::schedule::SlotStatus;
+    let Some(cluster) = common::PgCluster::start("postgres_claims_each_slot_once") else {
+        return;
+    };
+    let url = cluster.database("slots");
+    let (mut a, mut b) = (Store::open(&url).unwrap(), Store::open(&url).unwrap());
+    let minute = std::time::Duration::from_secs(60);
+    let suite = serde_json::json!({"name": "s"});
+    let study = a.begin_study("s", &suite, minute, minute * 3).unwrap();
+    assert_eq!(
+        b.begin_study("s", &suite, minute, minute * 3).unwrap(),
+        study
+    );
+    assert!(
+        a.claim_slot(study.id, 0, SlotStatus::Running, "a:1")
+            .unwrap()
+    );
+    assert!(
+        !b.claim_slot(study.id, 0, SlotStatus::Running, "b:2")
+            .unwrap()
+    );
+    assert!(
+        b.claim_slot(study.id, 1, SlotStatus::Missed, "b:2")
+            .unwrap()
+    );
+    a.finish_slot(study.id, 0, SlotStatus::Done, "").unwrap();
+    let slots: Vec<(i64, String, String)> = b
+        .slots(study.id)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.slot, s.status, s.owner))
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            (0, "done".into(), "a:1".into()),
+            (1, "missed".into(), "b:2".into())
+        ]
+    );
+}

@@ -12,6 +12,7 @@ pub mod local_cmd;
 pub mod report_cmd;
 pub mod resources_cmd;
 pub mod stability_cmd;
+pub mod stability_report;
 pub mod storage_cmd;
 
 use anyhow::Result;

@@ -30,6 +30,10 @@ pub enum StabilityCommand {
     /// The studies in the store and their slots: done, failed, missed, interrupted, to come.
     #[command(after_help = "Docs: docs/stability.md")]
     Status(StabilityStatusArgs),
+    /// Analyse a study: per series medians and tails with bands, change points, time-of-day
+    /// effects and tail outliers; a summary on stdout and an HTML page.
+    #[command(after_help = "Docs: docs/stability.md, docs/stability-analysis.md")]
+    Report(crate::stability_report::StabilityReportArgs),
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -346,6 +350,9 @@ pub async fn run(command: StabilityCommand) -> Result<i32> {
                 tokio::task::block_in_place(|| status(&mut store, args.study.as_deref()))?
             );
             Ok(0)
+        }
+        StabilityCommand::Report(args) => {
+            tokio::task::block_in_place(|| crate::stability_report::report(&args))
         }
     }
 }

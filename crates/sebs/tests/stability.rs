@@ -156,3 +156,141 @@ fn runs_are_recorded_with_store_and_queried() {
         .success();
     assert!(text(migrate.get_output()).contains("schema version 2 (was 2)"));
 }
+
+/// Whether the local platform can limit a function's CPU here (cgroups with the cpu controller,
+/// writable: root on these machines).
+fn cpu_limits_work() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let v1 = Path::new("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").is_file();
+    let v2 = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "cpu"));
+    root && (v1 || v2)
+}
+
+/// The slot whose runs were made with the lowered CPU share: the first whose written config
+/// has `cpu-share` on.
+fn first_slot_with_cpu_share(out: &Path, study: &str) -> Option<u64> {
+    let mut slots: Vec<PathBuf> = std::fs::read_dir(out.join(study))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    slots.sort();
+    slots.iter().find_map(|slot| {
+        let config = slot.join("local-110.dynamic-html-test/config.json");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(config).ok()?).ok()?;
+        (doc["deployment"]["local"]["cpu-share"] == true).then(|| {
+            let name = slot.file_name().unwrap().to_string_lossy().into_owned();
+            name.trim_start_matches("slot-").parse().unwrap()
+        })
+    })
+}
+
+#[test]
+fn lowering_the_cpu_share_halfway_is_found_within_one_slot() {
+    if !cpu_limits_work() {
+        eprintln!(
+            "SKIP lowering_the_cpu_share_halfway_is_found_within_one_slot: no writable cgroup cpu controller (run as root on a host with cgroups)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    benchmark_invoke("110.dynamic-html", &tmp.path().join("warm-up"))
+        .args(["--repetitions", "1"])
+        .assert()
+        .success();
+    let suite = write_suite(tmp.path(), "cpu-share");
+    // Cold starts: starting Python and importing the benchmark take ~100 ms of CPU, several
+    // times the 7.2 ms per 100 ms CFS period of 128 MB's share, so every sample is slowed (warm
+    // invocations take ~1 ms of CPU and mostly fit within the quota).
+    let suite_doc = json!({"name": "cpu-share", "benchmarks": ["110.dynamic-html"], "sizes": ["test"],
+        "platforms": [{"name": "local", "config": "local.json"}], "repetitions": 3,
+        "modes": ["cold"], "memory": [128]});
+    std::fs::write(&suite, suite_doc.to_string()).unwrap();
+    let db = tmp.path().join("study.db");
+    let out = tmp.path().join("out");
+    let mut runner = stability_run(&db, &suite, &out, "10s", "80s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    // Halfway (slot 3 done of 8): the CPU share is lowered from a whole CPU to 128 MB's share
+    // (128/1769 of a vCPU); the next slot's runs read the changed config.
+    while !slot_statuses(&db, "cpu-share").contains(&(3, "done".into())) {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "slot 3 did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let lowered = json!({"experiments": {"runtime": {"language": "python"}},
+        "deployment": {"name": "local", "local": {"cpu-share": true}}});
+    std::fs::write(tmp.path().join("local.json"), lowered.to_string()).unwrap();
+    let status = runner.wait().unwrap();
+    assert!(status.success());
+    let truth = first_slot_with_cpu_share(&out, "cpu-share").expect("a slot ran with cpu-share");
+    let json_path = tmp.path().join("analysis.json");
+    let report = sebs(tmp.path())
+        .args([
+            "--store",
+            db.to_str().unwrap(),
+            "stability",
+            "report",
+            "--study",
+            "cpu-share",
+            "--include-cold",
+            "-o",
+        ])
+        .arg(tmp.path().join("stability.html"))
+        .arg("--json")
+        .arg(&json_path)
+        .assert()
+        .success();
+    let analyses: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let series = &analyses[0];
+    let medians: Vec<String> = series["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {:.0} µs",
+                s["index"],
+                s["median"]["value"].as_f64().unwrap_or(f64::NAN)
+            )
+        })
+        .collect();
+    let report = format!(
+        "{}slot medians: {}",
+        text(report.get_output()),
+        medians.join(", ")
+    );
+    eprintln!("truth {truth}; {report}");
+    assert_eq!(series["key"]["benchmark"], "110.dynamic-html", "{analyses}");
+    let changes = series["change_points"].as_array().unwrap();
+    let largest = changes
+        .iter()
+        .max_by(|a, b| {
+            a["relative_shift"]
+                .as_f64()
+                .unwrap()
+                .abs()
+                .total_cmp(&b["relative_shift"].as_f64().unwrap().abs())
+        })
+        .unwrap_or_else(|| panic!("no change point; truth slot {truth}: {report}"));
+    let found = largest["slot_index"].as_u64().unwrap();
+    assert!(
+        found.abs_diff(truth) <= 1,
+        "change point at slot {found}, truth {truth}: {report}"
+    );
+    assert!(
+        largest["relative_shift"].as_f64().unwrap() > 0.0,
+        "a slowdown: {largest}"
+    );
+    let html = std::fs::read_to_string(tmp.path().join("stability.html")).unwrap();
+    assert!(html.contains("110.dynamic-html on local"));
+}
