@@ -229,3 +229,32 @@ async fn study_series_feed_the_analysis() {
         .collect();
     assert_eq!(slots, [5], "{:?}", analysis.change_points);
 }
+
+/// A slot left `running` by a runner of this host that died is recorded `interrupted` by the
+/// next runner and not run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_whose_runner_died_is_interrupted_not_rerun() {
+    use sebs_store::schedule::{SlotStatus, owner_id};
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("s.db").display().to_string();
+    let (mut store, study) = begin(&url, "died", 2);
+    // A process id no process has (above the kernel's pid_max).
+    let host = owner_id().rsplit_once(':').unwrap().0.to_owned();
+    let dead = format!("{host}:{}", i32::MAX - 1);
+    assert!(
+        store
+            .claim_slot(study.id, 0, SlotStatus::Running, &dead)
+            .unwrap()
+    );
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let never = std::future::pending::<()>();
+    let outcome = run_study(&mut store, &study, &options(), recorder(&ran), never)
+        .await
+        .unwrap();
+    assert_eq!(outcome.interrupted, 1);
+    assert_eq!(outcome.ran, [1]);
+    assert_eq!(
+        statuses(&mut store, &study),
+        [(0, "interrupted".into()), (1, "done".into())]
+    );
+}

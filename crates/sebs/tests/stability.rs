@@ -150,6 +150,18 @@ fn runs_are_recorded_with_store_and_queried() {
         .assert()
         .failure();
     assert!(text(bad.get_output()).contains("nowhere"));
+    // The config's `store` key names the store when neither --store nor SEBS_STORE does.
+    let config = tmp.path().join("config.json");
+    std::fs::write(&config, json!({"store": db}).to_string()).unwrap();
+    let from_config = sebs(tmp.path())
+        .env_remove("SEBS_STORE")
+        .args(["db", "query", "--format", "json", "--config"])
+        .arg(&config)
+        .arg("SELECT COUNT(*) AS runs FROM runs")
+        .assert()
+        .success();
+    let rows: serde_json::Value = serde_json::from_slice(&from_config.get_output().stdout).unwrap();
+    assert_eq!(rows, json!([{"runs": 1}]));
     let migrate = sebs(tmp.path())
         .args(["--store", db.to_str().unwrap(), "db", "migrate"])
         .assert()
