@@ -56,6 +56,18 @@ pub struct TradeoffPoint {
     pub cost_per_million: Option<f64>,
 }
 
+/// One slot of a stability chart: the slot (x), then the median and the p99 (ms) each as
+/// (estimate, lower bound, upper bound); a bound the sample cannot give is the estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandPoint {
+    /// Slot index.
+    pub x: f64,
+    /// Median with its band.
+    pub median: (f64, f64, f64),
+    /// 99th percentile with its band.
+    pub p99: (f64, f64, f64),
+}
+
 /// What a chart shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChartData {
@@ -82,6 +94,8 @@ pub enum ChartData {
     /// Lines on linear axes from zero: the x and y axis titles, then the lines (dashed where
     /// `cold` is set).
     Lines(String, String, Vec<Series>),
+    /// A stability series: per-slot median and p99 bands, then the change points (slot x).
+    Stability(Vec<BandPoint>, Vec<f64>),
 }
 
 /// A chart with its name, title and caption.
@@ -121,6 +135,7 @@ impl Chart {
             }
             ChartData::Histogram(counts, low, high) => draw::histogram(root, counts, *low, *high),
             ChartData::Lines(x, y, series) => draw::lines(root, x, y, series),
+            ChartData::Stability(points, changes) => draw::stability(root, points, changes),
         }?;
         root.present()?;
         Ok(())

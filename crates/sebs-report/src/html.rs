@@ -43,8 +43,19 @@ pub struct ReportOutcome {
     pub plot_files: Vec<PathBuf>,
 }
 
-/// Read the runs, draw their charts, write the page (and the chart files).
+/// Read the runs, draw their charts, write the page (and the chart files). Stability series
+/// (`sebs_stability::is_series_input`) get the stability view instead, analysed with the
+/// default parameters (docs/stability-analysis.md).
 pub fn report(request: &ReportRequest) -> Result<ReportOutcome> {
+    if sebs_stability::is_series_input(&request.input) {
+        return crate::stability::stability_report(
+            &request.input,
+            &request.output,
+            request.plots.as_deref(),
+            &sebs_stability::Params::default(),
+            &request.generated,
+        );
+    }
     let runs = load_runs(&request.input)?;
     let mut all_charts = Vec::new();
     let mut page = page_head(request, &runs);
@@ -101,7 +112,7 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font-family: 'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif; margin: 0; color: #1d1d1f; background: #fafafa; }
 header { background: #1f3a5f; color: white; padding: 18px 32px; }
 header h1 { margin: 0 0 4px 0; font-size: 24px; }

@@ -1,7 +1,7 @@
 //! Reports of `sebs` results: provider metrics filled into result files ([`process`]),
 //! statistics tables ([`statistics`]), invocation summaries ([`summary`]), JSON and CSV exports
-//! ([`files`], [`csv`]), plots ([`plot`]) and traces of profiled invocations ([`trace`]: OTLP JSON
-//! and per-request timelines).
+//! ([`files`], [`csv`]), plots ([`plot`]), traces of profiled invocations ([`trace`]: OTLP JSON
+//! and per-request timelines) and the stability view of scheduled runs ([`stability`]).
 //!
 //! Everything here works on the result model of `sebs-core` and files on disk; nothing depends
 //! on a platform or an experiment, so every command and experiment shares one implementation.
@@ -18,6 +18,7 @@ pub mod plot;
 pub mod process;
 pub mod rundir;
 pub mod significance;
+pub mod stability;
 pub mod statistics;
 pub mod summary;
 pub mod synthetic;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::daily::{DailyCycle, cycle};
 use crate::effects::{EffectTable, Period, table};
 use crate::outliers::{Tail, tail};
 use crate::params::Params;
@@ -51,7 +52,8 @@ pub struct ChangePoint {
     /// Median of the slot medians of the segment after (µs).
     pub after_median_us: f64,
     /// Relative shift, after against before (0.25: 25% slower): the Hodges–Lehmann shift of
-    /// the log slot medians, exponentiated, minus one.
+    /// the log slot medians (with the daily cycle taken out, if one was), exponentiated, minus
+    /// one.
     pub relative_shift: f64,
     /// Lower confidence bound of the relative shift (`None`: segments too short).
     pub shift_low: Option<f64>,
@@ -73,7 +75,7 @@ pub struct Segment {
 }
 
 /// How the change points were searched for.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     /// Slots in the detector's sequence (those with a median).
     pub slots: usize,
@@ -83,6 +85,8 @@ pub struct Detection {
     pub sigma: f64,
     /// Minimum segment length (slots).
     pub min_segment: usize,
+    /// The daily cycle taken out of the sequence first, if one was found (`Params::daily_adjustment`).
+    pub daily: Option<DailyCycle>,
 }
 
 /// Everything found in one series.
@@ -149,9 +153,19 @@ pub fn analyse(series: &Series, params: &Params) -> anyhow::Result<SeriesAnalysi
         .iter()
         .map(|s| s.median.map_or(0.0, |m| m.value.max(1.0).ln()))
         .collect();
-    let sigma = noise_sigma(&ys, SIGMA_FLOOR);
-    let penalty = params.penalty.value(ys.len());
-    let cuts = pelt(&ys, sigma, penalty, params.min_segment);
+    // The detector's input: the sequence with a significant daily cycle taken out.
+    let starts: Vec<DateTime<Utc>> = used.iter().map(|s| s.start).collect();
+    let daily = if params.daily_adjustment {
+        cycle(&starts, &ys)
+    } else {
+        None
+    };
+    let zs = daily
+        .as_ref()
+        .map_or_else(|| ys.clone(), |c| c.adjust(&starts, &ys));
+    let sigma = noise_sigma(&zs, SIGMA_FLOOR);
+    let penalty = params.penalty.value(zs.len());
+    let cuts = pelt(&zs, sigma, penalty, params.min_segment);
     let mut bounds = vec![0];
     bounds.extend(&cuts);
     bounds.push(ys.len());
@@ -169,7 +183,7 @@ pub fn analyse(series: &Series, params: &Params) -> anyhow::Result<SeriesAnalysi
         .windows(3)
         .map(|w| {
             let (before, after) = (&ys[w[0]..w[1]], &ys[w[1]..w[2]]);
-            let shift = hodges_lehmann(before, after, params.level);
+            let shift = hodges_lehmann(&zs[w[0]..w[1]], &zs[w[1]..w[2]], params.level);
             ChangePoint {
                 slot_index: used[w[1]].index,
                 at: used[w[1]].start,
@@ -194,6 +208,7 @@ pub fn analyse(series: &Series, params: &Params) -> anyhow::Result<SeriesAnalysi
             penalty,
             sigma,
             min_segment: params.min_segment,
+            daily,
         },
         change_points,
         segments,
@@ -205,9 +220,10 @@ pub fn analyse(series: &Series, params: &Params) -> anyhow::Result<SeriesAnalysi
     })
 }
 
-/// `exp(median(ys))`: the median in µs of log medians.
+/// The median (µs) of slot medians given as logs.
 fn median_exp(ys: &[f64]) -> f64 {
-    sebs_core::stats::median(ys).map_or(f64::NAN, f64::exp)
+    let us: Vec<f64> = ys.iter().map(|y| y.exp()).collect();
+    sebs_core::stats::median(&us).unwrap_or(f64::NAN)
 }
 
 /// Each used slot's log median minus its segment's median log median.

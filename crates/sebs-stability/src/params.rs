@@ -59,8 +59,9 @@ impl std::str::FromStr for Metric {
 pub enum Penalty {
     /// Schwarz's information criterion for a change in mean: `2 ln n` for `n` slots.
     Bic,
-    /// The modified BIC of Zhang and Siegmund (2007) as the R changepoint package applies it:
-    /// `3 ln n`. Fewer false alarms than BIC on long series; the default.
+    /// The penalty of the modified BIC of Zhang and Siegmund (2007) as the R changepoint
+    /// package sets it for a change in mean: `3 ln n` (without MBIC's segment-length term).
+    /// Fewer false alarms than BIC on long series; the default.
     #[default]
     Mbic,
     /// A fixed value (≥ 0): larger finds fewer, larger shifts.
@@ -114,6 +115,9 @@ pub struct Params {
     pub tail_quantile: f64,
     /// Most outliers listed (the largest first); all are counted.
     pub max_outliers: usize,
+    /// Whether a significant daily cycle of the slot medians is taken out before the
+    /// change-point search (`daily` module), so that it is not cut into level shifts.
+    pub daily_adjustment: bool,
 }
 
 impl Default for Params {
@@ -126,6 +130,7 @@ impl Default for Params {
             min_segment: 3,
             tail_quantile: 0.99,
             max_outliers: 100,
+            daily_adjustment: true,
         }
     }
 }

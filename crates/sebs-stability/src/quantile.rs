@@ -32,18 +32,28 @@ pub fn ranks(n: usize, q: f64, level: f64) -> (Option<usize>, Option<usize>) {
         return (None, None);
     };
     let tail = (1.0 - level) / 2.0;
+    // The CDF is monotone: binary searches for the first rank failing each side's condition.
     // Lower: the largest l with P(B ≤ l − 1) ≤ α/2.
-    let mut low = None;
-    for l in 1..=n {
-        if b.cdf(l as u64 - 1) <= tail {
-            low = Some(l);
+    let low =
+        first(1, n, |l| b.cdf(l as u64 - 1) > tail).map_or(Some(n), |l| (l > 1).then_some(l - 1));
+    // Upper: the smallest u with P(B ≥ u) = 1 − P(B ≤ u − 1) ≤ α/2.
+    let high = first(1, n, |u| 1.0 - b.cdf(u as u64 - 1) <= tail);
+    (low, high)
+}
+
+/// The smallest `k` in `lo..=hi` with `pred(k)`, for a `pred` that is false then true.
+fn first(lo: usize, hi: usize, pred: impl Fn(usize) -> bool) -> Option<usize> {
+    let end = hi + 1;
+    let (mut a, mut b) = (lo, end);
+    while a < b {
+        let mid = a + (b - a) / 2;
+        if pred(mid) {
+            b = mid;
         } else {
-            break;
+            a = mid + 1;
         }
     }
-    // Upper: the smallest u with P(B ≥ u) = 1 − P(B ≤ u − 1) ≤ α/2.
-    let high = (1..=n).find(|&u| 1.0 - b.cdf(u as u64 - 1) <= tail);
-    (low, high)
+    (a < end).then_some(a)
 }
 
 /// The `q`-quantile of `sorted` (ascending) with its order-statistic confidence bounds.
@@ -93,6 +103,21 @@ mod tests {
         let l = l.unwrap();
         assert!(b.cdf(l as u64 - 1) <= 0.025 && b.cdf(l as u64) > 0.025);
         assert!(ranks(0, 0.5, 0.95) == (None, None));
+    }
+
+    #[test]
+    fn binary_search_ranks_equal_a_linear_scan() {
+        for n in [1usize, 2, 5, 6, 7, 20, 59, 100, 367, 368, 1000] {
+            for q in [0.5, 0.9, 0.95, 0.99] {
+                let b = Binomial::new(q, n as u64).unwrap();
+                let low = (1..=n).take_while(|&l| b.cdf(l as u64 - 1) <= 0.025).last();
+                let high = (1..=n).find(|&u| 1.0 - b.cdf(u as u64 - 1) <= 0.025);
+                assert_eq!(ranks(n, q, 0.95), (low, high), "n {n}, q {q}");
+            }
+        }
+        // n = 368 is the first sample with an upper 95% bound for the p99 (0.99^368 < 0.025).
+        assert_eq!(ranks(367, 0.99, 0.95).1, None);
+        assert_eq!(ranks(368, 0.99, 0.95).1, Some(368));
     }
 
     #[test]

@@ -121,26 +121,65 @@ impl Series {
 /// Read series from a JSON file (one series object or an array of them) or from every `*.json`
 /// file of a directory (in name order). Every series is validated.
 pub fn load(path: &Path) -> Result<Vec<Series>> {
-    let files = if path.is_dir() {
-        json_files(path)?
-    } else {
-        vec![path.to_path_buf()]
-    };
+    let files = input_files(path)?;
     let mut all = Vec::new();
     for file in files {
-        all.extend(load_file(&file)?);
+        all.extend(series_in(&read_json(&file)?, &file)?);
     }
+    unique_keys(all.iter().map(|s| &s.key), path)?;
+    Ok(all)
+}
+
+/// Refuse a key that appears twice among the series or analyses read from `path`.
+pub(crate) fn unique_keys<'a>(
+    keys: impl Iterator<Item = &'a SeriesKey>,
+    path: &Path,
+) -> Result<()> {
     let mut seen = BTreeSet::new();
-    for series in &all {
-        if !seen.insert(&series.key) {
+    for key in keys {
+        if !seen.insert(key) {
             bail!(
-                "series {} appears twice under {}; give each benchmark, platform and configuration one series",
-                series.key,
+                "series {key} appears twice under {}; give each benchmark, platform and configuration one series",
                 path.display()
             );
         }
     }
-    Ok(all)
+    Ok(())
+}
+
+/// The files `path` names: itself, or the `*.json` files of a directory in name order.
+pub(crate) fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_dir() {
+        json_files(path)
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
+}
+
+/// Whether `path` holds series rather than results: a file whose JSON text starts, ignoring
+/// whitespace, with `{"key"` or `[{"key"` (as serde writes a [`Series`] or an array of them),
+/// or a directory whose `*.json` files all do. Reads at most the first 4 KiB of each file.
+pub fn is_series_input(path: &Path) -> bool {
+    if path.is_dir() {
+        return json_files(path).is_ok_and(|files| files.iter().all(|f| starts_as_series(f)));
+    }
+    starts_as_series(path)
+}
+
+fn starts_as_series(file: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let Ok(f) = std::fs::File::open(file) else {
+        return false;
+    };
+    if f.take(4096).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let compact: Vec<u8> = head
+        .into_iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    compact.starts_with(b"{\"key\"") || compact.starts_with(b"[{\"key\"")
 }
 
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -152,22 +191,26 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
     files.sort();
     if files.is_empty() {
         bail!(
-            "{} holds no *.json series file; export series with `sebs db query` or pass a series file",
+            "{} holds no *.json series file; pass a series file or a directory of them (docs/stability-analysis.md)",
             dir.display()
         );
     }
     Ok(files)
 }
 
-fn load_file(file: &Path) -> Result<Vec<Series>> {
+/// A JSON file's value.
+pub(crate) fn read_json(file: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("failed to read the series file {}", file.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
+}
+
+/// The validated series in a file's value (an object or an array of them).
+pub(crate) fn series_in(value: &serde_json::Value, file: &Path) -> Result<Vec<Series>> {
     let series: Vec<Series> = if value.is_array() {
-        serde_json::from_value(value)
+        Vec::<Series>::deserialize(value)
     } else {
-        serde_json::from_value(value).map(|s| vec![s])
+        Series::deserialize(value).map(|s| vec![s])
     }
     .with_context(|| {
         format!(

@@ -300,3 +300,75 @@ fn series_files_load_and_bad_ones_say_what_is_wrong() {
     let err = format!("{:#}", sebs_stability::load(empty.path()).unwrap_err());
     assert!(err.contains("holds no *.json series file"), "{err}");
 }
+
+#[test]
+fn a_metric_nobody_measured_leaves_notes_not_panics() {
+    let slots = (0..8u64)
+        .map(|i| {
+            let inv = (0..5)
+                .map(|j| {
+                    let mut o = obs(i, j, 10_000);
+                    o.function_us = None;
+                    o
+                })
+                .collect();
+            slot(i, inv)
+        })
+        .collect();
+    let series = Series {
+        key: key("d"),
+        slots,
+    };
+    let params = Params {
+        metric: sebs_stability::Metric::Provider,
+        ..Params::default()
+    };
+    let a = analyse(&series, &params).unwrap();
+    assert!(a.slots.iter().all(|s| s.median.is_none() && s.samples == 0));
+    assert!(a.change_points.is_empty() && a.segments.is_empty());
+    assert!(a.tail.is_none());
+    assert!(a.hour_of_day.groups.is_empty() && a.hour_of_day.test.is_none());
+    assert_eq!(
+        a.notes[0],
+        "8 of 8 slot(s) have no successful warm invocation with a provider time; they are left out of bands, change points and effects"
+    );
+    // Parameters out of range are refused with the range.
+    let bad = Params {
+        level: 1.5,
+        ..Params::default()
+    };
+    let err = analyse(&series, &bad).unwrap_err().to_string();
+    assert!(err.contains("use a value in (0.5, 1)"), "{err}");
+    assert_eq!(
+        "2.5".parse::<sebs_stability::Penalty>(),
+        Ok(sebs_stability::Penalty::Value(2.5))
+    );
+    assert!("-1".parse::<sebs_stability::Penalty>().is_err());
+    assert_eq!("mbic".parse(), Ok(sebs_stability::Penalty::Mbic));
+}
+
+#[test]
+fn analyses_written_as_json_are_read_back_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = Params {
+        tail_quantile: 0.98,
+        ..Params::default()
+    };
+    let a = analyse(&tail_series(), &params).unwrap();
+    let file = dir.path().join("analyses.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&vec![&a]).unwrap()).unwrap();
+    assert!(sebs_stability::is_series_input(&file));
+    // Other parameters do not re-analyse: the file's analysis comes back.
+    let back = analyse_json(&file, &Params::default()).unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].params, params);
+    assert_eq!(back[0].tail.as_ref().unwrap().outliers, 11);
+    // Next to the series it came from, the key appears twice.
+    std::fs::write(
+        dir.path().join("series.json"),
+        serde_json::to_string(&tail_series()).unwrap(),
+    )
+    .unwrap();
+    let err = format!("{:#}", analyse_json(dir.path(), &params).unwrap_err());
+    assert!(err.contains("appears twice"), "{err}");
+}

@@ -36,7 +36,8 @@ pub fn export_formats() -> impl TypedValueParser<Value = ExportFormat> {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A results directory (the --output-dir of `benchmark invoke`, `benchmark regression` or
-    /// an experiment), a directory of several, or one result file.
+    /// an experiment), a directory of several, or one result file; or stability series (a
+    /// series JSON file or a directory of them: docs/stability-analysis.md).
     pub dir: PathBuf,
     /// The HTML file to write.
     #[arg(short, long, value_name = "FILE", default_value = "report.html")]

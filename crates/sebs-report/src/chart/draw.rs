@@ -692,6 +692,10 @@ where
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
+// After the helpers and `with_axis!`, which it uses.
+mod stability;
+pub(super) use stability::stability;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,8 @@ pub struct Shape {
     pub log_sd: f64,
     /// (first slot after the step, factor on times), if any.
     pub step: Option<(usize, f64)>,
+    /// Amplitude of a daily sinusoid on times (0.05: ±5%, slowest at 18:00 UTC).
+    pub daily: f64,
 }
 
 impl Default for Shape {
@@ -54,6 +56,7 @@ impl Default for Shape {
             base_us: 50_000.0,
             log_sd: 0.2,
             step: None,
+            daily: 0.0,
         }
     }
 }
@@ -73,10 +76,13 @@ pub fn series(seed: u64, shape: Shape) -> Series {
     let slots = (0..shape.slots)
         .map(|i| {
             let start = origin + Duration::hours(i as i64);
-            let factor = match shape.step {
+            let step = match shape.step {
                 Some((at, f)) if i >= at => f,
                 _ => 1.0,
             };
+            let phase = (i % 24) as f64 / 24.0 * std::f64::consts::TAU;
+            let slowest = 18.0 / 24.0 * std::f64::consts::TAU;
+            let factor = step * (1.0 + shape.daily * (phase - slowest).cos());
             let invocations = (0..shape.per_slot)
                 .map(|j| {
                     let us = shape.base_us * factor * (shape.log_sd * rng.normal()).exp();
