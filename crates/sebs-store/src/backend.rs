@@ -151,7 +151,43 @@ fn redact(url: &str) -> String {
 /// A connection.
 pub(crate) enum Conn {
     Sqlite(rusqlite::Connection),
-    Postgres(Box<postgres::Client>),
+    Postgres(PgClient),
+}
+
+/// The synchronous PostgreSQL client, which runs a runtime of its own: closing it inside a tokio
+/// runtime (dropping it from async code) would enter that runtime from within another, so it is
+/// closed on a thread of its own there.
+pub(crate) struct PgClient(Option<Box<postgres::Client>>);
+
+impl std::ops::Deref for PgClient {
+    type Target = postgres::Client;
+    fn deref(&self) -> &postgres::Client {
+        self.0
+            .as_deref()
+            .expect("the client is only taken when dropped")
+    }
+}
+
+impl std::ops::DerefMut for PgClient {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        self.0
+            .as_deref_mut()
+            .expect("the client is only taken when dropped")
+    }
+}
+
+impl Drop for PgClient {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closing = std::thread::spawn(move || drop(client));
+            if closing.join().is_err() {
+                tracing::debug!("closing the PostgreSQL connection failed");
+            }
+        } else {
+            drop(client);
+        }
+    }
 }
 
 /// How long a SQLite writer waits for another's transaction before giving up.
@@ -168,7 +204,7 @@ impl Conn {
                         redact(url)
                     )
                 })?;
-                Ok(Conn::Postgres(Box::new(client)))
+                Ok(Conn::Postgres(PgClient(Some(Box::new(client)))))
             }
         }
     }

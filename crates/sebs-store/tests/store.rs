@@ -347,4 +347,13 @@ fn postgres_claims_each_slot_once() {
             (1, "missed".into(), "b:2".into())
         ]
     );
+    // Closing a connection from async code (the CLI drops its store there) does not panic.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        drop(a);
+        drop(b);
+    });
 }
