@@ -66,7 +66,7 @@ fn a_study_killed_between_slots_resumes_at_the_next_slot() {
     let suite = write_suite(tmp.path(), "resume");
     let db = tmp.path().join("study.db");
     let out = tmp.path().join("out");
-    let mut first = stability_run(&db, &suite, &out, "10s", "30s")
+    let mut first = stability_run(&db, &suite, &out, "15s", "45s")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -87,7 +87,7 @@ fn a_study_killed_between_slots_resumes_at_the_next_slot() {
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(slot_statuses(&db, "resume"), [(0, "done".into())]);
-    let second = stability_run(&db, &suite, &out, "10s", "30s")
+    let second = stability_run(&db, &suite, &out, "15s", "45s")
         .output()
         .unwrap();
     assert!(second.status.success(), "{}", text(&second));
@@ -223,7 +223,7 @@ fn lowering_the_cpu_share_halfway_is_found_within_one_slot() {
     std::fs::write(&suite, suite_doc.to_string()).unwrap();
     let db = tmp.path().join("study.db");
     let out = tmp.path().join("out");
-    let mut runner = stability_run(&db, &suite, &out, "10s", "80s")
+    let mut runner = stability_run(&db, &suite, &out, "12s", "96s")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
