@@ -28,6 +28,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// Record every run in this results store (a SQLite file or a postgres:// URL; also
+    /// SEBS_STORE or the config's `store` key). Docs: docs/db.md
+    #[arg(long, value_name = "URL", global = true)]
+    pub store: Option<String>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -87,6 +92,12 @@ pub enum Command {
         after_help = "Docs: docs/compare.md\n\nExit status: 0 no significant regression (or no --fail-on-regression), 1 error, 2 invalid arguments, 4 a significant slowdown beyond --fail-on-regression."
     )]
     Compare(crate::report_cmd::CompareArgs),
+    /// The results store: import results directories, query them with SQL, migrate the schema.
+    #[command(subcommand)]
+    Db(crate::db_cmd::DbCommand),
+    /// Stability studies: a suite run every interval for days, resumably, in the store.
+    #[command(subcommand)]
+    Stability(crate::stability_cmd::StabilityCommand),
 }
 
 /// A value parser for one of a library's enums: the values, their names and their order are the

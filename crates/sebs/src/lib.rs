@@ -6,10 +6,13 @@
 
 pub mod cli;
 pub mod data_cmd;
+pub mod db_cmd;
 pub mod list;
 pub mod local_cmd;
 pub mod report_cmd;
 pub mod resources_cmd;
+pub mod stability_cmd;
+pub mod stability_report;
 pub mod storage_cmd;
 
 use anyhow::Result;
@@ -29,6 +32,7 @@ pub const EXIT_FAILED_INVOCATIONS: i32 = 3;
 /// Run a parsed command line; returns the process exit status.
 pub async fn run(cli: Cli) -> Result<i32> {
     register_backends();
+    db_cmd::set_store_flag(cli.store.clone());
     match cli.command {
         Command::Benchmark(command) => match command {
             BenchmarkCommand::Invoke(args) => invoke(&args).await,
@@ -88,6 +92,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         },
         Command::Report(args) => tokio::task::block_in_place(|| report_cmd::report(&args)),
         Command::Compare(args) => tokio::task::block_in_place(|| report_cmd::compare(&args)),
+        Command::Db(command) => db_cmd::run(command),
+        Command::Stability(command) => stability_cmd::run(command).await,
     }
 }
 
@@ -117,6 +123,7 @@ async fn invoke(args: &InvokeArgs) -> Result<i32> {
     .await?;
     print!("{}", outcome.summary);
     println!("results: {}", outcome.path.display());
+    db_cmd::record(args.common.config.as_deref(), &args.common.output_dir)?;
     if let Some(stop) = outcome.interrupted {
         tracing::warn!(
             "{}: the invocations completed so far are saved in {}",
@@ -167,6 +174,7 @@ async fn regression(args: &RegressionArgs) -> Result<i32> {
     })
     .await?;
     print!("{}", report.text);
+    db_cmd::record(args.common.config.as_deref(), &args.common.output_dir)?;
     Ok(if report.failed > 0 { 1 } else { 0 })
 }
 
@@ -184,6 +192,7 @@ async fn experiment_invoke(args: &ExperimentInvokeArgs) -> Result<i32> {
     print!("{}", outcome.summary);
     if outcome.interrupted.is_none() {
         println!("results: {}", outcome.results.display());
+        db_cmd::record(args.common.config.as_deref(), &args.common.output_dir)?;
     }
     Ok(outcome.exit_code())
 }

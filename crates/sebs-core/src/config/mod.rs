@@ -236,6 +236,10 @@ pub struct UserConfig {
     /// Deployment settings.
     #[serde(default)]
     pub deployment: DeploymentConfig,
+    /// The results store every run is recorded in (a SQLite file or a `postgres://` URL; see
+    /// docs/db.md); `--store` and `SEBS_STORE` take precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// A config file and what loading it noticed.
