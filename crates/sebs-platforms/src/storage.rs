@@ -53,6 +53,9 @@ impl RunStorage {
         if let Some(provided) = platform.storage(needs.object, needs.nosql).await? {
             tracing::info!("storage: the {} platform's own", platform.name());
             sebs_build::write_python_shims(&shim_dir)?;
+            for (name, source) in platform.driver_shims().unwrap_or_default() {
+                std::fs::write(shim_dir.join(name), source)?;
+            }
             return Ok(Some(RunStorage {
                 embedded: None,
                 env: provided.driver_env,
