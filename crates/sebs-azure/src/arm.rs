@@ -48,7 +48,8 @@ impl Arm {
     }
 
     /// `method` on `path` (from `/subscriptions/...`) at `api_version`, following a long-running
-    /// operation to its end. 404 comes back as a reply; other failures are errors.
+    /// operation to its end. 404 to a GET or DELETE comes back as a reply; other failures are
+    /// errors.
     pub async fn call(
         &self,
         method: Method,
@@ -63,7 +64,8 @@ impl Arm {
         let headers = reply.headers().clone();
         let text = reply.text().await.unwrap_or_default();
         let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status == StatusCode::NOT_FOUND {
+        // Absent: an answer for reads and deletes; for writes and actions, an error.
+        if status == StatusCode::NOT_FOUND && (method == Method::GET || method == Method::DELETE) {
             return Ok(ArmReply {
                 status: 404,
                 body: value,
@@ -79,7 +81,9 @@ impl Arm {
                 .map(str::to_owned)
         };
         let retry = header("retry-after").and_then(|v| v.parse::<u64>().ok());
-        if matches!(status.as_u16(), 201 | 202)
+        // ARM's asynchronous pattern: most providers answer 201/202, Cosmos DB answers 200
+        // with the header and the resource still provisioning.
+        if method != Method::GET
             && let Some(op) = header("azure-asyncoperation")
         {
             self.follow_async(&what, &op, retry).await?;
@@ -210,11 +214,12 @@ impl Arm {
         }
     }
 
+    /// ARM's `Retry-After` when it sends one (at least 100 ms, at most 30 s), else `poll`.
     fn wait(&self, retry: Option<u64>) -> Duration {
-        retry
-            .map(|s| Duration::from_secs(s.min(30)))
-            .unwrap_or(self.poll)
-            .max(self.poll)
+        match retry {
+            Some(s) => Duration::from_secs(s.min(30)).max(Duration::from_millis(100)),
+            None => self.poll,
+        }
     }
 }
 
