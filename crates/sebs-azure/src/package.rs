@@ -185,6 +185,6 @@ mod tests {
         );
         let host: serde_json::Value = serde_json::from_str(&host_json(120)).unwrap();
         assert_eq!(host["functionTimeout"], "00:02:00");
-        assert_eq!(host_json(5000).contains("00:10:00"), true);
+        assert!(host_json(5000).contains("00:10:00"));
     }
 }

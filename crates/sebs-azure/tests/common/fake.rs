@@ -210,13 +210,13 @@ impl FakeAzure {
             return self.token(rest, &parts.headers, &body);
         }
         if let Some(rest) = path.strip_prefix("/arm") {
-            if let Err(r) = self.authorized(&auth, "https://management.azure.com/.default") {
+            if let Some(r) = self.refused(&auth, "https://management.azure.com/.default") {
                 return r;
             }
             return self.arm(parts.method.as_str(), rest, &query, &body);
         }
         if let Some(rest) = path.strip_prefix("/scm/") {
-            if let Err(r) = self.authorized(&auth, "https://management.azure.com/.default") {
+            if let Some(r) = self.refused(&auth, "https://management.azure.com/.default") {
                 return r;
             }
             return super::runtime::kudu(
@@ -232,7 +232,7 @@ impl FakeAzure {
             return super::runtime::invoke(self, rest, &parts.headers, &body).await;
         }
         if let Some(rest) = path.strip_prefix("/insights/") {
-            if let Err(r) = self.authorized(&auth, "https://api.applicationinsights.io/.default") {
+            if let Some(r) = self.refused(&auth, "https://api.applicationinsights.io/.default") {
                 return r;
             }
             return super::runtime::query(self, rest, &body);
@@ -283,17 +283,17 @@ impl FakeAzure {
         )
     }
 
-    /// A bearer token the fake issued for `scope`.
-    fn authorized(&self, auth: &str, scope: &str) -> Result<(), Response<Full<Bytes>>> {
+    /// The refusal of a request without a bearer token the fake issued for `scope`.
+    fn refused(&self, auth: &str, scope: &str) -> Option<Response<Full<Bytes>>> {
         let token = auth.strip_prefix("Bearer ").unwrap_or_default();
         match self.state.lock().unwrap().tokens.get(token) {
-            Some(s) if s == scope => Ok(()),
-            Some(s) => Err(arm_error(
+            Some(s) if s == scope => None,
+            Some(s) => Some(arm_error(
                 401,
                 "InvalidAuthenticationTokenAudience",
                 &format!("the token is for {s}, not {scope}"),
             )),
-            None => Err(arm_error(
+            None => Some(arm_error(
                 401,
                 "AuthenticationFailed",
                 "no valid bearer token",
@@ -472,15 +472,16 @@ pub fn urldecode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(
                 std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
                 16,
-            ) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+            )
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

@@ -142,7 +142,7 @@ pub fn arm_operation(
                 .lock()
                 .unwrap()
                 .resources
-                .contains_key(&key.trim_end_matches("/listkeys").to_owned())
+                .contains_key(key.trim_end_matches("/listkeys"))
             {
                 return arm_error(404, "ResourceNotFound", path);
             }
