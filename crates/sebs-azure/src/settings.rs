@@ -78,6 +78,9 @@ pub struct AzureSettings {
     pub resources_id: String,
     /// The resource group of everything sebs creates.
     pub resource_group: String,
+    /// Storage accounts SeBS recorded in `resources` (`storage_accounts[0]` for the apps,
+    /// `data_storage_account` for benchmark data): used instead of sebs's own names.
+    pub known_accounts: (Option<String>, Option<String>),
     /// How sebs authenticates.
     pub credentials: Credentials,
     /// Where it talks to.
@@ -122,8 +125,20 @@ impl AzureSettings {
             .filter(|s| !s.is_empty())
             .or_else(|| std::env::var("AZURE_SUBSCRIPTION_ID").ok())
             .filter(|s| !s.is_empty());
+        let resources = config.resources.as_ref();
+        let known_accounts = (
+            resources
+                .and_then(|r| r.storage_accounts.first())
+                .map(|a| a.account_name.clone())
+                .filter(|n| !n.is_empty()),
+            resources
+                .and_then(|r| r.data_storage_account.as_ref())
+                .map(|a| a.account_name.clone())
+                .filter(|n| !n.is_empty()),
+        );
         Ok(AzureSettings {
             region,
+            known_accounts,
             subscription,
             resources_id,
             resource_group,
@@ -146,12 +161,12 @@ impl AzureSettings {
 
     /// The storage account behind the function apps (`AzureWebJobsStorage`).
     pub fn functions_storage_account(&self) -> String {
-        self.compact_name("functions", 24)
+        (self.known_accounts.0.clone()).unwrap_or_else(|| self.compact_name("functions", 24))
     }
 
     /// The storage account of benchmark data (SeBS's `data_storage_account`).
     pub fn data_storage_account(&self) -> String {
-        self.compact_name("data", 24)
+        (self.known_accounts.1.clone()).unwrap_or_else(|| self.compact_name("data", 24))
     }
 
     /// The Linux consumption plan the function apps run on.
@@ -245,6 +260,27 @@ mod tests {
                 .unwrap();
         let e = AzureSettings::resolve(Some(&bad), dir.path()).unwrap_err();
         assert!(e.to_string().contains("1-12 lower-case"), "{e}");
+    }
+
+    #[test]
+    fn sebs_recorded_accounts_are_used() {
+        let dir = tempfile::tempdir().unwrap();
+        // `deployment.azure` as SeBS writes it into its cache.
+        let config: AzureConfig = serde_json::from_value(serde_json::json!({
+            "region": "westeurope",
+            "resources": {
+                "resources_id": "1a2b3c4d",
+                "resource_group": "sebs_resource_group_1a2b3c4d",
+                "storage_accounts": [{"account_name": "sebsstorage1a2b", "connection_string": "x"}],
+                "data_storage_account": {"account_name": "sebsdata1a2b", "connection_string": "y"}
+            }
+        }))
+        .unwrap();
+        let s = AzureSettings::resolve(Some(&config), dir.path()).unwrap();
+        assert_eq!(s.functions_storage_account(), "sebsstorage1a2b");
+        assert_eq!(s.data_storage_account(), "sebsdata1a2b");
+        assert_eq!(s.resource_group, "sebs_resource_group_1a2b3c4d");
+        assert!(!format!("{s:?}").contains("connection_string"));
     }
 
     #[test]
