@@ -4,8 +4,9 @@
 //! Node.js), Application Insights' query API, and Azurite (npm `azurite`) for Blob storage.
 //!
 //! deploy → invoke (HTTP, function key) → process → forced cold start → failures → a storage
-//! benchmark → a Node.js app → Cosmos DB account → resources list/remove. The cache, results and
-//! logs are then searched for every credential the run handled.
+//! benchmark (Blob storage on Azurite) → a NoSQL benchmark (the fake's Cosmos DB data plane,
+//! which checks every request's master-key signature) → a Node.js app → resources list/remove.
+//! The cache, results and logs are then searched for every credential the run handled.
 //!
 //! One test per process: the endpoints are process-wide variables.
 
@@ -200,6 +201,18 @@ async fn azure_backend_against_the_contract_fake() {
         assert_eq!(r["validation"]["passed"], true, "{r}");
     }
 
+    // A NoSQL benchmark: its table is a Cosmos DB container (the fake's data plane checks every
+    // request's master-key signature); the driver writes the items, the function reads them.
+    let out_nosql = tmp.path().join("nosql-run");
+    let outcome =
+        sebs_experiments::benchmark::invoke(&request(&options, "130.crud-api", &out_nosql, 1))
+            .await
+            .unwrap();
+    for r in results(&outcome.path) {
+        assert_eq!(r["stats"]["failure"], false, "{r}");
+        assert_eq!(r["validation"]["passed"], true, "{r}");
+    }
+
     // A Node.js app.
     write_config("nodejs");
     let out_node = tmp.path().join("node");
@@ -237,6 +250,7 @@ async fn azure_backend_against_the_contract_fake() {
             SECRET.to_owned(),
             account_key.clone(),
             "fnkey-".into(),
+            common::cosmos::MASTER_KEY.into(),
             "fake-token-".into(),
         ])
         .collect();
@@ -318,7 +332,7 @@ async fn cosmos_and_failed_creation(
     let provided = backend.storage(false, true).await.unwrap().unwrap();
     assert_eq!(
         provided.function_env["NOSQL_STORAGE_ENDPOINT"],
-        "https://sebs-e2etest1-cosmos.documents.azure.com:443/"
+        format!("{}/", fake.url)
     );
     assert_eq!(
         provided.function_env["NOSQL_STORAGE_DATABASE"],
@@ -370,7 +384,7 @@ async fn cleanup(fake: &FakeAzure, options: &RunOptions) {
         .await
         .unwrap();
     let kinds = |k: &str| listed.iter().filter(|r| r.kind == k).count();
-    assert_eq!(kinds("function"), 3, "{listed:?}");
+    assert_eq!(kinds("function"), 4, "{listed:?}");
     assert_eq!(kinds("storage-account"), 2, "{listed:?}");
     assert_eq!(kinds("app-service-plan"), 1, "{listed:?}");
     assert_eq!(kinds("insights-component"), 1, "{listed:?}");

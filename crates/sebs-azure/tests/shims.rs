@@ -48,10 +48,10 @@ const NODE: &str = r#"
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
-const s = require(path.join(process.argv[2], 'storage.js')).get_instance();
+const s = require(path.join(process.argv[1], 'storage.js')).get_instance();
 (async () => {
   await s.request('PUT', 'node-bucket', null, { query: [['restype', 'container']] }).then((r) => r.resume());
-  const src = path.join(process.argv[3], 'n.txt');
+  const src = path.join(process.argv[2], 'n.txt');
   fs.writeFileSync(src, 'node blob');
   const [key, uploaded] = s.upload('node-bucket', 'in/x y.txt', src);
   assert.strictEqual(await uploaded, key);
@@ -64,8 +64,8 @@ const s = require(path.join(process.argv[2], 'storage.js')).get_instance();
   assert.strictEqual((await s.download_stream('node-bucket', key)).toString(), 'node blob');
   assert.ok(await s.exists('node-bucket', key));
   assert.ok(!(await s.exists('node-bucket', 'nope')));
-  await s.download_directory('node-bucket', 'out/', path.join(process.argv[3], 'dl'));
-  assert.strictEqual(fs.readFileSync(path.join(process.argv[3], 'dl', third), 'utf8'), 'streamed');
+  await s.download_directory('node-bucket', 'out/', path.join(process.argv[2], 'dl'));
+  assert.strictEqual(fs.readFileSync(path.join(process.argv[2], 'dl', third), 'utf8'), 'streamed');
   await assert.rejects(s.download_stream('no-such-bucket', 'x'), (e) => e.status === 404 && e.code === 'ContainerNotFound');
   console.log('node ok');
 })().catch((e) => { console.error(e); process.exit(1); });
@@ -75,7 +75,6 @@ fn run(program: &str, script: &str, args: &[&std::path::Path], conn: &str) -> St
     let out = std::process::Command::new(program)
         .arg(if program == "node" { "-e" } else { "-c" })
         .arg(script)
-        .args(if program == "node" { vec!["--"] } else { vec![] })
         .args(args)
         .env("STORAGE_CONNECTION_STRING", conn)
         .output()
@@ -146,6 +145,10 @@ fn cosmos_shims_sign_alike() {
         String::from_utf8_lossy(&node.stdout).trim().to_owned(),
     );
     assert!(py.starts_with("type%3Dmaster%26ver%3D1.0%26sig%3D"), "{py}");
-    assert_eq!(py.len(), "type%3Dmaster%26ver%3D1.0%26sig%3D".len() + 44 + 2, "{py}");
+    assert_eq!(
+        py.len(),
+        "type%3Dmaster%26ver%3D1.0%26sig%3D".len() + 44 + 2,
+        "{py}"
+    );
     assert_eq!(py, node);
 }

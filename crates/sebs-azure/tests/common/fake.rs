@@ -56,6 +56,7 @@ pub(crate) struct State {
     pub(crate) log: Vec<String>,
     pub(crate) fail_next_site: Option<Value>,
     pub(crate) counter: u64,
+    pub(crate) cosmos: super::cosmos::Cosmos,
 }
 
 /// The fake; cheap to clone.
@@ -206,6 +207,15 @@ impl FakeAzure {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        if path.starts_with("/dbs") {
+            return super::cosmos::handle(
+                self,
+                parts.method.as_str(),
+                &path,
+                &parts.headers,
+                &body,
+            );
+        }
         if let Some(rest) = path.strip_prefix("/login/") {
             return self.token(rest, &parts.headers, &body);
         }

@@ -70,7 +70,7 @@ fn created(fake: &FakeAzure, path: &str, name: &str, body: &Value) -> Value {
             ));
         }
         "Microsoft.DocumentDB/databaseAccounts" => {
-            props["documentEndpoint"] = json!(format!("https://{name}.documents.azure.com:443/"));
+            props["documentEndpoint"] = json!(format!("{}/", fake.url));
         }
         _ => {}
     }
@@ -161,7 +161,7 @@ pub fn arm_operation(
         }
         "DatabaseAccounts_ListKeys" => reply(
             200,
-            &json!({"primaryMasterKey": "ZmFrZS1jb3Ntb3Mta2V5LXByaW1hcnk=", "secondaryMasterKey": "ZmFrZS0y",
+            &json!({"primaryMasterKey": super::cosmos::MASTER_KEY, "secondaryMasterKey": "ZmFrZS0y",
                 "primaryReadonlyMasterKey": "ZmFrZS0z", "secondaryReadonlyMasterKey": "ZmFrZS00"}),
         ),
         _ => site_operation(fake, id, path, &name_at(path, 8), body),

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod azurite;
+pub mod cosmos;
 pub mod fake;
 pub mod host;
 pub mod runtime;
