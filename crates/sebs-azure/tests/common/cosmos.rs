@@ -19,11 +19,14 @@ use super::fake::{FakeAzure, reply, urldecode};
 /// The account's primary key (what `DatabaseAccounts_ListKeys` answers).
 pub const MASTER_KEY: &str = "ZmFrZS1jb3Ntb3Mta2V5LXByaW1hcnk=";
 
-/// Containers: `(database, container)` → (partition key path, documents by `(pk, id)`).
+/// Documents of a container by `(partition key value, id)`.
+type Documents = BTreeMap<(String, String), Value>;
+
+/// Containers: `(database, container)` → (partition key path, documents).
 #[derive(Default)]
 pub struct Cosmos {
     databases: Vec<String>,
-    containers: HashMap<(String, String), (String, BTreeMap<(String, String), Value>)>,
+    containers: HashMap<(String, String), (String, Documents)>,
 }
 
 /// `(resource type, resource link)` of a request path, as Cosmos DB signs them.
@@ -151,7 +154,7 @@ fn documents(
     verb: &str,
     s: &[String],
     pk_path: &str,
-    docs: &mut BTreeMap<(String, String), Value>,
+    docs: &mut Documents,
     partition: String,
     headers: &hyper::HeaderMap,
     doc: Value,
