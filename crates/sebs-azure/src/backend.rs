@@ -295,6 +295,8 @@ impl Platform for AzureBackend {
         for app in functions {
             deploy::wait_running(group, app).await?;
         }
+        // The restart reaches the front ends after the settings call returns, as SeBS found.
+        tokio::time::sleep(self.settings.cold_start_wait).await;
         Ok(())
     }
 

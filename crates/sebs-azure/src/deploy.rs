@@ -15,8 +15,8 @@ use crate::settings::{AzureSettings, Endpoints};
 
 /// The app setting that records the deployed package's hash.
 pub const CODE_HASH_SETTING: &str = "SEBS_CODE_HASH";
-/// The app setting changed to force cold starts (SeBS's variable name).
-pub const COLD_START_SETTING: &str = "cold_start";
+/// The app setting changed to force cold starts (SeBS's name on Azure).
+pub const COLD_START_SETTING: &str = "ForceColdStart";
 
 /// What every function app shares, created once per session.
 #[derive(Clone)]

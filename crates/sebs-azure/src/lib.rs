@@ -8,7 +8,7 @@
 //!   target), zipped in the Functions host's layout with runtimes/azure's entry point, and
 //!   uploaded by Kudu's zip deploy.
 //! - **Triggers** ([`trigger`]): HTTP with the function key.
-//! - **Cold starts**: an app setting (`cold_start`) changed, which restarts the app, as SeBS does.
+//! - **Cold starts**: an app setting (`ForceColdStart`) changed, which restarts the app, as SeBS does.
 //! - **Processing** ([`insights`], [`pricing`]): execution records from Application Insights;
 //!   costs from a dated price table.
 //! - **Storage** ([`storage`]): Blob storage and Cosmos DB, reached by runtimes/azure's shims.

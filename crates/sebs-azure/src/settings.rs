@@ -87,6 +87,9 @@ pub struct AzureSettings {
     pub endpoints: Endpoints,
     /// Where sebs keeps its Azure state (`<cache>/azure`).
     pub state_dir: PathBuf,
+    /// How long a forced cold start waits after the apps restarted, for the change to reach
+    /// every front end (SeBS waits 20 s; `SEBS_AZURE_COLD_START_WAIT_S`).
+    pub cold_start_wait: std::time::Duration,
 }
 
 impl AzureSettings {
@@ -145,6 +148,7 @@ impl AzureSettings {
             credentials,
             endpoints: Endpoints::from_env(),
             state_dir,
+            cold_start_wait: cold_start_wait()?,
         })
     }
 
@@ -187,6 +191,21 @@ impl AzureSettings {
     /// The prefix of every function app sebs creates under this resource id.
     pub fn app_prefix(&self) -> String {
         format!("sebs-{}-", self.resources_id)
+    }
+}
+
+/// `SEBS_AZURE_COLD_START_WAIT_S`, else SeBS's 20 seconds.
+fn cold_start_wait() -> Result<std::time::Duration> {
+    match std::env::var("SEBS_AZURE_COLD_START_WAIT_S") {
+        Ok(v) if !v.is_empty() => v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(std::time::Duration::from_secs_f64)
+            .with_context(|| {
+                format!("SEBS_AZURE_COLD_START_WAIT_S={v:?} is not a number of seconds")
+            }),
+        _ => Ok(std::time::Duration::from_secs(20)),
     }
 }
 

@@ -17,7 +17,8 @@ pub struct FunctionTrigger {
     pub url: String,
     /// The function key (never logged).
     pub key: Secret,
-    /// The client (connections are kept between invocations, as a browser's would be).
+    /// The client: a new connection per invocation (as SeBS's client), unless made by
+    /// `reusing_connections`.
     pub http: reqwest::Client,
     /// The function's timeout plus a margin.
     pub timeout: Duration,
@@ -59,6 +60,19 @@ impl Trigger for FunctionTrigger {
 
     fn url(&self) -> Option<String> {
         Some(self.url.clone())
+    }
+
+    fn reusing_connections(&self) -> Option<std::sync::Arc<dyn Trigger>> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .build()
+            .ok()?;
+        Some(std::sync::Arc::new(FunctionTrigger {
+            url: self.url.clone(),
+            key: self.key.clone(),
+            http,
+            timeout: self.timeout,
+        }))
     }
 
     async fn invoke(&self, input: &Value) -> ExecutionResult {

@@ -59,6 +59,7 @@ fn set_endpoints(url: &str) {
         ("SEBS_AZURE_FUNCTIONS_URL", format!("{url}/sites/{{app}}")),
         ("SEBS_AZURE_SCM_URL", format!("{url}/scm/{{app}}")),
         ("SEBS_AZURE_INSIGHTS_URL", format!("{url}/insights")),
+        ("SEBS_AZURE_COLD_START_WAIT_S", "0.1".to_owned()),
     ] {
         // One test per process (see the module's comment).
         unsafe { std::env::set_var(name, value) };
@@ -282,7 +283,7 @@ async fn cold_start_and_failures(
     .unwrap();
     let started = fake.workers.started();
     backend.enforce_cold_start(&[app.to_owned()]).await.unwrap();
-    assert!(fake.settings(app).contains_key("cold_start"));
+    assert!(fake.settings(app).contains_key("ForceColdStart"));
     let trigger = backend.trigger(app, TriggerKind::Http).await.unwrap();
     let input = json!({"username": "x", "random_len": 10});
     let cold = trigger.invoke(&input).await;
@@ -291,6 +292,9 @@ async fn cold_start_and_failures(
     assert_eq!(fake.workers.started(), started + 1);
     let warm = trigger.invoke(&input).await;
     assert!(!warm.stats.failure && !warm.stats.cold_start, "{warm:?}");
+    let pooled = trigger.reusing_connections().expect("a keep-alive variant");
+    let again = pooled.invoke(&input).await;
+    assert!(!again.stats.failure && !again.stats.cold_start, "{again:?}");
     let failed = trigger.invoke(&json!({"random_len": 10})).await;
     assert!(failed.stats.failure);
     let error = failed.error.unwrap();

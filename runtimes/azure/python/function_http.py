@@ -4,7 +4,7 @@ The HTTP trigger's ``main(req, context)`` runs the SeBS wrapper ``handler.handle
 root (which the Python worker puts on ``sys.path``): the request body is the payload, a
 ``traceparent`` header reaches the profiler, and the invocation id is the request id, so results
 and Application Insights' ``requests`` records match. The wrapper's cold-start marker lives in the
-instance's temporary directory, as on Lambda; a changed ``cold_start`` app setting restarts the
+instance's temporary directory, as on Lambda; a changed ``ForceColdStart`` app setting restarts the
 app, which gives every instance a new one. The response is the SeBS JSON; an exception answers
 HTTP 500 with Lambda's error fields (errorType, errorMessage, stackTrace).
 """
