@@ -369,6 +369,19 @@ async fn cosmos_and_failed_creation(
         e.contains("SubscriptionIsOverQuotaForSku: quota exceeded for Y1"),
         "{e}"
     );
+    // A wrong client secret: Entra ID's refusal, with what to check.
+    let mut wrong = sebs_platforms::settings::load_config(Some(config))
+        .unwrap()
+        .deployment;
+    let mut credentials = wrong.azure.as_ref().unwrap().credentials.clone().unwrap();
+    credentials.password = Some(sebs_core::config::Secret::new("not-the-secret"));
+    wrong.azure.as_mut().unwrap().credentials = Some(credentials);
+    let refused = sebs_platforms::factory::create_named("azure", &wrong, cache).unwrap();
+    let e = refused.resources().await.unwrap_err().to_string();
+    assert!(
+        e.contains("refused the service principal") && e.contains("AZURE_CLIENT_SECRET"),
+        "{e}"
+    );
     let arm64 = sebs_platforms::FunctionConfig {
         architecture: sebs_core::config::Architecture::Arm64,
         ..f
