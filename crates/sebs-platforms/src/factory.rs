@@ -23,7 +23,7 @@ const BUILT_IN: &[&str] = &["local"];
 /// Deployments SeBS knows: a build without a backend for one names the cargo feature to enable.
 const KNOWN: &[(&str, &str)] = &[
     ("aws", "aws"),
-    ("azure", ""),
+    ("azure", "azure"),
     ("gcp", ""),
     ("openwhisk", "openwhisk"),
     ("knative", "knative"),

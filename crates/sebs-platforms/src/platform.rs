@@ -269,6 +269,13 @@ pub trait Platform: Send + Sync {
         Ok(None)
     }
 
+    /// The input driver's Python storage/NoSQL shims `(file name, source)` where the
+    /// platform's storage speaks another protocol than sebs's S3/DynamoDB shims (Azure: Blob
+    /// storage, Cosmos DB); `None` (the default) keeps sebs's.
+    fn driver_shims(&self) -> Option<Vec<(&'static str, &'static str)>> {
+        None
+    }
+
     /// The resources sebs created on this platform under its resource id: on a cloud, found on
     /// the cloud itself (functions, URLs, roles, buckets, tables, log groups); on a platform
     /// that keeps nothing between runs, what this session created.

@@ -52,7 +52,18 @@ impl RunStorage {
         let shim_dir = settings.cache_dir.join("runtime/python");
         if let Some(provided) = platform.storage(needs.object, needs.nosql).await? {
             tracing::info!("storage: the {} platform's own", platform.name());
+            // A platform's own shims live apart, so runs on other platforms keep sebs's.
+            let shims = platform.driver_shims();
+            let shim_dir = match &shims {
+                Some(_) => settings
+                    .cache_dir
+                    .join(format!("runtime/python-{}", platform.name())),
+                None => shim_dir,
+            };
             sebs_build::write_python_shims(&shim_dir)?;
+            for (name, source) in shims.unwrap_or_default() {
+                std::fs::write(shim_dir.join(name), source)?;
+            }
             return Ok(Some(RunStorage {
                 embedded: None,
                 env: provided.driver_env,

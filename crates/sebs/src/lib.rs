@@ -105,6 +105,8 @@ fn register_backends() {
     sebs_cluster::register_openwhisk();
     #[cfg(feature = "knative")]
     sebs_cluster::register_knative();
+    #[cfg(feature = "azure")]
+    sebs_azure::register();
 }
 
 async fn invoke(args: &InvokeArgs) -> Result<i32> {
