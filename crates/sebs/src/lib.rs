@@ -99,6 +99,8 @@ fn register_backends() {
     sebs_cluster::register_openwhisk();
     #[cfg(feature = "knative")]
     sebs_cluster::register_knative();
+    #[cfg(feature = "gcp")]
+    sebs_gcp::register();
 }
 
 async fn invoke(args: &InvokeArgs) -> Result<i32> {

@@ -1,0 +1,235 @@
+//! Google's REST APIs with a bearer token: JSON calls, Google's error shape turned into
+//! actionable messages, and long-running operations polled to completion.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use hyper::Method;
+use sebs_cluster::rest::{Client, Reply, TlsOptions};
+use serde_json::Value;
+
+use crate::auth::Credentials;
+
+/// The base URLs of the APIs sebs calls. Each can be redirected with gcloud's own variables
+/// (`CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS`, `..._RUN`, `..._STORAGE`, `..._LOGGING`)
+/// or `STORAGE_EMULATOR_HOST` (the Cloud Storage emulator's variable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Cloud Functions (v1 and v2).
+    pub functions: String,
+    /// Cloud Run Admin API v2.
+    pub run: String,
+    /// Cloud Storage JSON API.
+    pub storage: String,
+    /// Cloud Logging.
+    pub logging: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Endpoints {
+        Endpoints {
+            functions: "https://cloudfunctions.googleapis.com".into(),
+            run: "https://run.googleapis.com".into(),
+            storage: "https://storage.googleapis.com".into(),
+            logging: "https://logging.googleapis.com".into(),
+        }
+    }
+}
+
+impl Endpoints {
+    /// Google's endpoints with the environment's overrides.
+    pub fn from_env() -> Endpoints {
+        let over = |api: &str, default: String| {
+            std::env::var(format!("CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| v.trim_end_matches('/').to_owned())
+                .unwrap_or(default)
+        };
+        let d = Endpoints::default();
+        let storage = std::env::var("STORAGE_EMULATOR_HOST")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|h| {
+                if h.contains("://") {
+                    h
+                } else {
+                    format!("http://{h}")
+                }
+            })
+            .unwrap_or(d.storage);
+        Endpoints {
+            functions: over("CLOUDFUNCTIONS", d.functions),
+            run: over("RUN", d.run),
+            storage: over("STORAGE", storage),
+            logging: over("LOGGING", d.logging),
+        }
+    }
+}
+
+/// An authenticated caller of Google's APIs.
+#[derive(Debug, Clone)]
+pub struct Api {
+    creds: Arc<Credentials>,
+    /// Where the APIs are.
+    pub endpoints: Endpoints,
+    /// How often long-running operations are polled.
+    pub poll: Duration,
+    /// How long an operation may take before sebs gives up (builds take minutes).
+    pub operation_timeout: Duration,
+}
+
+/// A call's outcome: the status and the JSON body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The body (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+impl Api {
+    /// A caller with `creds` against `endpoints`.
+    pub fn new(creds: Arc<Credentials>, endpoints: Endpoints) -> Api {
+        Api {
+            creds,
+            endpoints,
+            poll: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(900),
+        }
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.creds
+    }
+
+    /// `method url` with a JSON body; any status comes back (see [`Api::call`]).
+    pub async fn request(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Answer> {
+        let token = self.creds.token().await?;
+        let (client, path) = client_for(url, Some(format!("Bearer {token}")))?;
+        let bytes = body
+            .map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON serializes")))
+            .unwrap_or_default();
+        let ct = body.map(|_| "application/json");
+        let reply = client.send(method.clone(), &path, ct, &[], bytes).await?;
+        Ok(answer(&reply))
+    }
+
+    /// `method url`; a status outside 2xx is an error naming Google's status and message.
+    pub async fn call(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Value> {
+        let answer = self.request(method.clone(), url, body).await?;
+        if !(200..300).contains(&answer.status) {
+            bail!("{method} {}: {}", strip_query(url), describe(&answer));
+        }
+        Ok(answer.body)
+    }
+
+    /// Upload `bytes` with `PUT` to a signed URL (no bearer token: the URL carries its own).
+    pub async fn put_signed(
+        &self,
+        url: &str,
+        bytes: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<()> {
+        let (client, path) = client_for(url, None)?;
+        let reply = client
+            .send(
+                Method::PUT,
+                &path,
+                Some("application/zip"),
+                headers,
+                Bytes::from(bytes),
+            )
+            .await
+            .context("the upload of the code package failed")?;
+        if !reply.ok() {
+            bail!(
+                "the upload of the code package failed: HTTP {}: {}",
+                reply.status,
+                reply.text()
+            );
+        }
+        Ok(())
+    }
+
+    /// Wait for the long-running operation `op` (as a create/patch/delete returned it) under
+    /// `base` (`https://cloudfunctions.googleapis.com/v2`); its `response` when done.
+    pub async fn wait(&self, base: &str, mut op: Value) -> Result<Value> {
+        let started = Instant::now();
+        loop {
+            if op["done"].as_bool() == Some(true) {
+                if let Some(error) = op.get("error") {
+                    bail!(
+                        "the operation {} failed: {} (code {})",
+                        op["name"].as_str().unwrap_or("?"),
+                        error["message"].as_str().unwrap_or("no message"),
+                        error["code"]
+                    );
+                }
+                return Ok(op.get("response").cloned().unwrap_or(Value::Null));
+            }
+            let name = op["name"]
+                .as_str()
+                .context("the operation has no name to poll")?
+                .to_owned();
+            if started.elapsed() > self.operation_timeout {
+                bail!(
+                    "the operation {name} did not finish within {} s; look at it with `gcloud` or the console",
+                    self.operation_timeout.as_secs()
+                );
+            }
+            tokio::time::sleep(self.poll).await;
+            op = self
+                .call(Method::GET, &format!("{base}/{name}"), None)
+                .await?;
+        }
+    }
+}
+
+/// A client for the scheme and authority of `url`, and the path and query to send.
+pub fn client_for(url: &str, authorization: Option<String>) -> Result<(Client, String)> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
+    let base = &url[..url.len() - rest.len() + cut];
+    let mut path = rest[cut..].to_owned();
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    Ok((
+        Client::new(base, &TlsOptions::default(), authorization)?,
+        path,
+    ))
+}
+
+fn answer(reply: &Reply) -> Answer {
+    Answer {
+        status: reply.status,
+        body: serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
+    }
+}
+
+fn strip_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// Google's error body (`{"error": {"code", "message", "status"}}`) with a hint for the usual
+/// causes.
+pub fn describe(answer: &Answer) -> String {
+    let e = &answer.body["error"];
+    let message = e["message"].as_str().unwrap_or("no message");
+    let status = e["status"].as_str().unwrap_or("");
+    let hint = match answer.status {
+        401 => {
+            " (the credentials were refused: check the key file or run `gcloud auth application-default login`)"
+        }
+        403 => {
+            " (the account lacks a permission or the API is disabled: see docs/gcp.md, permissions)"
+        }
+        429 => " (quota exceeded: wait or ask for a higher quota)",
+        _ => "",
+    };
+    format!("HTTP {} {status}: {message}{hint}", answer.status)
+}
