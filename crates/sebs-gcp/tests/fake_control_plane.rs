@@ -32,7 +32,13 @@ fn function(backend: &GcpBackend, code: &std::path::Path, gcs: &str) -> Function
     }
 }
 
-async fn one_kind(variant: &str, fake: &Arc<common::fake::Fake>, gcs: &str, key: &std::path::Path, root: &std::path::Path) -> Vec<serde_json::Value> {
+async fn one_kind(
+    variant: &str,
+    fake: &Arc<common::fake::Fake>,
+    gcs: &str,
+    key: &std::path::Path,
+    root: &std::path::Path,
+) -> Vec<serde_json::Value> {
     let config: GcpConfig = serde_json::from_value(json!({
         "region": "europe-west1",
         "credentials": {"credentials-json": key},
@@ -51,44 +57,95 @@ async fn one_kind(variant: &str, fake: &Arc<common::fake::Fake>, gcs: &str, key:
         logging: format!("{}/logging", fake.base),
     };
     let cache = root.join("cache");
-    let backend = GcpBackend::with_endpoints(Some(&config), &cache, endpoints, Duration::from_millis(10)).unwrap();
-    assert_eq!(backend.settings().project, "sebs-test-project", "the project comes from the key");
+    let backend =
+        GcpBackend::with_endpoints(Some(&config), &cache, endpoints, Duration::from_millis(10))
+            .unwrap();
+    assert_eq!(
+        backend.settings().project,
+        "sebs-test-project",
+        "the project comes from the key"
+    );
     let code = root.join(format!("code-{variant}"));
     common::package(&code);
     let f = function(&backend, &code, gcs);
     let record = backend.create_or_update(&f).await.unwrap();
     assert_eq!(record["resources"]["system_variant"], variant);
-    let creates = |fake: &common::fake::Fake| fake.state.lock().unwrap().calls.iter().filter(|c| c.ends_with(".create")).count();
+    let creates = |fake: &common::fake::Fake| {
+        fake.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.ends_with(".create"))
+            .count()
+    };
     let before = creates(fake);
     backend.create_or_update(&f).await.unwrap();
-    assert_eq!(creates(fake), before, "an unchanged function is not redeployed");
+    assert_eq!(
+        creates(fake),
+        before,
+        "an unchanged function is not redeployed"
+    );
 
     let mut results = Vec::new();
     let mut kinds = vec![TriggerKind::Http];
     if variant == "function-gen1" {
         kinds.push(TriggerKind::Library);
     } else {
-        let e = backend.trigger(&f.name, TriggerKind::Library).await.err().unwrap().to_string();
+        let e = backend
+            .trigger(&f.name, TriggerKind::Library)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("--trigger http"), "{e}");
     }
     for kind in kinds {
-        backend.enforce_cold_start(std::slice::from_ref(&f.name)).await.unwrap();
+        backend
+            .enforce_cold_start(std::slice::from_ref(&f.name))
+            .await
+            .unwrap();
         let trigger = backend.trigger(&f.name, kind).await.unwrap();
-        let input = json!({"bucket": format!("data-{}", variant.replace("function-", "")), "name": "gcp"});
+        let input =
+            json!({"bucket": format!("data-{}", variant.replace("function-", "")), "name": "gcp"});
         let first = trigger.invoke(&input).await;
-        assert!(!first.stats.failure, "{variant} {kind:?}: {:?}", first.error);
-        assert!(first.stats.cold_start, "{variant} {kind:?}: the first call after enforcing a cold start is cold");
-        assert_eq!(first.output["result"]["output"]["echo"].as_str().or(first.output["result"]["echo"].as_str()), Some("hello gcp"), "{}", first.output);
+        assert!(
+            !first.stats.failure,
+            "{variant} {kind:?}: {:?}",
+            first.error
+        );
+        assert!(
+            first.stats.cold_start,
+            "{variant} {kind:?}: the first call after enforcing a cold start is cold"
+        );
+        assert_eq!(
+            first.output["result"]["result"]["echo"].as_str(),
+            Some("hello gcp"),
+            "{}",
+            first.output
+        );
         let second = trigger.invoke(&input).await;
-        assert!(!second.stats.failure && !second.stats.cold_start, "{variant}: the second call is warm");
+        assert!(
+            !second.stats.failure && !second.stats.cold_start,
+            "{variant}: the second call is warm"
+        );
         assert!(!first.request_id.is_empty());
         results.push(serde_json::to_value(&first).unwrap());
         results.push(serde_json::to_value(&second).unwrap());
         let ids = vec![first.request_id.clone(), second.request_id.clone()];
         let metrics = backend.provider_metrics(&record, &ids).await.unwrap();
-        assert_eq!(metrics.len(), 2, "{variant}: both invocations have a duration record");
+        assert_eq!(
+            metrics.len(),
+            2,
+            "{variant}: both invocations have a duration record"
+        );
         for m in metrics.values() {
-            assert!(m.execution_us > 0 && m.billed_ms % 100 == 0 && m.billed_ms > 0 && m.memory_mb == 256);
+            assert!(
+                m.execution_us > 0
+                    && m.billed_ms % 100 == 0
+                    && m.billed_ms > 0
+                    && m.memory_mb == 256
+            );
         }
     }
     let listed = backend.resources().await.unwrap();
@@ -96,7 +153,10 @@ async fn one_kind(variant: &str, fake: &Arc<common::fake::Fake>, gcs: &str, key:
     for r in &listed {
         backend.delete(r).await.unwrap();
     }
-    assert!(backend.resources().await.unwrap().is_empty(), "cleanup leaves nothing");
+    assert!(
+        backend.resources().await.unwrap().is_empty(),
+        "cleanup leaves nothing"
+    );
     results
 }
 
@@ -131,13 +191,33 @@ async fn deploy_invoke_process_cleanup_on_each_kind() {
         results.extend(one_kind(variant, &fake, &gcs, &key, root.path()).await);
     }
     let state = fake.state.lock().unwrap();
-    assert!(state.violations.is_empty(), "requests outside Google's API descriptions: {:#?}", state.violations);
-    assert!(state.tokens_issued >= 1 && state.tokens_issued <= 3, "tokens are cached: {}", state.tokens_issued);
-    assert!(state.iam.len() == 3, "each kind is made public once: {:?}", state.iam);
+    assert!(
+        state.violations.is_empty(),
+        "requests outside Google's API descriptions: {:#?}",
+        state.violations
+    );
+    assert!(
+        state.tokens_issued >= 1 && state.tokens_issued <= 3,
+        "tokens are cached: {}",
+        state.tokens_issued
+    );
+    assert!(
+        state.iam.len() == 3,
+        "each kind is made public once: {:?}",
+        state.iam
+    );
     drop(state);
-    std::fs::write(root.path().join("results.json"), serde_json::to_vec(&results).unwrap()).unwrap();
+    std::fs::write(
+        root.path().join("results.json"),
+        serde_json::to_vec(&results).unwrap(),
+    )
+    .unwrap();
     let line = pem.lines().nth(1).unwrap();
-    for needle in [line.as_bytes(), common::fake::TOKEN.as_bytes(), key.to_str().unwrap().as_bytes()] {
+    for needle in [
+        line.as_bytes(),
+        common::fake::TOKEN.as_bytes(),
+        key.to_str().unwrap().as_bytes(),
+    ] {
         let mut found = Vec::new();
         common::files_containing(root.path(), needle, &mut found);
         assert!(found.is_empty(), "credentials written to {found:?}");

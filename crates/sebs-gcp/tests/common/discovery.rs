@@ -26,7 +26,9 @@ pub fn documents_dir() -> Result<std::path::PathBuf, String> {
     if !out.status.success() {
         return Err("the PyPI package google-api-python-client is not installed (pip install google-api-python-client)".into());
     }
-    Ok(std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    Ok(std::path::PathBuf::from(
+        String::from_utf8_lossy(&out.stdout).trim(),
+    ))
 }
 
 impl Discovery {
@@ -53,11 +55,17 @@ impl Discovery {
                 continue;
             };
             let fits = vars.iter().all(|(var, value)| {
-                m["parameters"][var]["pattern"].as_str().is_none_or(|p| pattern_ok(p, value))
+                m["parameters"][var]["pattern"]
+                    .as_str()
+                    .is_none_or(|p| pattern_ok(p, value))
             });
             if fits {
                 let literal = template.chars().filter(|c| *c != '{').count()
-                    - template.split('{').skip(1).map(|s| s.find('}').unwrap_or(0)).sum::<usize>();
+                    - template
+                        .split('{')
+                        .skip(1)
+                        .map(|s| s.find('}').unwrap_or(0))
+                        .sum::<usize>();
                 if best.as_ref().is_none_or(|(l, _)| literal > *l) {
                     best = Some((literal, m));
                 }
@@ -68,18 +76,30 @@ impl Discovery {
     }
 
     /// Check a request's query and body against `method`.
-    pub fn check_request(&self, method: &Value, query: &str, body: Option<&Value>) -> Result<(), String> {
+    pub fn check_request(
+        &self,
+        method: &Value,
+        query: &str,
+        body: Option<&Value>,
+    ) -> Result<(), String> {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let key = pair.split('=').next().unwrap();
             let known = method["parameters"][key]["location"] == "query"
                 || self.doc["parameters"].get(key).is_some();
             if !known {
-                return Err(format!("{}: {} has no query parameter {key}", self.label, method["id"]));
+                return Err(format!(
+                    "{}: {} has no query parameter {key}",
+                    self.label, method["id"]
+                ));
             }
         }
         match (method["request"]["$ref"].as_str(), body) {
-            (Some(schema), Some(body)) => self.check(&json_ref(schema), body, method["id"].as_str().unwrap_or("")),
-            (None, Some(b)) if !b.is_null() => Err(format!("{}: {} takes no body", self.label, method["id"])),
+            (Some(schema), Some(body)) => {
+                self.check(&json_ref(schema), body, method["id"].as_str().unwrap_or(""))
+            }
+            (None, Some(b)) if !b.is_null() => {
+                Err(format!("{}: {} takes no body", self.label, method["id"]))
+            }
             (Some(_), None) => Err(format!("{}: {} needs a body", self.label, method["id"])),
             _ => Ok(()),
         }
@@ -102,7 +122,11 @@ impl Discovery {
         let ty = schema["type"].as_str().unwrap_or("any");
         let ok = match ty {
             "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64() || value.as_str().is_some_and(|s| s.parse::<i64>().is_ok()),
+            "integer" => {
+                value.is_i64()
+                    || value.is_u64()
+                    || value.as_str().is_some_and(|s| s.parse::<i64>().is_ok())
+            }
             "number" => value.is_number(),
             "boolean" => value.is_boolean(),
             "array" => value.is_array(),
@@ -188,18 +212,72 @@ fn matches(template: &str, path: &str) -> bool {
 
 /// Whether `value` fits a discovery `pattern` of path segments (`^projects/[^/]+/...$`).
 fn pattern_ok(pattern: &str, value: &str) -> bool {
-    let p = pattern.trim_start_matches('^').trim_end_matches('$');
+    // `[^/]+` holds a slash: name it before splitting into segments.
+    let p = pattern
+        .trim_start_matches('^')
+        .trim_end_matches('$')
+        .replace("[^/]+", "*");
     if p.contains(".*") || p.contains(".+") {
         return true;
     }
     let ps: Vec<&str> = p.split('/').collect();
     let vs: Vec<&str> = value.split('/').collect();
-    ps.len() == vs.len() && ps.iter().zip(&vs).all(|(p, v)| *p == "[^/]+" || p == v)
+    ps.len() == vs.len() && ps.iter().zip(&vs).all(|(p, v)| *p == "*" || p == v)
 }
 
 #[test]
 fn templates_match_like_googles() {
-    assert!(matches("v2/{+parent}/functions", "v2/projects/p/locations/r/functions"));
-    assert!(matches("v1/{+name}:call", "v1/projects/p/locations/r/functions/f:call"));
+    assert!(matches(
+        "v2/{+parent}/functions",
+        "v2/projects/p/locations/r/functions"
+    ));
+    assert!(matches(
+        "v1/{+name}:call",
+        "v1/projects/p/locations/r/functions/f:call"
+    ));
     assert!(!matches("v1/{name}", "v1/a/b"));
+}
+
+#[test]
+fn functions_get_is_found_by_its_name_pattern() {
+    let Ok(dir) = documents_dir() else {
+        println!(
+            "SKIP functions_get_is_found_by_its_name_pattern: google-api-python-client is not installed"
+        );
+        return;
+    };
+    let v1 = Discovery::load(&dir, "cloudfunctions.v1.json");
+    let m = v1
+        .method("GET", "v1/projects/p/locations/r/functions/f")
+        .unwrap();
+    assert_eq!(m["id"], "cloudfunctions.projects.locations.functions.get");
+    let m = v1.method("GET", "v1/operations/op-1").unwrap();
+    assert_eq!(m["id"], "cloudfunctions.operations.get");
+}
+
+#[test]
+fn bodies_outside_the_schema_are_refused() {
+    let Ok(dir) = documents_dir() else {
+        println!(
+            "SKIP bodies_outside_the_schema_are_refused: google-api-python-client is not installed"
+        );
+        return;
+    };
+    let run = Discovery::load(&dir, "run.v2.json");
+    let create = run
+        .method("POST", "v2/projects/p/locations/r/services")
+        .unwrap();
+    let ok = serde_json::json!({"template": {"containers": [{"image": "scratch"}]}});
+    assert!(run.check_request(&create, "serviceId=s", Some(&ok)).is_ok());
+    let unknown = serde_json::json!({"template": {"containers": [{"imagee": "scratch"}]}});
+    let e = run
+        .check_request(&create, "serviceId=s", Some(&unknown))
+        .unwrap_err();
+    assert!(e.contains("imagee"), "{e}");
+    let wrong_type = serde_json::json!({"template": {"maxInstanceRequestConcurrency": "many"}});
+    assert!(run.check_request(&create, "", Some(&wrong_type)).is_err());
+    assert!(
+        run.check_request(&create, "serviceIdd=s", Some(&ok))
+            .is_err()
+    );
 }

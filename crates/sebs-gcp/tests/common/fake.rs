@@ -112,7 +112,11 @@ impl Fake {
         if bearer != Some(&format!("Bearer {TOKEN}")) {
             return error(401, "Request had invalid authentication credentials.");
         }
-        let (api, rest) = match path.split_once('/').map(|(_, r)| r.split_once('/')).flatten() {
+        let (api, rest) = match path
+            .split_once('/')
+            .map(|(_, r)| r.split_once('/'))
+            .flatten()
+        {
             Some(("functions", rest)) if rest.starts_with("v1/") => ("v1", rest.to_owned()),
             Some(("functions", rest)) => ("v2", rest.to_owned()),
             Some(("run", rest)) => ("run", rest.to_owned()),
@@ -120,10 +124,14 @@ impl Fake {
             _ => return error(404, &format!("no API at {path}")),
         };
         let doc = &self.apis[api];
-        let parsed: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
-        let checked = doc.method(method.as_str(), &rest).and_then(|m| {
-            doc.check_request(&m, &query, parsed.as_ref()).map(|_| m)
-        });
+        let parsed: Option<Value> = if body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&body).ok()
+        };
+        let checked = doc
+            .method(method.as_str(), &rest)
+            .and_then(|m| doc.check_request(&m, &query, parsed.as_ref()).map(|_| m));
         let m = match checked {
             Ok(m) => m,
             Err(e) => {
@@ -133,11 +141,17 @@ impl Fake {
         };
         let id = m["id"].as_str().unwrap_or_default().to_owned();
         self.state.lock().unwrap().calls.push(id.clone());
-        let (status, answer) = self.dispatch(api, &id, &rest, &query, parsed.unwrap_or(Value::Null)).await;
+        let (status, answer) = self
+            .dispatch(api, &id, &rest, &query, parsed.unwrap_or(Value::Null))
+            .await;
         if status == 200
             && let Err(e) = doc.check_response(&m, &answer)
         {
-            self.state.lock().unwrap().violations.push(format!("fake answer: {e}"));
+            self.state
+                .lock()
+                .unwrap()
+                .violations
+                .push(format!("fake answer: {e}"));
         }
         if status != 200 {
             return error(status, answer.as_str().unwrap_or("error"));
@@ -147,13 +161,22 @@ impl Fake {
 
     fn token(&self, body: &[u8]) -> Response {
         let form = String::from_utf8_lossy(body);
-        let assertion = form.split('&').find_map(|p| p.strip_prefix("assertion=")).unwrap_or("");
-        let grant = form.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
+        let assertion = form
+            .split('&')
+            .find_map(|p| p.strip_prefix("assertion="))
+            .unwrap_or("");
+        let grant =
+            form.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
         if !grant || assertion.split('.').count() != 3 {
-            return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_grant"}))).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "invalid_grant"})),
+            )
+                .into_response();
         }
         self.state.lock().unwrap().tokens_issued += 1;
-        axum::Json(json!({"access_token": TOKEN, "expires_in": 3599, "token_type": "Bearer"})).into_response()
+        axum::Json(json!({"access_token": TOKEN, "expires_in": 3599, "token_type": "Bearer"}))
+            .into_response()
     }
 
     fn upload(&self, id: &str, headers: &HeaderMap, body: Bytes) -> Response {
@@ -165,7 +188,11 @@ impl Fake {
         if v1 && headers.get("x-goog-content-length-range").is_none() {
             return error(400, "the signed v1 URL needs x-goog-content-length-range");
         }
-        self.state.lock().unwrap().uploads.insert(id.to_owned(), body.to_vec());
+        self.state
+            .lock()
+            .unwrap()
+            .uploads
+            .insert(id.to_owned(), body.to_vec());
         StatusCode::OK.into_response()
     }
 
@@ -190,7 +217,10 @@ impl Fake {
 pub fn rand_u64() -> u64 {
     let mut b = [0u8; 8];
     use std::io::Read;
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut b)
+        .unwrap();
     u64::from_le_bytes(b)
 }
 

@@ -33,18 +33,34 @@ fn env_of(kind: &str, r: &Value) -> HashMap<String, String> {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|e| (e["name"].as_str().unwrap().to_owned(), e["value"].as_str().unwrap_or("").to_owned()))
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    e["value"].as_str().unwrap_or("").to_owned(),
+                )
+            })
             .collect(),
     };
     pairs.into_iter().collect()
 }
 
 fn obj(v: &Value) -> Vec<(String, String)> {
-    v.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect()
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+        .collect()
 }
 
 impl Fake {
-    pub(crate) async fn dispatch(&self, api: &str, id: &str, rest: &str, query: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn dispatch(
+        &self,
+        api: &str,
+        id: &str,
+        rest: &str,
+        query: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let name = rest.split_once('/').map(|(_, n)| n).unwrap_or(rest);
         let name = name.split(':').next().unwrap().to_owned();
         let method = id.rsplit('.').next().unwrap();
@@ -64,8 +80,9 @@ impl Fake {
             "create" => {
                 let full = match api {
                     "v1" => body["name"].as_str().unwrap_or_default().to_owned(),
-                    "v2" => format!("{name}/functions/{}", param(query, "functionId")),
-                    _ => format!("{name}/services/{}", param(query, "serviceId")),
+                    // `name` is the collection (`.../functions`, `.../services`).
+                    "v2" => format!("{name}/{}", param(query, "functionId")),
+                    _ => format!("{name}/{}", param(query, "serviceId")),
                 };
                 if self.state.lock().unwrap().resources.contains_key(&full) {
                     return (409, json!("already exists"));
@@ -73,7 +90,8 @@ impl Fake {
                 self.store(api, &full, body).await
             }
             "patch" => {
-                let Some(mut current) = self.state.lock().unwrap().resources.get(&name).cloned() else {
+                let Some(mut current) = self.state.lock().unwrap().resources.get(&name).cloned()
+                else {
                     return (404, json!("not found"));
                 };
                 let mask = param(query, "updateMask");
@@ -113,12 +131,16 @@ impl Fake {
                 (200, self.operation(api, &parent_of(&name), json!({})))
             }
             "list" => {
-                let key = if api == "run" { "services" } else { "functions" };
+                let key = if api == "run" {
+                    "services"
+                } else {
+                    "functions"
+                };
                 let s = self.state.lock().unwrap();
                 let items: Vec<Value> = s
                     .resources
                     .iter()
-                    .filter(|(n, _)| n.starts_with(&format!("{name}/{key}/")) && s.kinds[*n] == api)
+                    .filter(|(n, _)| n.starts_with(&format!("{name}/")) && s.kinds[*n] == api)
                     .map(|(_, r)| r.clone())
                     .collect();
                 (200, json!({ key: items }))
@@ -129,7 +151,8 @@ impl Fake {
             }
             "call" => {
                 let exec = format!("exec-{:x}", rand_u64());
-                let input: Value = serde_json::from_str(body["data"].as_str().unwrap_or("{}")).unwrap_or(Value::Null);
+                let input: Value = serde_json::from_str(body["data"].as_str().unwrap_or("{}"))
+                    .unwrap_or(Value::Null);
                 let headers = HashMap::from([("Function-Execution-Id".to_string(), exec.clone())]);
                 match self.run_code(&short(&name), &input, headers, &exec).await {
                     Ok(out) => (200, json!({"executionId": exec, "result": out})),
@@ -148,7 +171,10 @@ impl Fake {
             .iter()
             .filter(|e| {
                 let labels = &e["resource"]["labels"];
-                let n = labels["function_name"].as_str().or(labels["service_name"].as_str()).unwrap_or("");
+                let n = labels["function_name"]
+                    .as_str()
+                    .or(labels["service_name"].as_str())
+                    .unwrap_or("");
                 filter.contains(&format!("\"{n}\""))
             })
             .cloned()
@@ -172,13 +198,15 @@ impl Fake {
                 r["name"] = full.into();
                 r["state"] = "ACTIVE".into();
                 r["serviceConfig"]["uri"] = url.into();
-                r["serviceConfig"]["service"] = format!("{}/services/{name}", parent_of(full)).into();
+                r["serviceConfig"]["service"] =
+                    format!("{}/services/{name}", parent_of(full)).into();
                 r["serviceConfig"]["revision"] = format!("{name}-{:x}", rand_u64()).into();
             }
             _ => {
                 r["name"] = full.into();
                 r["uri"] = url.into();
-                r["latestReadyRevision"] = format!("{full}/revisions/{name}-{:x}", rand_u64()).into();
+                r["latestReadyRevision"] =
+                    format!("{full}/revisions/{name}-{:x}", rand_u64()).into();
             }
         }
         let zip = match self.source(api, &r).await {
@@ -188,28 +216,59 @@ impl Fake {
         let dir = tempfile::tempdir().unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
         archive.extract(dir.path()).unwrap();
-        let revision = Revision { dir, tmp: tempfile::tempdir().unwrap(), env: env_of(api, &r) };
+        let revision = Revision {
+            dir,
+            tmp: tempfile::tempdir().unwrap(),
+            env: env_of(api, &r),
+        };
         let mut s = self.state.lock().unwrap();
         s.revisions.insert(name, revision);
         s.resources.insert(full.to_owned(), r.clone());
-        s.kinds.insert(full.to_owned(), if api == "run" { "run" } else { api_static(api) });
+        s.kinds.insert(
+            full.to_owned(),
+            if api == "run" { "run" } else { api_static(api) },
+        );
         drop(s);
         (200, self.operation(api, &parent_of(full), r))
     }
 
     async fn source(&self, api: &str, r: &Value) -> Result<Vec<u8>, String> {
         let key = match api {
-            "v1" => r["sourceUploadUrl"].as_str().and_then(|u| u.split("/upload/").nth(1)).map(|k| k.split('?').next().unwrap().to_owned()),
-            "v2" => r["buildConfig"]["source"]["storageSource"]["object"].as_str().map(str::to_owned),
+            "v1" => r["sourceUploadUrl"]
+                .as_str()
+                .and_then(|u| u.split("/upload/").nth(1))
+                .map(|k| k.split('?').next().unwrap().to_owned()),
+            "v2" => r["buildConfig"]["source"]["storageSource"]["object"]
+                .as_str()
+                .map(str::to_owned),
             _ => None,
         };
         if let Some(key) = key {
-            return self.state.lock().unwrap().uploads.get(&key).cloned().ok_or(format!("no upload {key}"));
+            return self
+                .state
+                .lock()
+                .unwrap()
+                .uploads
+                .get(&key)
+                .cloned()
+                .ok_or(format!("no upload {key}"));
         }
-        let location = r["buildConfig"]["sourceLocation"].as_str().ok_or("no source")?;
-        let (bucket, object) = location.strip_prefix("gs://").and_then(|l| l.split_once('/')).ok_or("bad gs:// URL")?;
-        let url = format!("{}/download/storage/v1/b/{bucket}/o/{}?alt=media", self.gcs, object.replace('/', "%2F"));
-        let out = std::process::Command::new("curl").args(["-sf", &url]).output().map_err(|e| e.to_string())?;
+        let location = r["buildConfig"]["sourceLocation"]
+            .as_str()
+            .ok_or("no source")?;
+        let (bucket, object) = location
+            .strip_prefix("gs://")
+            .and_then(|l| l.split_once('/'))
+            .ok_or("bad gs:// URL")?;
+        let url = format!(
+            "{}/download/storage/v1/b/{bucket}/o/{}?alt=media",
+            self.gcs,
+            object.replace('/', "%2F")
+        );
+        let out = std::process::Command::new("curl")
+            .args(["-sf", &url])
+            .output()
+            .map_err(|e| e.to_string())?;
         if !out.status.success() {
             return Err(format!("cannot read {location} from the storage emulator"));
         }
@@ -217,11 +276,22 @@ impl Fake {
     }
 
     /// Run the function's current revision once; its body, and a duration record in the logs.
-    pub(crate) async fn run_code(&self, name: &str, input: &Value, headers: HashMap<String, String>, rid: &str) -> Result<String, String> {
+    pub(crate) async fn run_code(
+        &self,
+        name: &str,
+        input: &Value,
+        headers: HashMap<String, String>,
+        rid: &str,
+    ) -> Result<String, String> {
         let (dir, env, kind) = {
             let s = self.state.lock().unwrap();
             let r = s.revisions.get(name).ok_or(format!("no function {name}"))?;
-            let kind = s.kinds.iter().find(|(n, _)| short(n) == name).map(|(_, k)| *k).unwrap_or("v1");
+            let kind = s
+                .kinds
+                .iter()
+                .find(|(n, _)| short(n) == name)
+                .map(|(_, k)| *k)
+                .unwrap_or("v1");
             let mut env = r.env.clone();
             env.insert("TMPDIR".into(), r.tmp.path().display().to_string());
             (r.dir.path().to_owned(), env, kind)
@@ -238,8 +308,16 @@ impl Fake {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .map_err(|e| e.to_string())?;
-        child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().map_err(|e| e.to_string())?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(request.to_string().as_bytes())
+            .unwrap();
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .map_err(|e| e.to_string())?;
         let took = started.elapsed();
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());

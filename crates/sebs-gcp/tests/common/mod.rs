@@ -17,7 +17,10 @@ pub fn repo() -> PathBuf {
 
 /// The real Python interpreter (not pyenv's shim script).
 pub fn python() -> PathBuf {
-    let out = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().unwrap();
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -32,18 +35,36 @@ impl Drop for Group {
 }
 
 fn unsafe_kill_group(pid: u32) {
-    let _ = Command::new("kill").args(["-TERM", &format!("-{pid}")]).status();
+    // The group the emulator leads (never 0 or 1: that would be ours or everyone's).
+    if pid > 1 {
+        // SAFETY: kill(2) with a negative pid signals that process group only.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGTERM);
+        }
+    }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `gcp-storage-emulator` on a free port (in memory), or the reason it cannot run.
 pub fn storage_emulator() -> Result<(Group, String), String> {
     let port = free_port();
     let child = Command::new("gcp-storage-emulator")
-        .args(["start", "--host", "127.0.0.1", "--port", &port.to_string(), "--in-memory", "-q"])
+        .args([
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--in-memory",
+            "-q",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
@@ -64,7 +85,13 @@ pub fn storage_emulator() -> Result<(Group, String), String> {
 /// Returns the file and the key's PEM (to grep for later).
 pub fn service_account(dir: &Path, token_uri: &str) -> (PathBuf, String) {
     let out = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
         .output()
         .expect("openssl");
     let pem = String::from_utf8(out.stdout).unwrap();
