@@ -81,6 +81,38 @@ pub fn storage_emulator() -> Result<(Group, String), String> {
     Ok((group, format!("http://127.0.0.1:{port}")))
 }
 
+/// `gcloud emulators <args>` on a free port in a process group of its own (the emulators leave
+/// Java children), up once its health endpoint answers; or the reason it cannot run (printed
+/// by the tests as a SKIP line).
+pub fn gcloud_emulator(args: &[&str]) -> Result<(Group, String), String> {
+    let found = Command::new("sh").args(["-c", "command -v gcloud && command -v java"]).output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        return Err("gcloud or java is not on PATH (Google Cloud SDK with the Datastore/Firestore emulators)".into());
+    }
+    let port = free_port();
+    let host_port = format!("--host-port=127.0.0.1:{port}");
+    let child = Command::new("gcloud")
+        .args(args)
+        .args([host_port.as_str(), "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("gcloud: {e}"))?;
+    let group = Group(child);
+    let started = std::time::Instant::now();
+    loop {
+        let up = Command::new("curl").args(["-sf", &format!("http://127.0.0.1:{port}/")]).output();
+        if up.is_ok_and(|o| o.status.success()) {
+            return Ok((group, format!("127.0.0.1:{port}")));
+        }
+        if started.elapsed() > std::time::Duration::from_secs(90) {
+            return Err(format!("`gcloud {}` did not answer within 90 s", args.join(" ")));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
 /// A service-account key file whose `token_uri` is `token_uri`: a fresh RSA key from openssl.
 /// Returns the file and the key's PEM (to grep for later).
 pub fn service_account(dir: &Path, token_uri: &str) -> (PathBuf, String) {
