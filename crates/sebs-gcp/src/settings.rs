@@ -240,6 +240,68 @@ mod tests {
         assert_eq!(function_name("1abc-gen1", Variant::Gen1), "f-1abc-gen1");
     }
 
+    fn key_file(dir: &Path, project: &str) -> std::path::PathBuf {
+        // An authorized_user file (what `gcloud auth application-default login` writes): no
+        // key to generate, and the token is fetched only when used.
+        let path = dir.join("adc.json");
+        let text = serde_json::json!({"type": "authorized_user", "client_id": "c", "client_secret": "s",
+            "refresh_token": "r", "quota_project_id": project});
+        std::fs::write(&path, text.to_string()).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_example_config_resolves() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/gcp.json");
+        let loaded = sebs_core::config::UserConfig::load(&root).unwrap();
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+        let mut gcp = loaded.config.deployment.gcp.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        gcp.credentials = Some(
+            serde_json::from_value(serde_json::json!(key_file(dir.path(), "proj-1"))).unwrap(),
+        );
+        let s = Settings::resolve(Some(&gcp), dir.path()).unwrap();
+        assert_eq!(
+            (s.project.as_str(), s.region.as_str(), s.variant),
+            ("proj-1", "europe-west1", Variant::Gen1)
+        );
+        assert_eq!(s.runtime.max_instances, 20);
+        assert_eq!(s.parent(), "projects/proj-1/locations/europe-west1");
+        // The resource id is kept in the cache.
+        let again = Settings::resolve(Some(&gcp), dir.path()).unwrap();
+        assert_eq!(again.resources_id, s.resources_id);
+        gcp.system_variant = Some("container".into());
+        let run = Settings::resolve(Some(&gcp), dir.path()).unwrap();
+        assert_eq!(run.variant, Variant::Run);
+        assert!(
+            !run.runtime.cpu_boost
+                && run.runtime.concurrency == 80
+                && !run.runtime.gen1_environment
+        );
+    }
+
+    #[test]
+    fn bad_credentials_say_what_to_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"{"type": "external_account"}"#).unwrap();
+        let e = Credentials::from_file(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("service_account") && e.contains("bad.json"),
+            "{e}"
+        );
+        let e = Credentials::from_file(&dir.path().join("missing.json")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("GOOGLE_APPLICATION_CREDENTIALS"),
+            "{e:#}"
+        );
+        let key = dir.path().join("key.json");
+        let text = serde_json::json!({"type": "service_account", "client_email": "a@b", "private_key": "not a key"});
+        std::fs::write(&key, text.to_string()).unwrap();
+        let e = Credentials::from_file(&key).unwrap_err().to_string();
+        assert!(e.contains("private_key"), "{e}");
+    }
+
     #[test]
     fn variants_have_sebs_names() {
         assert_eq!(Variant::parse("function-gen2").unwrap(), Variant::Gen2);

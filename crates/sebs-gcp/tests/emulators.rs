@@ -8,7 +8,9 @@ use std::process::Command;
 
 fn check(script: &str, env: &[(&str, &str)], extra: &[&str]) {
     let shims = common::repo().join("runtimes/gcp/python");
-    let script = common::repo().join("crates/sebs-gcp/tests/data").join(script);
+    let script = common::repo()
+        .join("crates/sebs-gcp/tests/data")
+        .join(script);
     let out = Command::new(common::python())
         .arg(&script)
         .arg(&shims)
@@ -36,7 +38,10 @@ fn nosql_on(name: &str, args: &[&str]) {
     };
     check(
         "nosql_check.py",
-        &[("DATASTORE_EMULATOR_HOST", &host), ("GOOGLE_CLOUD_PROJECT", "sebs-test")],
+        &[
+            ("DATASTORE_EMULATOR_HOST", &host),
+            ("GOOGLE_CLOUD_PROJECT", "sebs-test"),
+        ],
         &[],
     );
 }
@@ -45,7 +50,14 @@ fn nosql_on(name: &str, args: &[&str]) {
 fn nosql_shim_on_the_datastore_emulator() {
     nosql_on(
         "nosql_shim_on_the_datastore_emulator",
-        &["beta", "emulators", "datastore", "start", "--no-store-on-disk", "--project=sebs-test"],
+        &[
+            "beta",
+            "emulators",
+            "datastore",
+            "start",
+            "--no-store-on-disk",
+            "--project=sebs-test",
+        ],
     );
 }
 
@@ -53,7 +65,13 @@ fn nosql_shim_on_the_datastore_emulator() {
 fn nosql_shim_on_the_firestore_emulator_in_datastore_mode() {
     nosql_on(
         "nosql_shim_on_the_firestore_emulator_in_datastore_mode",
-        &["emulators", "firestore", "start", "--database-mode=datastore-mode", "--project=sebs-test"],
+        &[
+            "emulators",
+            "firestore",
+            "start",
+            "--database-mode=datastore-mode",
+            "--project=sebs-test",
+        ],
     );
 }
 

@@ -112,11 +112,7 @@ impl Fake {
         if bearer != Some(&format!("Bearer {TOKEN}")) {
             return error(401, "Request had invalid authentication credentials.");
         }
-        let (api, rest) = match path
-            .split_once('/')
-            .map(|(_, r)| r.split_once('/'))
-            .flatten()
-        {
+        let (api, rest) = match path.split_once('/').and_then(|(_, r)| r.split_once('/')) {
             Some(("functions", rest)) if rest.starts_with("v1/") => ("v1", rest.to_owned()),
             Some(("functions", rest)) => ("v2", rest.to_owned()),
             Some(("run", rest)) => ("run", rest.to_owned()),

@@ -85,7 +85,9 @@ pub fn storage_emulator() -> Result<(Group, String), String> {
 /// Java children), up once its health endpoint answers; or the reason it cannot run (printed
 /// by the tests as a SKIP line).
 pub fn gcloud_emulator(args: &[&str]) -> Result<(Group, String), String> {
-    let found = Command::new("sh").args(["-c", "command -v gcloud && command -v java"]).output();
+    let found = Command::new("sh")
+        .args(["-c", "command -v gcloud && command -v java"])
+        .output();
     if !found.is_ok_and(|o| o.status.success()) {
         return Err("gcloud or java is not on PATH (Google Cloud SDK with the Datastore/Firestore emulators)".into());
     }
@@ -102,12 +104,17 @@ pub fn gcloud_emulator(args: &[&str]) -> Result<(Group, String), String> {
     let group = Group(child);
     let started = std::time::Instant::now();
     loop {
-        let up = Command::new("curl").args(["-sf", &format!("http://127.0.0.1:{port}/")]).output();
+        let up = Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/")])
+            .output();
         if up.is_ok_and(|o| o.status.success()) {
             return Ok((group, format!("127.0.0.1:{port}")));
         }
         if started.elapsed() > std::time::Duration::from_secs(90) {
-            return Err(format!("`gcloud {}` did not answer within 90 s", args.join(" ")));
+            return Err(format!(
+                "`gcloud {}` did not answer within 90 s",
+                args.join(" ")
+            ));
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
