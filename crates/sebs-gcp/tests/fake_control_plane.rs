@@ -87,6 +87,26 @@ async fn one_kind(
         "an unchanged function is not redeployed"
     );
 
+    let results = invocations(&backend, &f, &record, variant).await;
+    let listed = backend.resources().await.unwrap();
+    assert!(listed.iter().any(|r| r.name == f.name), "{listed:?}");
+    for r in &listed {
+        backend.delete(r).await.unwrap();
+    }
+    assert!(
+        backend.resources().await.unwrap().is_empty(),
+        "cleanup leaves nothing"
+    );
+    results
+}
+
+/// Each trigger of the kind: a forced cold start, a cold then a warm call, their provider metrics.
+async fn invocations(
+    backend: &GcpBackend,
+    f: &FunctionConfig,
+    record: &serde_json::Value,
+    variant: &str,
+) -> Vec<serde_json::Value> {
     let mut results = Vec::new();
     let mut kinds = vec![TriggerKind::Http];
     if variant == "function-gen1" {
@@ -133,7 +153,7 @@ async fn one_kind(
         results.push(serde_json::to_value(&first).unwrap());
         results.push(serde_json::to_value(&second).unwrap());
         let ids = vec![first.request_id.clone(), second.request_id.clone()];
-        let metrics = backend.provider_metrics(&record, &ids).await.unwrap();
+        let metrics = backend.provider_metrics(record, &ids).await.unwrap();
         assert_eq!(
             metrics.len(),
             2,
@@ -148,15 +168,6 @@ async fn one_kind(
             );
         }
     }
-    let listed = backend.resources().await.unwrap();
-    assert!(listed.iter().any(|r| r.name == f.name), "{listed:?}");
-    for r in &listed {
-        backend.delete(r).await.unwrap();
-    }
-    assert!(
-        backend.resources().await.unwrap().is_empty(),
-        "cleanup leaves nothing"
-    );
     results
 }
 

@@ -89,30 +89,7 @@ impl Fake {
                 }
                 self.store(api, &full, body).await
             }
-            "patch" => {
-                let Some(mut current) = self.state.lock().unwrap().resources.get(&name).cloned()
-                else {
-                    return (404, json!("not found"));
-                };
-                let mask = param(query, "updateMask");
-                if api == "run" || mask.is_empty() {
-                    current = body;
-                } else {
-                    for field in mask.split(',') {
-                        let path: Vec<&str> = field.split('.').collect();
-                        let mut src = &body;
-                        for p in &path {
-                            src = &src[*p];
-                        }
-                        let mut dst = &mut current;
-                        for p in &path {
-                            dst = &mut dst[*p];
-                        }
-                        *dst = src.clone();
-                    }
-                }
-                self.store(api, &name, current).await
-            }
+            "patch" => self.patch(api, &name, query, body).await,
             "get" if id.contains("operations") => {
                 let op = self.state.lock().unwrap().ops.get(&name).cloned();
                 op.map(|o| (200, o)).unwrap_or((404, json!("no operation")))
@@ -161,6 +138,31 @@ impl Fake {
             }
             _ => (404, json!(format!("the fake does not serve {id}"))),
         }
+    }
+
+    /// A patch: the fields of `updateMask` (functions) or the whole resource (Run).
+    async fn patch(&self, api: &str, name: &str, query: &str, body: Value) -> (u16, Value) {
+        let Some(mut current) = self.state.lock().unwrap().resources.get(name).cloned() else {
+            return (404, json!("not found"));
+        };
+        let mask = param(query, "updateMask");
+        if api == "run" || mask.is_empty() {
+            current = body;
+        } else {
+            for field in mask.split(',') {
+                let path: Vec<&str> = field.split('.').collect();
+                let mut src = &body;
+                for p in &path {
+                    src = &src[*p];
+                }
+                let mut dst = &mut current;
+                for p in &path {
+                    dst = &mut dst[*p];
+                }
+                *dst = src.clone();
+            }
+        }
+        self.store(api, name, current).await
     }
 
     fn entries(&self, body: &Value) -> Value {
