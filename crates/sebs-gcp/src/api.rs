@@ -159,6 +159,9 @@ impl Api {
     /// `base` (`https://cloudfunctions.googleapis.com/v2`); its `response` when done.
     pub async fn wait(&self, base: &str, mut op: Value) -> Result<Value> {
         let started = Instant::now();
+        // Quick deployments (an environment update) finish in seconds: look early, then back
+        // off to the configured interval.
+        let mut delay = self.poll.min(Duration::from_secs(1));
         loop {
             if op["done"].as_bool() == Some(true) {
                 if let Some(error) = op.get("error") {
@@ -181,7 +184,8 @@ impl Api {
                     self.operation_timeout.as_secs()
                 );
             }
-            tokio::time::sleep(self.poll).await;
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.poll);
             op = self
                 .call(Method::GET, &format!("{base}/{name}"), None)
                 .await?;

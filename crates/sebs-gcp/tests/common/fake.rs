@@ -48,6 +48,7 @@ pub struct Fake {
     pub gcs: String,
     apis: Arc<HashMap<&'static str, Discovery>>,
     pub python: PathBuf,
+    pub node: PathBuf,
 }
 
 type Shared = Arc<Fake>;
@@ -66,6 +67,7 @@ pub async fn start(docs: &std::path::Path, gcs: &str, python: PathBuf) -> Shared
         gcs: gcs.to_owned(),
         apis: Arc::new(apis),
         python,
+        node: super::which("node"),
     });
     let shared = fake.clone();
     let app = axum::Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {

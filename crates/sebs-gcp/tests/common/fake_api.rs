@@ -21,6 +21,21 @@ body, status, _ = main.handler(Request(req["body"], req["headers"]))
 sys.stdout.write(body)
 "#;
 
+const NODE_HARNESS: &str = r#"
+const m = require(process.cwd() + '/index.js');
+let input = '';
+process.stdin.on('data', (d) => { input += d; });
+process.stdin.on('end', async () => {
+  const r = JSON.parse(input);
+  const req = { body: r.body, get: (h) => r.headers[h] };
+  const res = {
+    status(code) { this.code = code; return this; },
+    json(body) { process.stdout.write(JSON.stringify(body)); if (this.code !== 200) process.exitCode = 1; },
+  };
+  await m.handler(req, res);
+});
+"#;
+
 fn short(name: &str) -> String {
     name.rsplit('/').next().unwrap_or(name).to_owned()
 }
@@ -300,8 +315,15 @@ impl Fake {
         };
         let started = std::time::Instant::now();
         let request = json!({"body": input, "headers": headers});
-        let mut child = std::process::Command::new(&self.python)
-            .args(["-c", HARNESS])
+        // Python packages have `main.py`, Node.js ones `index.js` (runtimes/gcp).
+        let (program, harness) = if dir.join("main.py").is_file() {
+            (self.python.clone(), HARNESS)
+        } else {
+            (self.node.clone(), NODE_HARNESS)
+        };
+        let flag = if harness == HARNESS { "-c" } else { "-e" };
+        let mut child = std::process::Command::new(program)
+            .args([flag, harness])
             .current_dir(&dir)
             .env_clear()
             .envs(&env)

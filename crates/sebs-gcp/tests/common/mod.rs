@@ -24,6 +24,15 @@ pub fn python() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// The absolute path of `program` on PATH (functions run with an empty environment).
+pub fn which(program: &str) -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
 /// A process group killed on drop (emulators leave children).
 pub struct Group(pub Child);
 
@@ -162,6 +171,17 @@ pub fn package(dir: &Path) {
         "from . import storage\n\n\ndef handler(event):\n    client = storage.storage.get_instance()\n    client.create_bucket(event['bucket'])\n    key = client.upload_stream(event['bucket'], 'in/data.txt', ('hello ' + event['name']).encode())\n    back = client.download_stream(event['bucket'], key)\n    return {'result': {'echo': back.decode(), 'key': key}}\n",
     )
     .unwrap();
+}
+
+/// Every invocation of an experiments.json.
+pub fn results(path: &Path) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["_invocations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|m| m.as_object().unwrap().values().cloned())
+        .collect()
 }
 
 /// Every file under `dir` whose bytes contain `needle`.
