@@ -35,6 +35,22 @@ pub const PYTHON_SHIMS: [(&str, &str); 3] = [
     ),
 ];
 
+/// Node.js shims for Google's storage, `(path in the zip, source)`.
+pub const NODE_SHIMS: [(&str, &str); 3] = [
+    (
+        "function/_gauth.js",
+        include_str!("../../../runtimes/gcp/nodejs/_gauth.js"),
+    ),
+    (
+        "function/storage.js",
+        include_str!("../../../runtimes/gcp/nodejs/storage.js"),
+    ),
+    (
+        "function/nosql.js",
+        include_str!("../../../runtimes/gcp/nodejs/nosql.js"),
+    ),
+];
+
 /// The source zip of the package in `code_dir`.
 pub fn source_zip(code_dir: &Path, language: Language) -> Result<Vec<u8>> {
     let mut files = Vec::new();
@@ -49,6 +65,9 @@ pub fn source_zip(code_dir: &Path, language: Language) -> Result<Vec<u8>> {
         }
         Language::Nodejs => {
             extra.push(("index.js".into(), NODE_MAIN.as_bytes().to_vec()));
+            for (name, source) in NODE_SHIMS {
+                extra.push((name.into(), source.as_bytes().to_vec()));
+            }
             let existing = files
                 .iter()
                 .find(|(n, _)| n == "package.json")
@@ -159,5 +178,10 @@ mod tests {
         assert_eq!(pj["main"], "index.js");
         assert_eq!(pj["name"], "b");
         assert!(read(&zip, "index.js").is_some());
+        assert!(
+            read(&zip, "function/storage.js")
+                .unwrap()
+                .contains("Cloud Storage")
+        );
     }
 }

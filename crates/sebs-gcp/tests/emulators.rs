@@ -1,4 +1,4 @@
-//! The functions' storage shims (`runtimes/gcp/python`) against Google's own emulators: the
+//! The functions' storage shims (`runtimes/gcp/python`, `runtimes/gcp/nodejs`) against Google's own emulators: the
 //! Datastore emulator and the Firestore emulator in Datastore mode (from gcloud), and the Cloud
 //! Storage emulator (PyPI `gcp-storage-emulator`). A missing emulator prints a SKIP line.
 
@@ -36,14 +36,13 @@ fn nosql_on(name: &str, args: &[&str]) {
             return;
         }
     };
-    check(
-        "nosql_check.py",
-        &[
-            ("DATASTORE_EMULATOR_HOST", &host),
+    for script in ["nosql_check.py", "nosql_check.js"] {
+        let env = [
+            ("DATASTORE_EMULATOR_HOST", host.as_str()),
             ("GOOGLE_CLOUD_PROJECT", "sebs-test"),
-        ],
-        &[],
-    );
+        ];
+        check(script, &env, &[]);
+    }
 }
 
 #[test]
@@ -84,10 +83,12 @@ fn storage_shim_on_the_cloud_storage_emulator() {
             return;
         }
     };
-    let scratch = tempfile::tempdir().unwrap();
-    check(
-        "storage_check.py",
-        &[("STORAGE_EMULATOR_HOST", &url)],
-        &[scratch.path().to_str().unwrap()],
-    );
+    for script in ["storage_check.py", "storage_check.js"] {
+        let scratch = tempfile::tempdir().unwrap();
+        check(
+            script,
+            &[("STORAGE_EMULATOR_HOST", &url)],
+            &[scratch.path().to_str().unwrap()],
+        );
+    }
 }
