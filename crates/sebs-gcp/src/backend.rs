@@ -249,16 +249,26 @@ impl Platform for GcpBackend {
     async fn resources(&self) -> Result<Vec<Resource>> {
         let d = self.deployer();
         let mut out = Vec::new();
+        // An API that cannot be listed (disabled, no permission) is a warning: the others are
+        // still listed, as on AWS.
         for (kind, variant) in KINDS {
-            for name in d.list(variant).await? {
-                out.push(Resource {
+            match d.list(variant).await {
+                Ok(names) => out.extend(names.into_iter().map(|name| Resource {
                     kind: kind.into(),
                     name,
-                });
+                })),
+                Err(e) => tracing::warn!("cannot list {kind}s: {e:#}"),
             }
         }
         let gcs = Gcs::new(&self.api, &self.settings.project);
-        for bucket in gcs.buckets(&self.settings.deployment_bucket()).await? {
+        let buckets = gcs
+            .buckets(&self.settings.deployment_bucket())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot list buckets: {e:#}");
+                Vec::new()
+            });
+        for bucket in buckets {
             out.push(Resource {
                 kind: "bucket".into(),
                 name: bucket,
