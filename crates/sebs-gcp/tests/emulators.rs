@@ -7,11 +7,16 @@ mod common;
 use std::process::Command;
 
 fn check(script: &str, env: &[(&str, &str)], extra: &[&str]) {
-    let shims = common::repo().join("runtimes/gcp/python");
+    let (program, dir) = if script.ends_with(".js") {
+        (common::which("node"), "nodejs")
+    } else {
+        (common::python(), "python")
+    };
+    let shims = common::repo().join("runtimes/gcp").join(dir);
     let script = common::repo()
         .join("crates/sebs-gcp/tests/data")
         .join(script);
-    let out = Command::new(common::python())
+    let out = Command::new(program)
         .arg(&script)
         .arg(&shims)
         .args(extra)
