@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::auth::Credentials;
 
 /// The base URLs of the APIs sebs calls. Each can be redirected with gcloud's own variables
-/// (`CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS`, `..._RUN`, `..._STORAGE`, `..._LOGGING`)
+/// (`CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDFUNCTIONS`, `..._RUN`, `..._STORAGE`, `..._LOGGING`,
+/// `..._ARTIFACTREGISTRY`)
 /// or `STORAGE_EMULATOR_HOST` (the Cloud Storage emulator's variable).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
@@ -25,6 +26,8 @@ pub struct Endpoints {
     pub storage: String,
     /// Cloud Logging.
     pub logging: String,
+    /// Artifact Registry (the repository Cloud Run's source builds push to).
+    pub artifacts: String,
 }
 
 impl Default for Endpoints {
@@ -34,6 +37,7 @@ impl Default for Endpoints {
             run: "https://run.googleapis.com".into(),
             storage: "https://storage.googleapis.com".into(),
             logging: "https://logging.googleapis.com".into(),
+            artifacts: "https://artifactregistry.googleapis.com".into(),
         }
     }
 }
@@ -65,6 +69,7 @@ impl Endpoints {
             run: over("RUN", d.run),
             storage: over("STORAGE", storage),
             logging: over("LOGGING", d.logging),
+            artifacts: over("ARTIFACTREGISTRY", d.artifacts),
         }
     }
 }

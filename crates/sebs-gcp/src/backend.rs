@@ -274,6 +274,16 @@ impl Platform for GcpBackend {
                 name: bucket,
             });
         }
+        match crate::registry::Registry::new(&self.api, &self.settings)
+            .list()
+            .await
+        {
+            Ok(names) => out.extend(names.into_iter().map(|name| Resource {
+                kind: "repository".into(),
+                name,
+            })),
+            Err(e) => tracing::warn!("cannot list Artifact Registry repositories: {e:#}"),
+        }
         Ok(out)
     }
 
@@ -288,6 +298,11 @@ impl Platform for GcpBackend {
         if resource.kind == "bucket" {
             return Gcs::new(&self.api, &self.settings.project)
                 .delete_bucket(&resource.name)
+                .await;
+        }
+        if resource.kind == "repository" {
+            return crate::registry::Registry::new(&self.api, &self.settings)
+                .delete(&resource.name)
                 .await;
         }
         if resource.kind == "function" {

@@ -185,6 +185,13 @@ impl Deployer<'_> {
     ) -> Value {
         let r = &self.settings.runtime;
         let runtime = runtime_id(f.language, &f.language_version);
+        // Google's base image of the runtime (SeBS's systems.json names these); the image Cloud
+        // Build makes goes to the deployment's Artifact Registry repository.
+        let base_image = format!(
+            "{}-docker.pkg.dev/serverless-runtimes/google-22/runtimes/{runtime}",
+            self.settings.region
+        );
+        let image = crate::registry::Registry::new(self.api, self.settings).image(&f.name, hash);
         let env: Vec<Value> = env
             .iter()
             .map(|(k, v)| json!({"name": k, "value": v}))
@@ -200,7 +207,8 @@ impl Deployer<'_> {
             "buildConfig": {
                 "sourceLocation": source,
                 "functionTarget": "handler",
-                "baseImage": format!("{}-docker.pkg.dev/serverless-runtimes/google-22/runtimes/{runtime}", self.settings.region),
+                "baseImage": base_image,
+                "imageUri": image,
             },
             "template": {
                 "timeout": format!("{}s", f.timeout_s),
@@ -208,7 +216,8 @@ impl Deployer<'_> {
                 "executionEnvironment": environment,
                 "scaling": { "minInstanceCount": r.min_instances, "maxInstanceCount": r.max_instances },
                 "containers": [{
-                    "image": "scratch",
+                    "image": image,
+                    "baseImageUri": base_image,
                     "ports": [{ "containerPort": 8080 }],
                     "env": env,
                     "resources": {
@@ -259,6 +268,9 @@ impl Deployer<'_> {
         let gcs = Gcs::new(self.api, &self.settings.project);
         let bucket = self.settings.deployment_bucket();
         gcs.ensure_bucket(&bucket, &self.settings.region).await?;
+        crate::registry::Registry::new(self.api, self.settings)
+            .ensure()
+            .await?;
         let object = format!("{}/{}.zip", f.name, f.code_hash);
         gcs.upload(&bucket, &object, zip, "application/zip").await?;
         Ok(format!("gs://{bucket}/{object}"))

@@ -23,6 +23,7 @@ pub mod deploy;
 pub mod logs;
 pub mod package;
 pub mod pricing;
+pub mod registry;
 pub mod settings;
 pub mod storage;
 pub mod triggers;

@@ -55,6 +55,7 @@ async fn one_kind(
         run: format!("{}/run", fake.base),
         storage: gcs.to_owned(),
         logging: format!("{}/logging", fake.base),
+        artifacts: format!("{}/artifacts", fake.base),
     };
     let cache = root.join("cache");
     let backend =

@@ -95,6 +95,10 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING",
             format!("{}/logging", fake.base),
         );
+        std::env::set_var(
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY",
+            format!("{}/artifacts", fake.base),
+        );
         std::env::set_var("STORAGE_EMULATOR_HOST", &gcs);
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -193,6 +197,7 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
         .unwrap();
     assert!(listed.iter().any(|r| r.kind == "run-service"), "{listed:?}");
     assert!(listed.iter().any(|r| r.kind == "bucket"), "{listed:?}");
+    assert!(listed.iter().any(|r| r.kind == "repository"), "{listed:?}");
     let (_, removed) = sebs_platforms::resources::remove(&options, &Selection::default(), false)
         .await
         .unwrap();

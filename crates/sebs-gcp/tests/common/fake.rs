@@ -1,5 +1,5 @@
 //! A fake Google control plane on 127.0.0.1: Cloud Functions v1/v2 (under `/functions`),
-//! Cloud Run v2 (`/run`), Cloud Logging (`/logging`) and the OAuth token endpoint (`/token`).
+//! Cloud Run v2 (`/run`), Cloud Logging (`/logging`), Artifact Registry (`/artifacts`) and the OAuth token endpoint (`/token`).
 //! Every API request is checked against Google's discovery document (method, path, query,
 //! body) and every answer against the method's response schema; violations are kept and the
 //! request refused with Google's error shape. Operations finish on their first poll. Deployed
@@ -61,6 +61,10 @@ pub async fn start(docs: &std::path::Path, gcs: &str, python: PathBuf) -> Shared
     apis.insert("v2", Discovery::load(docs, "cloudfunctions.v2.json"));
     apis.insert("run", Discovery::load(docs, "run.v2.json"));
     apis.insert("logging", Discovery::load(docs, "logging.v2.json"));
+    apis.insert(
+        "artifacts",
+        Discovery::load(docs, "artifactregistry.v1.json"),
+    );
     let fake = Arc::new(Fake {
         base: format!("http://127.0.0.1:{port}"),
         state: Arc::new(Mutex::new(State::default())),
@@ -119,6 +123,7 @@ impl Fake {
             Some(("functions", rest)) => ("v2", rest.to_owned()),
             Some(("run", rest)) => ("run", rest.to_owned()),
             Some(("logging", rest)) => ("logging", rest.to_owned()),
+            Some(("artifacts", rest)) => ("artifacts", rest.to_owned()),
             _ => return error(404, &format!("no API at {path}")),
         };
         let doc = &self.apis[api];

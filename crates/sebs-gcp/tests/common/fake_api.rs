@@ -82,6 +82,9 @@ impl Fake {
         if api == "logging" {
             return (200, self.entries(&body));
         }
+        if api == "artifacts" {
+            return self.repositories(method, &name, query, body);
+        }
         match method {
             "generateUploadUrl" => {
                 let n = rand_u64();
@@ -152,6 +155,50 @@ impl Fake {
                 }
             }
             _ => (404, json!(format!("the fake does not serve {id}"))),
+        }
+    }
+
+    /// Artifact Registry: repositories (created, read, deleted) and their operations.
+    fn repositories(&self, method: &str, name: &str, query: &str, mut body: Value) -> (u16, Value) {
+        let mut s = self.state.lock().unwrap();
+        match method {
+            "create" => {
+                let full = format!("{name}/{}", param(query, "repositoryId"));
+                if s.resources.contains_key(&full) {
+                    return (409, json!("already exists"));
+                }
+                body["name"] = full.clone().into();
+                s.resources.insert(full.clone(), body.clone());
+                s.kinds.insert(full.clone(), "artifacts");
+                drop(s);
+                (200, self.operation("artifacts", &parent_of(&full), body))
+            }
+            "get" if name.contains("/operations/") => s
+                .ops
+                .get(name)
+                .cloned()
+                .map(|o| (200, o))
+                .unwrap_or((404, json!("no operation"))),
+            "get" => s
+                .resources
+                .get(name)
+                .cloned()
+                .map(|r| (200, r))
+                .unwrap_or((404, json!("not found"))),
+            "delete" => {
+                if s.resources.remove(name).is_none() {
+                    return (404, json!("not found"));
+                }
+                drop(s);
+                (
+                    200,
+                    self.operation("artifacts", &parent_of(name), json!({})),
+                )
+            }
+            _ => (
+                404,
+                json!(format!("the fake does not serve repositories.{method}")),
+            ),
         }
     }
 
