@@ -114,12 +114,14 @@ impl Api {
     /// `method url` with a JSON body; any status comes back (see [`Api::call`]).
     pub async fn request(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Answer> {
         let token = self.creds.token().await?;
-        let (client, path) = client_for(url, Some(format!("Bearer {token}")))?;
+        let (client, path) = client_for(url)?;
         let bytes = body
             .map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON serializes")))
             .unwrap_or_default();
         let ct = body.map(|_| "application/json");
-        let reply = client.send(method.clone(), &path, ct, &[], bytes).await?;
+        let bearer = format!("Bearer {token}");
+        let headers = [("authorization", bearer.as_str())];
+        let reply = client.send(method, &path, ct, &headers, bytes).await?;
         Ok(answer(&reply))
     }
 
@@ -139,7 +141,7 @@ impl Api {
         bytes: Vec<u8>,
         headers: &[(&str, &str)],
     ) -> Result<()> {
-        let (client, path) = client_for(url, None)?;
+        let (client, path) = client_for(url)?;
         let reply = client
             .send(
                 Method::PUT,
@@ -198,8 +200,11 @@ impl Api {
     }
 }
 
-/// A client for the scheme and authority of `url`, and the path and query to send.
-pub fn client_for(url: &str, authorization: Option<String>) -> Result<(Client, String)> {
+/// A client for the scheme and authority of `url` (no authorization: callers send it as a
+/// header), and the path and query to send. Clients, with their TLS configuration (the system's
+/// roots, read once), are kept per origin.
+pub fn client_for(url: &str) -> Result<(Client, String)> {
+    static CLIENTS: std::sync::Mutex<Vec<(String, Client)>> = std::sync::Mutex::new(Vec::new());
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let cut = rest.find(['/', '?']).unwrap_or(rest.len());
     let base = &url[..url.len() - rest.len() + cut];
@@ -207,10 +212,13 @@ pub fn client_for(url: &str, authorization: Option<String>) -> Result<(Client, S
     if !path.starts_with('/') {
         path.insert(0, '/');
     }
-    Ok((
-        Client::new(base, &TlsOptions::default(), authorization)?,
-        path,
-    ))
+    let mut clients = CLIENTS.lock().expect("client cache poisoned");
+    if let Some((_, c)) = clients.iter().find(|(b, _)| b == base) {
+        return Ok((c.clone(), path));
+    }
+    let client = Client::new(base, &TlsOptions::default(), None)?;
+    clients.push((base.to_owned(), client.clone()));
+    Ok((client, path))
 }
 
 fn answer(reply: &Reply) -> Answer {

@@ -236,7 +236,7 @@ impl Credentials {
                 vec![("metadata-flavor", "Google")],
             ),
         };
-        let (client, path) = crate::api::client_for(&url, None)?;
+        let (client, path) = crate::api::client_for(&url)?;
         let reply = if form.is_empty() {
             client
                 .send(Method::GET, &path, None, &headers, Bytes::new())

@@ -181,7 +181,7 @@ impl Platform for GcpBackend {
                 let url = url_of(variant, &deployed).with_context(|| {
                     format!("{function} has no URL yet (is its deployment finished?)")
                 })?;
-                Ok(Arc::new(crate::triggers::HttpTrigger { url }))
+                Ok(Arc::new(crate::triggers::HttpTrigger::new(url)?))
             }
             TriggerKind::Library if variant == Variant::Gen1 => {
                 Ok(Arc::new(crate::triggers::CallTrigger {

@@ -59,13 +59,14 @@ impl<'a> Gcs<'a> {
             encode(object)
         );
         let token = self.api.credentials().token().await?;
-        let (client, path) = client_for(&url, Some(format!("Bearer {token}")))?;
+        let (client, path) = client_for(&url)?;
+        let bearer = format!("Bearer {token}");
         let reply = client
             .send(
                 Method::POST,
                 &path,
                 Some(content_type),
-                &[],
+                &[("authorization", bearer.as_str())],
                 Bytes::from(bytes),
             )
             .await?;

@@ -102,6 +102,12 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
         std::env::set_var("STORAGE_EMULATOR_HOST", &gcs);
     }
     let tmp = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(tmp.path().join("sebs.log")).unwrap();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(log))
+        .with_env_filter("debug")
+        .with_ansi(false)
+        .try_init();
     let keydir = tempfile::tempdir().unwrap();
     let (key, pem) = common::service_account(keydir.path(), &format!("{}/token", fake.base));
     let config = tmp.path().join("config.json");
