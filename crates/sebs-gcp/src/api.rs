@@ -250,3 +250,40 @@ pub fn describe(answer: &Answer) -> String {
     };
     format!("HTTP {} {status}: {message}{hint}", answer.status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_errors_name_status_message_and_a_hint() {
+        let answer = Answer {
+            status: 403,
+            body: serde_json::json!({"error": {"code": 403, "message": "Permission 'cloudfunctions.functions.create' denied", "status": "PERMISSION_DENIED"}}),
+        };
+        let text = describe(&answer);
+        assert!(
+            text.starts_with(
+                "HTTP 403 PERMISSION_DENIED: Permission 'cloudfunctions.functions.create' denied"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("docs/gcp.md"), "{text}");
+    }
+
+    #[test]
+    fn urls_split_into_origin_and_path() {
+        let (client, path) = client_for("http://127.0.0.1:9/upload/x?sig=a%2Fb").unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9");
+        assert_eq!(path, "/upload/x?sig=a%2Fb");
+        let (_, path) = client_for("http://127.0.0.1:9").unwrap();
+        assert_eq!(path, "/");
+    }
+
+    #[test]
+    fn googles_endpoints_by_default() {
+        let d = Endpoints::default();
+        assert_eq!(d.functions, "https://cloudfunctions.googleapis.com");
+        assert_eq!(d.artifacts, "https://artifactregistry.googleapis.com");
+    }
+}

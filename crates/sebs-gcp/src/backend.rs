@@ -72,6 +72,7 @@ impl GcpBackend {
 
     fn record(&self, f: &FunctionConfig, deployed: &Value) -> Value {
         let variant = self.settings.variant;
+        let memory = crate::deploy::allocated_memory(variant, f.memory_mb);
         deployment_record(
             "gcp",
             json!({
@@ -80,10 +81,11 @@ impl GcpBackend {
                 "system_variant": variant.as_str(),
                 "resources_id": self.settings.resources_id,
                 "function": f.name,
-                "memory": f.memory_mb,
+                // What Google allocates and bills: 1st gen's next size, Run's 512 MiB minimum.
+                "memory": memory,
                 "url": url_of(variant, deployed),
                 "deployed_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "pricing": crate::pricing::record(variant, f.memory_mb, self.settings.runtime.vcpus),
+                "pricing": crate::pricing::record(variant, memory, self.settings.runtime.vcpus),
             }),
         )
     }

@@ -46,6 +46,16 @@ pub fn gen1_memory(mb: u64) -> u64 {
         .unwrap_or(32768)
 }
 
+/// The memory Google allocates for `mb`: 1st gen's next size, at least 512 MiB on Cloud Run
+/// (SeBS's minimum for its second-generation environment), as asked on 2nd gen.
+pub fn allocated_memory(variant: Variant, mb: u64) -> u64 {
+    match variant {
+        Variant::Gen1 => gen1_memory(mb),
+        Variant::Gen2 => mb,
+        Variant::Run => mb.max(512),
+    }
+}
+
 impl Deployer<'_> {
     /// `https://cloudfunctions.googleapis.com/v1` and the like: where the variant's resources
     /// and operations are.
@@ -222,7 +232,7 @@ impl Deployer<'_> {
                     "env": env,
                     "resources": {
                         // Run's smallest memory with a second-generation environment, as SeBS.
-                        "limits": { "memory": format!("{}Mi", f.memory_mb.max(512)), "cpu": r.vcpus.to_string() },
+                        "limits": { "memory": format!("{}Mi", allocated_memory(Variant::Run, f.memory_mb)), "cpu": r.vcpus.to_string() },
                         "cpuIdle": r.cpu_throttle,
                         "startupCpuBoost": r.cpu_boost,
                     },

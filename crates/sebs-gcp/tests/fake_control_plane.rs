@@ -165,7 +165,7 @@ async fn invocations(
                 m.execution_us > 0
                     && m.billed_ms % 100 == 0
                     && m.billed_ms > 0
-                    && m.memory_mb == 256
+                    && m.memory_mb == if variant == "container" { 512 } else { 256 }
             );
         }
     }
@@ -198,6 +198,7 @@ async fn deploy_invoke_process_cleanup_on_each_kind() {
     let fake = common::fake::start(&docs, &gcs, common::python()).await;
     let keydir = tempfile::tempdir().unwrap();
     let (key, pem) = common::service_account(keydir.path(), &format!("{}/token", fake.base));
+    fake.state.lock().unwrap().public_key = Some(keydir.path().join("public.pem"));
     let mut results = Vec::new();
     for variant in ["function-gen1", "function-gen2", "container"] {
         results.extend(one_kind(variant, &fake, &gcs, &key, root.path()).await);
@@ -234,4 +235,49 @@ async fn deploy_invoke_process_cleanup_on_each_kind() {
         common::files_containing(root.path(), needle, &mut found);
         assert!(found.is_empty(), "credentials written to {found:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_signed_with_another_key_is_refused() {
+    let docs = match common::discovery::documents_dir() {
+        Ok(d) => d,
+        Err(why) => return println!("SKIP a_token_signed_with_another_key_is_refused: {why}"),
+    };
+    let fake = common::fake::start(&docs, "http://127.0.0.1:9", common::python()).await;
+    let token_uri = format!("{}/token", fake.base);
+    let known = tempfile::tempdir().unwrap();
+    common::service_account(known.path(), &token_uri);
+    fake.state.lock().unwrap().public_key = Some(known.path().join("public.pem"));
+    let other = tempfile::tempdir().unwrap();
+    let (key, _) = common::service_account(other.path(), &token_uri);
+    let config: GcpConfig = serde_json::from_value(json!({"credentials": key})).unwrap();
+    let endpoints = Endpoints {
+        functions: format!("{}/functions", fake.base),
+        run: format!("{}/run", fake.base),
+        storage: "http://127.0.0.1:9".into(),
+        logging: format!("{}/logging", fake.base),
+        artifacts: format!("{}/artifacts", fake.base),
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let backend = GcpBackend::with_endpoints(
+        Some(&config),
+        cache.path(),
+        endpoints,
+        Duration::from_millis(10),
+    )
+    .unwrap();
+    let e = backend.resources().await;
+    // Listing turns API failures into warnings; a trigger needs the API and fails outright.
+    assert!(e.unwrap().is_empty());
+    let e = backend
+        .trigger("f-gen1", TriggerKind::Http)
+        .await
+        .err()
+        .unwrap();
+    let text = format!("{e:#}");
+    assert!(
+        text.contains("cannot get a Google access token") && text.contains("Invalid JWT Signature"),
+        "{text}"
+    );
+    assert_eq!(fake.state.lock().unwrap().tokens_issued, 0);
 }

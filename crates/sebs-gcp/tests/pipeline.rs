@@ -110,6 +110,7 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
         .try_init();
     let keydir = tempfile::tempdir().unwrap();
     let (key, pem) = common::service_account(keydir.path(), &format!("{}/token", fake.base));
+    fake.state.lock().unwrap().public_key = Some(keydir.path().join("public.pem"));
     let config = tmp.path().join("config.json");
     write_config(&config, &key, "python", "function-gen1");
     let cache = tmp.path().join("cache");

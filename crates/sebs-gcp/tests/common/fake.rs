@@ -39,6 +39,8 @@ pub struct State {
     pub violations: Vec<String>,
     pub iam: Vec<String>,
     pub tokens_issued: usize,
+    /// The service account's public key (PEM): token requests must be signed with its key.
+    pub public_key: Option<PathBuf>,
     counter: u64,
 }
 
@@ -170,12 +172,12 @@ impl Fake {
             .unwrap_or("");
         let grant =
             form.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
-        if !grant || assertion.split('.').count() != 3 {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(json!({"error": "invalid_grant"})),
-            )
-                .into_response();
+        let key = self.state.lock().unwrap().public_key.clone();
+        let verified = key.is_some_and(|k| verify_rs256(assertion, &k));
+        if !grant || !verified {
+            let body =
+                json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."});
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
         }
         self.state.lock().unwrap().tokens_issued += 1;
         axum::Json(json!({"access_token": TOKEN, "expires_in": 3599, "token_type": "Bearer"}))
@@ -215,6 +217,47 @@ impl Fake {
         s.ops.insert(name.clone(), op);
         json!({"name": name, "done": false})
     }
+}
+
+/// Whether `jwt` is an RS256 JWT for Google's token endpoint signed by the key whose public half
+/// is `public_key`: header, claims (iss, scope, aud, iat, exp) and signature (openssl).
+fn verify_rs256(jwt: &str, public_key: &std::path::Path) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return false;
+    };
+    let decode = |p: &str| {
+        b64.decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    let (Some(h), Some(c)) = (decode(header), decode(claims)) else {
+        return false;
+    };
+    let claims_ok = c["iss"].as_str().is_some_and(|i| i.contains('@'))
+        && c["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+        && c["aud"].as_str().is_some_and(|a| a.ends_with("/token"))
+        && c["exp"]
+            .as_i64()
+            .zip(c["iat"].as_i64())
+            .is_some_and(|(e, i)| e - i == 3600);
+    let Ok(sig) = b64.decode(signature) else {
+        return false;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input"), format!("{header}.{claims}")).unwrap();
+    std::fs::write(dir.path().join("sig"), sig).unwrap();
+    let checked = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(public_key)
+        .arg("-signature")
+        .arg(dir.path().join("sig"))
+        .arg(dir.path().join("input"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    h["alg"] == "RS256" && claims_ok && checked
 }
 
 pub fn rand_u64() -> u64 {

@@ -130,7 +130,7 @@ pub fn gcloud_emulator(args: &[&str]) -> Result<(Group, String), String> {
 }
 
 /// A service-account key file whose `token_uri` is `token_uri`: a fresh RSA key from openssl.
-/// Returns the file and the key's PEM (to grep for later).
+/// Returns the file and the key's PEM (to grep for later); `public.pem` lies next to it.
 pub fn service_account(dir: &Path, token_uri: &str) -> (PathBuf, String) {
     let out = Command::new("openssl")
         .args([
@@ -154,6 +154,19 @@ pub fn service_account(dir: &Path, token_uri: &str) -> (PathBuf, String) {
     });
     let path = dir.join("key.json");
     std::fs::write(&path, key.to_string()).unwrap();
+    // The public half, for the fake token endpoint to check signatures with.
+    let private = dir.join("private.pem");
+    std::fs::write(&private, &pem).unwrap();
+    let public = dir.join("public.pem");
+    let status = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&public)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::remove_file(&private).unwrap();
     (path, pem)
 }
 
