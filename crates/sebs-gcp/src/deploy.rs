@@ -506,3 +506,156 @@ fn top_level_mask(body: &Value) -> String {
         .collect();
     fields.join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Endpoints;
+
+    fn settings(variant: &str, dir: &std::path::Path) -> Settings {
+        let adc = dir.join("adc.json");
+        let text = json!({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"});
+        std::fs::write(&adc, text.to_string()).unwrap();
+        let section: sebs_core::config::GcpConfig = serde_json::from_value(json!({
+            "project_name": "proj", "region": "europe-west1", "credentials": adc,
+            "system-variant": variant,
+            "configuration": {
+                "function-gen1": {"min-instances": 1, "max-instances": 7},
+                "function-gen2": {"vcpus": 2, "gcp-concurrency": 40, "worker-concurrency": 3, "worker-threads": 4,
+                                  "min-instances": 2, "max-instances": 9},
+                "container": {"environment": "gen1", "vcpus": 4, "gcp-concurrency": 10, "cpu-boost": true,
+                              "cpu-throttle": false, "max-instances": 3}}
+        }))
+        .unwrap();
+        Settings::resolve(Some(&section), dir).unwrap()
+    }
+
+    fn function() -> FunctionConfig {
+        FunctionConfig {
+            name: "f".into(),
+            benchmark: "110.dynamic-html".into(),
+            language: Language::Python,
+            language_version: "3.11".into(),
+            interpreter: "python3".into(),
+            architecture: sebs_core::config::Architecture::X64,
+            code_dir: ".".into(),
+            code_hash: "h1".into(),
+            code_size: 1,
+            memory_mb: 200,
+            timeout_s: 30,
+            env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+        }
+    }
+
+    #[test]
+    fn sebs_settings_land_in_googles_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let s1 = settings("function-gen1", dir.path());
+        let api = Api::new(s1.credentials.clone(), Endpoints::default());
+        let d = Deployer {
+            api: &api,
+            settings: &s1,
+        };
+        let f = function();
+        let env = d.environment(&f, None);
+        assert_eq!(env["GOOGLE_CLOUD_PROJECT"], "proj");
+        let b = d.gen1_body(&f, &env, "hash");
+        assert_eq!(
+            (b["availableMemoryMb"].as_u64(), b["timeout"].as_str()),
+            (Some(256), Some("30s"))
+        );
+        assert_eq!(
+            (b["minInstances"].as_u64(), b["maxInstances"].as_u64()),
+            (Some(1), Some(7))
+        );
+        assert_eq!(b["runtime"], "python311");
+        assert_eq!(b["labels"][ID_LABEL], s1.resources_id);
+
+        let s2 = settings("function-gen2", dir.path());
+        let d = Deployer {
+            api: &api,
+            settings: &s2,
+        };
+        let env = d.environment(&f, None);
+        assert_eq!(
+            (env["WORKERS"].as_str(), env["THREADS"].as_str()),
+            ("3", "4")
+        );
+        let c = &d.gen2_body(&f, &env, "hash")["serviceConfig"];
+        assert_eq!(
+            (c["availableMemory"].as_str(), c["availableCpu"].as_str()),
+            (Some("200Mi"), Some("2"))
+        );
+        assert_eq!(c["maxInstanceRequestConcurrency"], 40);
+        assert_eq!(
+            (
+                c["minInstanceCount"].as_u64(),
+                c["maxInstanceCount"].as_u64()
+            ),
+            (Some(2), Some(9))
+        );
+
+        let s3 = settings("container", dir.path());
+        let d = Deployer {
+            api: &api,
+            settings: &s3,
+        };
+        let b = d.run_body(&f, &env, "hash", "gs://b/o.zip");
+        let t = &b["template"];
+        let c = &t["containers"][0];
+        assert_eq!(c["resources"]["limits"]["memory"], "512Mi");
+        assert_eq!(c["resources"]["limits"]["cpu"], "4");
+        assert_eq!(
+            (
+                c["resources"]["cpuIdle"].as_bool(),
+                c["resources"]["startupCpuBoost"].as_bool()
+            ),
+            (Some(false), Some(true))
+        );
+        assert_eq!(t["executionEnvironment"], "EXECUTION_ENVIRONMENT_GEN1");
+        assert_eq!(
+            (
+                t["maxInstanceRequestConcurrency"].as_u64(),
+                t["scaling"]["maxInstanceCount"].as_u64()
+            ),
+            (Some(10), Some(3))
+        );
+        assert_eq!(b["buildConfig"]["sourceLocation"], "gs://b/o.zip");
+        assert_eq!(c["image"], b["buildConfig"]["imageUri"]);
+        assert!(
+            c["image"]
+                .as_str()
+                .unwrap()
+                .starts_with("europe-west1-docker.pkg.dev/proj/sebs-benchmarks-")
+        );
+    }
+
+    #[test]
+    fn the_hash_ignores_cold_start_but_not_code_or_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings("function-gen1", dir.path());
+        let api = Api::new(s.credentials.clone(), Endpoints::default());
+        let d = Deployer {
+            api: &api,
+            settings: &s,
+        };
+        let f = function();
+        let mut env = d.environment(&f, None);
+        let h = d.deployment_hash(&f, &env);
+        env.insert("cold_start".into(), "123".into());
+        assert_eq!(
+            d.deployment_hash(&f, &env),
+            h,
+            "a forced cold start is no redeployment"
+        );
+        let mut g = function();
+        g.code_hash = "h2".into();
+        assert_ne!(d.deployment_hash(&g, &env), h);
+        g = function();
+        g.memory_mb = 512;
+        assert_ne!(d.deployment_hash(&g, &env), h);
+        // The deployed function's cold_start survives a redeployment.
+        let deployed = json!({"environmentVariables": {"cold_start": "77"}});
+        assert_eq!(d.environment(&f, Some(&deployed))["cold_start"], "77");
+    }
+}
