@@ -24,7 +24,7 @@ const BUILT_IN: &[&str] = &["local"];
 const KNOWN: &[(&str, &str)] = &[
     ("aws", "aws"),
     ("azure", "azure"),
-    ("gcp", ""),
+    ("gcp", "gcp"),
     ("openwhisk", "openwhisk"),
     ("knative", "knative"),
 ];

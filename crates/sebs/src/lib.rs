@@ -107,6 +107,8 @@ fn register_backends() {
     sebs_cluster::register_knative();
     #[cfg(feature = "azure")]
     sebs_azure::register();
+    #[cfg(feature = "gcp")]
+    sebs_gcp::register();
 }
 
 async fn invoke(args: &InvokeArgs) -> Result<i32> {
