@@ -242,10 +242,13 @@ impl Platform for GcpBackend {
         if !object && !nosql {
             return Ok(None);
         }
-        bail!(
-            "benchmarks that use {} storage cannot run on gcp in this build: their input upload (input.py) goes through sebs's S3/DynamoDB shims; the functions' Cloud Storage and Datastore shims exist (runtimes/gcp/python), see docs/gcp.md",
-            if object { "object" } else { "NoSQL" }
-        )
+        crate::storage::provided(&self.api, &self.settings, object, nosql)
+            .await
+            .map(Some)
+    }
+
+    fn driver_shims(&self) -> Option<Vec<(&'static str, &'static str)>> {
+        Some(crate::package::PYTHON_SHIMS.to_vec())
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {

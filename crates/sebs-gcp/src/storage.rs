@@ -1,7 +1,7 @@
 //! Cloud Storage through its JSON API: the deployment bucket (Cloud Run sources) and the
 //! buckets `sebs resources` lists and removes.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use hyper::Method;
 use sebs_cluster::rest::encode;
@@ -149,4 +149,57 @@ impl<'a> Gcs<'a> {
         }
         Ok(())
     }
+}
+
+/// What the input driver and the functions need for a benchmark's Cloud Storage bucket
+/// (created here) and Datastore: the project, the emulators' hosts where sebs itself uses them
+/// (`STORAGE_EMULATOR_HOST`, `DATASTORE_EMULATOR_HOST`), and for the driver, which runs on this
+/// machine, an access token from sebs's credentials (`SEBS_GCP_ACCESS_TOKEN`; never logged or
+/// written). Functions use their service account instead. NoSQL uses the project's default
+/// database in Datastore mode; kinds stand for SeBS's tables.
+pub async fn provided(
+    api: &Api,
+    settings: &crate::settings::Settings,
+    object: bool,
+    nosql: bool,
+) -> Result<sebs_platforms::platform::ProvidedStorage> {
+    let mut shared = std::collections::BTreeMap::new();
+    shared.insert("GOOGLE_CLOUD_PROJECT".to_owned(), settings.project.clone());
+    let emulator = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut emulated = true;
+    if object {
+        Gcs::new(api, &settings.project)
+            .ensure_bucket(&settings.deployment_bucket(), &settings.region)
+            .await?;
+        match emulator("STORAGE_EMULATOR_HOST") {
+            Some(host) => drop(shared.insert("STORAGE_EMULATOR_HOST".to_owned(), host)),
+            None => emulated = false,
+        }
+    }
+    if nosql {
+        match emulator("DATASTORE_EMULATOR_HOST") {
+            Some(host) => drop(shared.insert("DATASTORE_EMULATOR_HOST".to_owned(), host)),
+            None => emulated = false,
+        }
+    }
+    let mut driver_env = shared.clone();
+    // The input driver's markers: the platform's own storage, through the shims it is given.
+    if object {
+        driver_env.insert("SEBS_OBJECT_STORAGE".to_owned(), "gcs".to_owned());
+    }
+    if nosql {
+        driver_env.insert("SEBS_NOSQL_STORAGE".to_owned(), "datastore".to_owned());
+    }
+    if !emulated {
+        let token = settings
+            .credentials
+            .token()
+            .await
+            .context("cannot get an access token for uploading the benchmark's input")?;
+        driver_env.insert("SEBS_GCP_ACCESS_TOKEN".to_owned(), token);
+    }
+    Ok(sebs_platforms::platform::ProvidedStorage {
+        driver_env,
+        function_env: shared,
+    })
 }

@@ -49,7 +49,18 @@ async fn invoke_ok(
     out: &std::path::Path,
     n: usize,
 ) -> serde_json::Value {
+    invoke_benchmark_ok(options, "110.dynamic-html", trigger, out, n).await
+}
+
+async fn invoke_benchmark_ok(
+    options: &RunOptions,
+    benchmark: &str,
+    trigger: TriggerKind,
+    out: &std::path::Path,
+    n: usize,
+) -> serde_json::Value {
     let mut req = request(options, trigger, out);
+    req.benchmark = benchmark.into();
     req.repetitions = n as u64;
     let outcome = sebs_experiments::benchmark::invoke(&req).await.unwrap();
     let results = common::results(&outcome.path);
@@ -144,6 +155,17 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
         TriggerKind::Library,
         &tmp.path().join("library"),
         2,
+    )
+    .await;
+
+    // A storage benchmark: the input driver uploads its input to Cloud Storage (the emulator)
+    // through the GCP shims, and the function reads and writes it there.
+    invoke_benchmark_ok(
+        &options,
+        "311.compression",
+        TriggerKind::Http,
+        &tmp.path().join("compression"),
+        1,
     )
     .await;
 

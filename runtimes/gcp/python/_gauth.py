@@ -1,7 +1,9 @@
 """HTTP to Google's APIs with the standard library, for the sebs GCP shims.
 
-On Google Cloud the function's service account gives the token, from the metadata server. Against
-an emulator (``STORAGE_EMULATOR_HOST``, ``DATASTORE_EMULATOR_HOST``) no token is sent.
+On Google Cloud the function's service account gives the token, from the metadata server. sebs's
+input driver, on the user's machine, gets one in ``SEBS_GCP_ACCESS_TOKEN`` instead (from the
+credentials sebs uses; never written anywhere). Against an emulator (``STORAGE_EMULATOR_HOST``,
+``DATASTORE_EMULATOR_HOST``) no token is sent.
 """
 import http.client
 import json
@@ -20,6 +22,11 @@ class GoogleError(Exception):
 
 
 def token():
+    import os
+
+    given = os.environ.get("SEBS_GCP_ACCESS_TOKEN")
+    if given:
+        return given
     if _token[0] is None or time.time() > _token[1]:
         conn = http.client.HTTPConnection(_METADATA, timeout=5)
         conn.request("GET", _TOKEN_PATH, headers={"Metadata-Flavor": "Google"})

@@ -79,8 +79,15 @@ class nosql:
     def _parent(self, primary_key):
         return {"kind": primary_key[0], "name": str(primary_key[1])}
 
+    @staticmethod
+    def _kind(table_name):
+        # sebs's input driver names each allocated table's kind in NOSQL_STORAGE_TABLE_<name>;
+        # without it the name is the kind, as in SeBS.
+        return os.environ.get("NOSQL_STORAGE_TABLE_" + table_name) or table_name
+
     def _key(self, table_name, primary_key, secondary_key):
-        path = [self._parent(primary_key), {"kind": table_name, "name": str(secondary_key[1])}]
+        kind = self._kind(table_name)
+        path = [self._parent(primary_key), {"kind": kind, "name": str(secondary_key[1])}]
         return {"partitionId": self._partition(), "path": path}
 
     def _commit(self, mutation):
@@ -109,7 +116,7 @@ class nosql:
     def query(self, table_name, primary_key, secondary_key_name):
         ancestor = {"partitionId": self._partition(), "path": [self._parent(primary_key)]}
         query = {
-            "kind": [{"name": table_name}],
+            "kind": [{"name": self._kind(table_name)}],
             "filter": {"propertyFilter": {"property": {"name": "__key__"}, "op": "HAS_ANCESTOR",
                                           "value": {"keyValue": ancestor}}},
         }
@@ -128,6 +135,19 @@ class nosql:
 
     def delete(self, table_name, primary_key, secondary_key):
         self._commit({"delete": self._key(table_name, primary_key, secondary_key)})
+
+    # The input driver's side (sebs's host-side NoSQL API): kinds need no creation, so
+    # create_table only remembers the keys put_physical needs.
+    def create_table(self, physical_name, primary_key, secondary_key=None):
+        self._keys = getattr(self, "_keys", {})
+        self._keys[physical_name] = (primary_key, secondary_key)
+
+    def put_physical(self, physical_name, item):
+        primary, secondary = getattr(self, "_keys", {}).get(physical_name, (None, None))
+        if primary is None:
+            raise KeyError("table %s was not created by this client: call create_table first" % physical_name)
+        second = (secondary, item[secondary]) if secondary else (primary, item[primary])
+        self.insert(physical_name, (primary, item[primary]), second, item)
 
 
 def get_instance():

@@ -16,4 +16,16 @@ assert [i["product_id"] for i in items] == ["p1", "p2"], items
 db.delete("shopping_cart", ("cart_id", "c1"), ("product_id", "p2"))
 assert db.get("shopping_cart", ("cart_id", "c1"), ("product_id", "p2")) is None
 assert len(db.query("shopping_cart", ("cart_id", "c1"), "product_id")) == 1
+# The input driver's side: a table allocated under its physical name, written with
+# put_physical, read by a function through its logical name (NOSQL_STORAGE_TABLE_<name>).
+physical = "sebs-benchmarks-abc-130.crud-api-orders"
+db.create_table(physical, "order_id", "line")
+db.put_physical(physical, {"order_id": "o1", "line": "l1", "amount": 7})
+os.environ["NOSQL_STORAGE_TABLE_orders"] = physical
+assert db.get("orders", ("order_id", "o1"), ("line", "l1"))["amount"] == 7
+try:
+    db.put_physical("never-created", {"order_id": "o2"})
+    raise AssertionError("put_physical without create_table must fail")
+except KeyError:
+    pass
 print("nosql ok")
