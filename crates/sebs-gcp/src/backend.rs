@@ -248,7 +248,12 @@ impl Platform for GcpBackend {
     }
 
     fn driver_shims(&self) -> Option<Vec<(&'static str, &'static str)>> {
-        Some(crate::package::PYTHON_SHIMS.to_vec())
+        Some(
+            crate::package::PYTHON_SHIMS
+                .iter()
+                .map(|(path, source)| (path.trim_start_matches("function/"), *source))
+                .collect(),
+        )
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {
