@@ -293,15 +293,9 @@ async fn storage_and_queue_triggers_on_aws_against_moto() {
     );
 
     // The test credentials are nowhere in the cache.
-    let secret = "testing-secret-not-logged";
-    for entry in walk(&cache) {
-        let text = std::fs::read(&entry).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&text).contains(secret),
-            "{} holds the secret",
-            entry.display()
-        );
-    }
+    let mut leaks = Vec::new();
+    sebs_testkit::files_containing(&cache, b"testing-secret-not-logged", &mut leaks);
+    assert!(leaks.is_empty(), "the secret is in {leaks:?}");
 }
 
 /// Run 010.sleep's Node.js package's wrapper on an S3 event for an object in `bucket` and check
@@ -371,17 +365,4 @@ async fn node_wrapper_reads_the_object_and_sends_the_result(
         .send()
         .await
         .unwrap();
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

@@ -11,7 +11,7 @@ use sebs_experiments::benchmark::InvokeRequest;
 use sebs_experiments::process::ProcessContext;
 use sebs_platforms::resources::Selection;
 use sebs_platforms::{RunOptions, TriggerKind};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -39,35 +39,7 @@ fn request(
     }
 }
 
-fn results(path: &Path) -> Vec<Value> {
-    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    v["_invocations"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|m| m.as_object().unwrap().values().cloned())
-        .collect()
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &[u8], out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_symlink() {
-            continue;
-        }
-        if p.is_dir() {
-            files_containing(&p, needle, out);
-        } else if let Ok(bytes) = std::fs::read(&p)
-            && bytes.windows(needle.len()).any(|w| w == needle)
-        {
-            out.push(p);
-        }
-    }
-}
+use sebs_testkit::{files_containing, results};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn aws_backend_against_the_local_lambda_api() {

@@ -17,11 +17,12 @@ use std::collections::HashMap;
 use base64::Engine;
 use common::azurite::Azurite;
 use common::fake::{FakeAzure, FakeConfig};
-use common::{files_containing, repo, results};
+use common::repo;
 use sebs_experiments::benchmark::InvokeRequest;
 use sebs_experiments::process::ProcessContext;
 use sebs_platforms::resources::Selection;
 use sebs_platforms::{RunOptions, TriggerKind};
+use sebs_testkit::{files_containing, results};
 use serde_json::json;
 
 const CLIENT: &str = "5f8e7c1a-0000-4000-8000-0000000000aa";

@@ -12,11 +12,12 @@ mod common;
 use std::time::Duration;
 
 use common::knative::FakeKnative;
-use common::{files_containing, repo, results};
+use common::repo;
 use sebs_experiments::benchmark::InvokeRequest;
 use sebs_experiments::process::ProcessContext;
 use sebs_platforms::resources::Selection;
 use sebs_platforms::{RunOptions, TriggerKind};
+use sebs_testkit::{files_containing, results};
 use serde_json::json;
 
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.sebs-test-token-5b7c2e";

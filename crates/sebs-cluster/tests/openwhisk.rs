@@ -9,11 +9,12 @@
 mod common;
 
 use common::openwhisk::FakeOpenWhisk;
-use common::{files_containing, repo, results};
+use common::repo;
 use sebs_experiments::benchmark::InvokeRequest;
 use sebs_experiments::process::ProcessContext;
 use sebs_platforms::resources::Selection;
 use sebs_platforms::{RunOptions, TriggerKind};
+use sebs_testkit::{files_containing, results};
 use serde_json::json;
 
 /// OpenWhisk's well-known guest key: what a fresh deployment has.

@@ -232,7 +232,7 @@ async fn deploy_invoke_process_cleanup_on_each_kind() {
         key.to_str().unwrap().as_bytes(),
     ] {
         let mut found = Vec::new();
-        common::files_containing(root.path(), needle, &mut found);
+        sebs_testkit::files_containing(root.path(), needle, &mut found);
         assert!(found.is_empty(), "credentials written to {found:?}");
     }
 }

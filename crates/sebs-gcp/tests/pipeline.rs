@@ -63,7 +63,7 @@ async fn invoke_benchmark_ok(
     req.benchmark = benchmark.into();
     req.repetitions = n as u64;
     let outcome = sebs_experiments::benchmark::invoke(&req).await.unwrap();
-    let results = common::results(&outcome.path);
+    let results = sebs_testkit::results(&outcome.path);
     assert_eq!(results.len(), n);
     for r in &results {
         assert_eq!(r["stats"]["failure"], false, "{r}");
@@ -178,7 +178,7 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
         (3, 0),
         "every invocation has a Cloud Logging record"
     );
-    for r in common::results(&path) {
+    for r in sebs_testkit::results(&path) {
         assert!(
             r["provider_times"]["execution"].as_u64().unwrap() > 0,
             "{r}"
@@ -206,12 +206,12 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
     .await
     .unwrap();
     assert_eq!(run.exit_code(), 0, "{}", run.summary);
-    let cold = common::results(&run.results.join("cold_results_256.json"));
+    let cold = sebs_testkit::results(&run.results.join("cold_results_256.json"));
     assert!(
         cold.len() == 2 && cold.iter().all(|r| r["stats"]["cold_start"] == true),
         "{cold:?}"
     );
-    let warm = common::results(&run.results.join("warm_results_256.json"));
+    let warm = sebs_testkit::results(&run.results.join("warm_results_256.json"));
     assert!(
         warm.len() >= 2 && warm.iter().all(|r| r["stats"]["cold_start"] == false),
         "{warm:?}"
@@ -247,7 +247,7 @@ async fn benchmark_invoke_process_experiment_and_resources_on_gcp() {
     let line = pem.lines().nth(1).unwrap();
     for needle in [line.as_bytes(), common::fake::TOKEN.as_bytes()] {
         let mut found = Vec::new();
-        common::files_containing(tmp.path(), needle, &mut found);
+        sebs_testkit::files_containing(tmp.path(), needle, &mut found);
         assert!(found.is_empty(), "credentials written to {found:?}");
     }
 }

@@ -185,34 +185,3 @@ pub fn package(dir: &Path) {
     )
     .unwrap();
 }
-
-/// Every invocation of an experiments.json.
-pub fn results(path: &Path) -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    v["_invocations"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|m| m.as_object().unwrap().values().cloned())
-        .collect()
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-pub fn files_containing(dir: &Path, needle: &[u8], out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_symlink() {
-            continue;
-        }
-        if p.is_dir() {
-            files_containing(&p, needle, out);
-        } else if let Ok(bytes) = std::fs::read(&p)
-            && bytes.windows(needle.len()).any(|w| w == needle)
-        {
-            out.push(p);
-        }
-    }
-}
