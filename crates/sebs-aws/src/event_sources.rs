@@ -238,6 +238,22 @@ pub async fn queue_trigger(
         "maxReceiveCount": settings.max_receive_count.to_string(),
     });
     let arn = create_queue(clients, &name, Some(redrive.to_string())).await?;
+    // A later run finds the mapping an earlier one made (a second one for the same queue and
+    // function is refused): it takes this run's settings instead.
+    if let Some(uuid) = mappings(clients, function).await?.into_iter().next() {
+        clients
+            .lambda
+            .update_event_source_mapping()
+            .uuid(&uuid)
+            .batch_size(settings.batch_size)
+            .maximum_batching_window_in_seconds(settings.batching_window_s)
+            .enabled(true)
+            .send()
+            .await
+            .map_err(crate::sdk_error)
+            .context("cannot update the event source mapping")?;
+        return Ok((arn, uuid));
+    }
     let mapping = clients
         .lambda
         .create_event_source_mapping()
@@ -252,6 +268,19 @@ pub async fn queue_trigger(
         .map_err(crate::sdk_error)
         .context("cannot create the event source mapping")?;
     Ok((arn, mapping.uuid().unwrap_or_default().to_owned()))
+}
+
+/// The URL of the existing queue `name`.
+pub async fn queue_url(clients: &Clients, name: &str) -> Result<String> {
+    let out = clients
+        .sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(crate::sdk_error)
+        .with_context(|| format!("cannot find the queue `{name}`"))?;
+    Ok(out.queue_url().unwrap_or_default().to_owned())
 }
 
 /// The UUIDs of the event source mappings of `function`.

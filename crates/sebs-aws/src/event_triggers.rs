@@ -67,7 +67,7 @@ pub async fn create(
                 event_sources::queue_trigger(clients, function, queue_settings(&settings.triggers))
                     .await?;
             let url =
-                event_sources::ensure_queue(clients, &event_sources::queue_name(function)).await?;
+                event_sources::queue_url(clients, &event_sources::queue_name(function)).await?;
             Target::Queue(url)
         }
         other => anyhow::bail!("`{}` is not an event trigger", other.as_str()),

@@ -162,6 +162,17 @@ async fn storage_and_queue_triggers_on_aws_against_moto() {
         .expect("the role may use the trigger queues");
     assert!(policy.policy_document().contains("sqs"), "{policy:?}");
 
+    // A later run (a new backend on the same cache) reuses the mapping instead of failing.
+    let again = sebs_aws::AwsBackend::new(Some(&aws), &cache).unwrap();
+    again
+        .event_trigger(&name, TriggerKind::Queue)
+        .await
+        .unwrap();
+    assert_eq!(
+        event_sources::mappings(&clients, &name).await.unwrap(),
+        uuids
+    );
+
     // Invocations through the queue: the wrapper sends each result to the result queue.
     clients
         .lambda
